@@ -1,0 +1,1 @@
+"""Command-line tools (installed as t2t_mm.bin): flags in, library calls out."""

@@ -1,0 +1,78 @@
+"""Flags shared by the mm-* tools, and the wrapper that turns user errors into clean exits.
+
+Only bin/ reads flags: each tool turns them into plain arguments of library calls.
+"""
+
+import sys
+from typing import Callable
+
+from absl import app
+from absl import flags
+
+from t2t_mm import errors
+from t2t_mm import plugins
+from t2t_mm import registry
+from t2t_mm.config import hparams as hparams_lib
+from t2t_mm.config import typed
+
+FLAGS = flags.FLAGS
+
+
+def define_registry_flags() -> None:
+  flags.DEFINE_string("usr_dir", None, "Folder of a Python package with your own problems and "
+                      "hparams sets; imported before anything is looked up.")
+  flags.DEFINE_bool("registry_help", False, "Print every registered problem, suite, hparams "
+                    "set, model and modality, then exit.")
+
+
+def define_dir_flags() -> None:
+  flags.DEFINE_string("data_dir", None, "Folder of generated TFRecord shards and vocabularies.")
+  flags.DEFINE_string("tmp_dir", "/tmp/t2t_mm_datagen", "Folder of raw downloads and manual data.")
+  flags.DEFINE_string("output_dir", None, "Folder of checkpoints, hparams.json, gin config and "
+                      "summaries of one run.")
+
+
+def define_hparams_flags() -> None:
+  flags.DEFINE_string("hparams_set", None, "Registered hparams set, e.g. multimodel_tiny. "
+                      "Optional when --output_dir holds an hparams.json.")
+  flags.DEFINE_string("hparams", "", "Overrides, e.g. 'hidden_size=64,moe_encoder_layers=[0,2]'. "
+                      "Precedence: hparams set < output_dir/hparams.json < --hparams.")
+  flags.DEFINE_bool("hparams_help", False, "Print every hparam with its type, default and "
+                    "meaning, then exit.")
+
+
+def define_gin_flags() -> None:
+  flags.DEFINE_multi_string("gin_file", [], "Gin files binding arguments of registered "
+                            "components (not hparams).")
+  flags.DEFINE_multi_string("gin_param", [], "Gin bindings, e.g. "
+                            "'problems.wmt_ende_mini.num_train_examples = 2000'.")
+
+
+def handle_info_flags() -> bool:
+  """Imports --usr_dir, prints --registry_help / --hparams_help; True if the tool should exit."""
+  if FLAGS.usr_dir:
+    plugins.import_usr_dir(FLAGS.usr_dir)
+  if FLAGS.registry_help:
+    print(registry.help_string())
+    return True
+  if "hparams_help" in FLAGS and FLAGS.hparams_help:
+    for name, type_name, default, help_text in typed.describe(hparams_lib.HParams):
+      print(f"{name} ({type_name}, default {default!r}): {help_text}")
+    return True
+  return False
+
+
+def run(main: Callable[[], int]) -> None:
+  """Runs `main` under absl: unknown flags and user errors exit non-zero with a clear message."""
+  prog = sys.argv[0].rsplit("/", 1)[-1]
+
+  def _main(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
+    try:
+      return main()
+    except errors.T2TMMError as e:
+      print(f"{prog}: error: {e}", file=sys.stderr)
+      return 2
+
+  app.run(_main)

@@ -1,0 +1,38 @@
+"""mm-datagen: generate TFRecord shards and vocabularies for problems.
+
+  mm-datagen --problem=all8_mini --data_dir=DATA --tmp_dir=RAW
+"""
+
+from absl import flags
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.bin import common
+from t2t_mm.config import gin_config
+
+common.define_registry_flags()
+common.define_dir_flags()
+common.define_gin_flags()
+flags.DEFINE_string("problem", None, "Comma list of problems, suites (all8, all8_mini) or globs.")
+flags.DEFINE_alias("problems", "problem")
+flags.DEFINE_integer("max_cases", None, "Generate at most this many examples per split.")
+
+FLAGS = flags.FLAGS
+
+
+def main() -> int:
+  if common.handle_info_flags():
+    return 0
+  if not FLAGS.problem:
+    raise errors.ConfigError("--problem is required, e.g. --problem=all8_mini.")
+  registry.expand_problem_names(FLAGS.problem)
+  gin_config.setup(None, FLAGS.gin_file, FLAGS.gin_param)
+  raise errors.NotBuiltError("data generation is not built yet (issue #3).")
+
+
+def console_main() -> None:
+  common.run(main)
+
+
+if __name__ == "__main__":
+  console_main()

@@ -1,0 +1,57 @@
+"""Installs t2t_mm: the library plus problems/, hparams/ and bin/ under the t2t_mm namespace."""
+
+from setuptools import setup
+
+# The user's layout keeps problems/, hparams/ and bin/ at the top of the tree; they install as
+# t2t_mm.problems, t2t_mm.hparams and t2t_mm.bin so that no generic top-level name lands in
+# site-packages.
+PACKAGE_DIRS = {
+    "t2t_mm": "t2t_mm",
+    "t2t_mm.problems": "problems",
+    "t2t_mm.hparams": "hparams",
+    "t2t_mm.bin": "bin",
+}
+
+
+def _packages():
+  import os  # pylint: disable=g-import-not-at-top
+  found = []
+  for package, folder in PACKAGE_DIRS.items():
+    for root, _, files in os.walk(folder):
+      if "__init__.py" in files and "__pycache__" not in root:
+        rel = os.path.relpath(root, folder)
+        found.append(package if rel == "." else f"{package}.{rel.replace(os.sep, '.')}")
+  return sorted(found)
+
+
+setup(
+    name="t2t_mm",
+    version="0.1.0",
+    description="One MultiModel trained on many problems across modalities (TF2 + Keras 3).",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=_packages(),
+    package_dir=PACKAGE_DIRS,
+    include_package_data=True,
+    # Ranges tested together on the development machines (see docs/STACK.md).
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-text>=2.21,<2.22",  # Must match TensorFlow's minor version.
+        "tensorflow-datasets>=4.9.10,<4.10",
+        "importlib_resources>=6",  # tensorflow-datasets 4.9 imports it but does not require it.
+        "keras>=3.15,<3.16",
+        "absl-py>=2.1,<3",
+        "gin-config>=0.5,<0.6",
+        "sentencepiece>=0.2,<0.3",
+        "numpy>=1.26",
+    ],
+    extras_require={"test": ["pytest>=8"]},
+    entry_points={
+        "console_scripts": [
+            "mm-datagen = t2t_mm.bin.mm_datagen:console_main",
+            "mm-trainer = t2t_mm.bin.mm_trainer:console_main",
+            "mm-decoder = t2t_mm.bin.mm_decoder:console_main",
+        ],
+    },
+)

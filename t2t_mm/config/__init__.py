@@ -1,0 +1,1 @@
+"""Typed configuration: hparams (dataclasses) and gin (component wiring)."""

@@ -1,0 +1,74 @@
+"""Gin owns the wiring of registered components; hparams own the numbers of the model and run.
+
+The rule (also in the README): a setting that changes what a checkpoint computes or how it was
+trained is an hparam (hparams.json). Gin binds the constructor arguments of registered
+components that are not hparams: a problem's sizes and sources, the trainer's and decoder's
+operational knobs (logging, checkpoint keeping). A gin binding of an hparams field is an error,
+so no setting has two sources of truth.
+
+    --gin_param='problems.wmt_ende_mini.num_train_examples = 2000'
+"""
+
+import inspect
+import os
+from typing import Optional, Sequence
+
+import gin
+
+from t2t_mm import errors
+from t2t_mm.config import hparams as hparams_lib
+from t2t_mm.config import typed
+from t2t_mm.utils import atomic
+
+CONFIG_FILE = "config.gin"  # Every binding in force, reloaded by later runs on output_dir.
+OPERATIVE_FILE = "operative_config.gin"  # The bindings that were actually used.
+_HPARAM_FIELDS = frozenset(typed.field_types(hparams_lib.HParams))
+
+
+def make_configurable(cls, name: str, module: str):
+  """Registers class `cls` with gin as `module.name`, its hparams arguments denied."""
+  params = inspect.signature(cls.__init__).parameters
+  denied = [p for p in params if p in _HPARAM_FIELDS or p == "hparams"]
+  return gin.configurable(name, module=module, denylist=denied or None)(cls)
+
+
+def _check_not_hparam(binding: str) -> None:
+  target = binding.split("=", 1)[0].strip()
+  param = target.rsplit(".", 1)[-1]
+  if "=" in binding and param in _HPARAM_FIELDS:
+    raise errors.ConfigError(
+        f"gin binding '{binding.strip()}' sets '{param}', which is an hparam; set it with "
+        f"--hparams={param}=... so that it has one source of truth.")
+
+
+def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
+          gin_params: Sequence[str] = ()) -> None:
+  """Parses output_dir's saved config.gin (if any), then `gin_files`, then `gin_params`.
+
+  Later bindings win, so the command line overrides what a previous run saved.
+  """
+  from t2t_mm import registry  # pylint: disable=g-import-not-at-top
+  registry.load_builtins()  # Configurables must exist before gin parses bindings for them.
+  files = list(gin_files)
+  saved = os.path.join(output_dir, CONFIG_FILE) if output_dir else None
+  if saved and os.path.exists(saved):
+    files.insert(0, saved)
+  for f in files:
+    if not os.path.isfile(f):
+      raise errors.ConfigError(f"--gin_file={f}: no such file.")
+    with open(f, encoding="utf-8") as fh:
+      for line in fh:
+        _check_not_hparam(line.split("#", 1)[0])
+  for p in gin_params:
+    _check_not_hparam(p)
+  gin.clear_config()
+  try:
+    gin.parse_config_files_and_bindings(files, list(gin_params), skip_unknown=False)
+  except (ValueError, KeyError, SyntaxError) as e:
+    raise errors.ConfigError(f"gin: {e}") from e
+
+
+def save(output_dir: str) -> None:
+  """Writes every binding in force and the operative (used) ones to output_dir."""
+  atomic.atomic_write_text(os.path.join(output_dir, CONFIG_FILE), gin.config_str())
+  atomic.atomic_write_text(os.path.join(output_dir, OPERATIVE_FILE), gin.operative_config_str())

@@ -1,0 +1,105 @@
+"""HParams: the typed numbers that define a model and its training run.
+
+Every field documents itself (`mm-trainer --hparams_help` prints them). Registered hparams sets
+(hparams/) are functions returning an HParams, often by deriving from another set:
+
+    @registry.register_hparams
+    def multimodel_tiny():
+      return multimodel_base().replace(hidden_size=128, moe_num_experts=16)
+
+A typo in a set or an override is an error naming the closest field, and a value of the wrong
+type is an error naming the expected type: `replace()` and `__post_init__` check both.
+"""
+
+import dataclasses
+from typing import Dict, List, Literal
+
+from t2t_mm.config import typed
+
+
+def _f(default, help_text: str):
+  """A field with a default (copied per instance for lists and dicts) and its help text."""
+  if isinstance(default, (list, dict)):
+    return dataclasses.field(default_factory=lambda: type(default)(default),
+                             metadata={"help": help_text})
+  return dataclasses.field(default=default, metadata={"help": help_text})
+
+
+@dataclasses.dataclass(frozen=True)
+class HParams:
+  """The hyperparameters of a model and its training; saved as output_dir/hparams.json."""
+
+  # --- Model ---
+  model: str = _f("multimodel", "Registered model name.")
+  hidden_size: int = _f(512, "Width d of the shared representation and every block.")
+  filter_size: int = _f(2048, "Hidden width of feed-forward layers and of each MoE expert.")
+  num_heads: int = _f(8, "Attention heads.")
+  kernel_size: int = _f(3, "Kernel width of separable convolutions in conv blocks.")
+  num_encoder_blocks: int = _f(2, "Conv blocks in the encoder (an MoE layer sits in the middle).")
+  num_mixer_blocks: int = _f(1, "Causal conv blocks in the I/O mixer after its attention block.")
+  num_decoder_blocks: int = _f(2, "Causal conv + attention blocks in the decoder.")
+  use_attention: bool = _f(True, "Attention blocks in mixer and decoder (False: paper Table 4).")
+  dropout: float = _f(0.1, "Dropout after each block (reference: 0.1).")
+  attention_dropout: float = _f(0.1, "Dropout on attention weights.")
+  moe_encoder_layers: List[int] = _f([1], "Encoder positions (after block i) that hold an MoE.")
+  moe_decoder_layers: List[int] = _f([1], "Decoder positions (after block i) that hold an MoE.")
+  moe_num_experts: int = _f(240, "Experts per MoE layer (paper: 240 joint, 60 single-task).")
+  moe_k: int = _f(4, "Experts each token is routed to (paper: k = 4).")
+  moe_loss_coef: float = _f(0.01, "Weight w of the importance + load balancing loss.")
+  tie_embeddings: bool = _f(False, "Share the symbol modality's input and output embeddings.")
+  dtype_policy: Literal["float32", "mixed_bfloat16"] = _f(
+      "float32", "Keras dtype policy; mixed_bfloat16 computes in bf16 on CPUs that have it.")
+
+  # --- Data ---
+  batch_size: int = _f(32, "Examples per batch (sequence batches are bucketed by length).")
+  max_input_length: int = _f(256, "Longer inputs are truncated (tokens, frames or samples/hop).")
+  max_target_length: int = _f(256, "Longer targets are truncated (tokens).")
+
+  # --- Training ---
+  optimizer: Literal["adam"] = _f("adam", "Optimizer.")
+  learning_rate: float = _f(0.05, "Peak learning-rate multiplier of the schedule.")
+  learning_rate_schedule: Literal["rsqrt_decay", "constant"] = _f(
+      "rsqrt_decay", "Linear warmup, then decay as 1/sqrt(step) (reference), or constant.")
+  learning_rate_warmup_steps: int = _f(4000, "Warmup steps.")
+  adam_beta1: float = _f(0.85, "Adam beta1 (reference: 0.85).")
+  adam_beta2: float = _f(0.997, "Adam beta2 (reference: 0.997).")
+  adam_epsilon: float = _f(1e-6, "Adam epsilon (reference: 1e-6).")
+  clip_grad_norm: float = _f(2.0, "Clip gradients to this global norm; 0 disables.")
+  label_smoothing: float = _f(0.1, "Label smoothing of the cross-entropy.")
+  seed: int = _f(1234, "Seed of initializers, shuffling and the mixture sampler.")
+
+  # --- Multi-problem mixture ---
+  mixture: Literal["proportional", "uniform", "temperature"] = _f(
+      "proportional", "How often each problem is sampled: by dataset size, equally, or by "
+      "size^(1/T).")
+  mixture_temperature: float = _f(2.0, "T of the temperature mixture.")
+  problem_loss_weights: Dict[str, float] = _f({}, "Per-problem loss multipliers; default 1.")
+
+  def __post_init__(self):
+    typed.validate(self)
+
+  def replace(self, **changes) -> "HParams":
+    """A copy with `changes`; unknown keys and wrong types raise errors.ConfigError."""
+    return typed.from_dict(HParams, changes, base=self)
+
+  def to_dict(self):
+    return typed.to_dict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeHParams:
+  """How mm-decoder searches: `--decode_hparams='beam_size=4,alpha=0.6'`."""
+
+  beam_size: int = _f(1, "1 is greedy search; more is beam search.")
+  alpha: float = _f(0.6, "Length penalty ((5 + len) / 6) ** alpha of beam search.")
+  max_decode_length: int = _f(100, "Stop after this many target tokens.")
+  return_beams: bool = _f(False, "Write every beam with its score, not only the best.")
+  sampling_temperature: float = _f(0.0, "0 picks the argmax; > 0 samples at this temperature.")
+  top_k: int = _f(0, "When sampling, sample among the k most likely tokens (0: all).")
+  batch_size: int = _f(32, "Inputs decoded together in file mode.")
+
+  def __post_init__(self):
+    typed.validate(self)
+
+  def replace(self, **changes) -> "DecodeHParams":
+    return typed.from_dict(DecodeHParams, changes, base=self)

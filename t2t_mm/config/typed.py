@@ -1,0 +1,207 @@
+"""Typed dataclass configs: validation, JSON round trips and `a=1,b=[0,2]` overrides.
+
+Any dataclass whose fields are bool, int, float, str, Literal[...], Optional[T], List[T] or
+Dict[str, T] works. Every error names the key, the expected type and, for unknown keys, the
+closest known keys. Nothing is ever just a warning.
+
+    overrides = parse_overrides("hidden_size=128,moe_layers=[0,2],use_moe=false", HParams)
+    # {"hidden_size": 128, "moe_layers": [0, 2], "use_moe": False}
+"""
+
+import dataclasses
+import typing
+from typing import Any, Dict, List, Tuple
+
+from t2t_mm import errors
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def field_types(cls) -> Dict[str, Any]:
+  """{field name: resolved type} of a dataclass (string annotations resolved)."""
+  hints = typing.get_type_hints(cls)
+  return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def type_name(tp) -> str:
+  """Readable type: int, list[int], one of ['a', 'b'], optional float."""
+  origin, args = typing.get_origin(tp), typing.get_args(tp)
+  if origin is typing.Literal:
+    return f"one of {list(args)}"
+  if origin is typing.Union:
+    inner = [a for a in args if a is not type(None)]
+    return "optional " + " or ".join(type_name(a) for a in inner)
+  if origin in (list, List):
+    return f"list[{type_name(args[0])}]"
+  if origin in (dict, Dict):
+    return f"dict[{type_name(args[0])}, {type_name(args[1])}]"
+  return getattr(tp, "__name__", str(tp))
+
+
+def _bad(key: str, tp, value) -> errors.ConfigError:
+  return errors.ConfigError(f"hparam '{key}' expects {type_name(tp)}, got {value!r}.")
+
+
+def coerce(key: str, tp, value):
+  """Checks a Python/JSON value against `tp`; converts int->float and list->list. Raises."""
+  origin, args = typing.get_origin(tp), typing.get_args(tp)
+  if origin is typing.Union:
+    if value is None and type(None) in args:
+      return None
+    inner = [a for a in args if a is not type(None)]
+    return coerce(key, inner[0], value)
+  if origin is typing.Literal:
+    if value not in args:
+      raise _bad(key, tp, value)
+    return value
+  if origin in (list, List):
+    if not isinstance(value, (list, tuple)):
+      raise _bad(key, tp, value)
+    return [coerce(key, args[0], v) for v in value]
+  if origin in (dict, Dict):
+    if not isinstance(value, dict):
+      raise _bad(key, tp, value)
+    return {coerce(key, args[0], k): coerce(key, args[1], v) for k, v in value.items()}
+  if tp is bool:
+    if not isinstance(value, bool):
+      raise _bad(key, tp, value)
+    return value
+  if tp is int:
+    if isinstance(value, bool) or not isinstance(value, int):
+      raise _bad(key, tp, value)
+    return value
+  if tp is float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+      raise _bad(key, tp, value)
+    return float(value)
+  if tp is str:
+    if not isinstance(value, str):
+      raise _bad(key, tp, value)
+    return value
+  raise TypeError(f"Unsupported hparam type {tp!r} for '{key}'.")
+
+
+def split_top_level(text: str, sep: str = ",") -> List[str]:
+  """Splits on `sep` outside brackets, braces and quotes: 'a=1,b=[1,2]' -> ['a=1', 'b=[1,2]']."""
+  parts, depth, quote, current = [], 0, None, []
+  for ch in text:
+    if quote:
+      quote = None if ch == quote else quote
+    elif ch in "'\"":
+      quote = ch
+    elif ch in "[{":
+      depth += 1
+    elif ch in "]}":
+      depth -= 1
+      if depth < 0:
+        raise errors.ConfigError(f"Unbalanced '{ch}' in '{text}'.")
+    elif ch == sep and depth == 0:
+      parts.append("".join(current))
+      current = []
+      continue
+    current.append(ch)
+  if depth or quote:
+    raise errors.ConfigError(f"Unclosed bracket or quote in '{text}'.")
+  parts.append("".join(current))
+  return [p.strip() for p in parts if p.strip()]
+
+
+def _unquote(text: str) -> str:
+  if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    return text[1:-1]
+  return text
+
+
+def parse_value(key: str, tp, text: str):
+  """Parses the override text of one value by the field's type."""
+  text = text.strip()
+  origin, args = typing.get_origin(tp), typing.get_args(tp)
+  if origin is typing.Union:
+    if text.lower() == "none" and type(None) in args:
+      return None
+    return parse_value(key, [a for a in args if a is not type(None)][0], text)
+  if origin in (list, List):
+    if not (text.startswith("[") and text.endswith("]")):
+      raise _bad(key, tp, text)
+    try:
+      return [parse_value(key, args[0], t) for t in split_top_level(text[1:-1])]
+    except errors.ConfigError as e:  # Name the whole list type, not just the element's.
+      raise _bad(key, tp, text) from e
+  if origin in (dict, Dict):
+    if not (text.startswith("{") and text.endswith("}")):
+      raise _bad(key, tp, text)
+    out = {}
+    for item in split_top_level(text[1:-1]):
+      k, sep, v = item.partition(":")
+      if not sep:
+        raise _bad(key, tp, text)
+      try:
+        out[parse_value(key, args[0], k)] = parse_value(key, args[1], v)
+      except errors.ConfigError as e:
+        raise _bad(key, tp, text) from e
+    return out
+  if origin is typing.Literal:
+    return coerce(key, tp, _unquote(text))
+  try:
+    if tp is bool:
+      if text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+      raise ValueError(text)
+    if tp is int:
+      return int(text)
+    if tp is float:
+      return float(text)
+  except ValueError as e:
+    raise _bad(key, tp, text) from e
+  if tp is str:
+    return _unquote(text)
+  raise TypeError(f"Unsupported hparam type {tp!r} for '{key}'.")
+
+
+def check_key(cls, key: str) -> None:
+  known = field_types(cls)
+  if key not in known:
+    raise errors.UnknownNameError(
+        f"Unknown hparam '{key}' for {cls.__name__}.{errors.did_you_mean(key, known)}")
+
+
+def parse_overrides(text: str, cls) -> Dict[str, Any]:
+  """'a=1,b=[0,2]' -> {'a': 1, 'b': [0, 2]}, parsed by the types of dataclass `cls`."""
+  types = field_types(cls)
+  out: Dict[str, Any] = {}
+  for item in split_top_level(text or ""):
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep:
+      raise errors.ConfigError(f"Override '{item}' is not of the form key=value.")
+    check_key(cls, key)
+    out[key] = parse_value(key, types[key], value)
+  return out
+
+
+def validate(obj) -> None:
+  """Checks every field of dataclass instance `obj` against its type (call in __post_init__)."""
+  for key, tp in field_types(type(obj)).items():
+    object.__setattr__(obj, key, coerce(key, tp, getattr(obj, key)))
+
+
+def from_dict(cls, values: Dict[str, Any], base=None):
+  """A `cls` from `base` (or the defaults) with `values` replacing fields; keys checked."""
+  for key in values:
+    check_key(cls, key)
+  return dataclasses.replace(base, **values) if base is not None else cls(**values)
+
+
+def to_dict(obj) -> Dict[str, Any]:
+  return dataclasses.asdict(obj)
+
+
+def describe(cls) -> List[Tuple[str, str, Any, str]]:
+  """(name, type, default, help) per field: what `--hparams_help` prints."""
+  types = field_types(cls)
+  rows = []
+  for f in dataclasses.fields(cls):
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    rows.append((f.name, type_name(types[f.name]), default, f.metadata.get("help", "")))
+  return rows

@@ -1,0 +1,157 @@
+"""Registries that map names to problems, hparams sets, models, modalities and suites.
+
+    @registry.register_problem            # registered as "wmt_ende_mini"
+    class WmtEndeMini(TextToTextProblem): ...
+
+    registry.problem("wmt_ende_mini")      # an instance (gin configures its constructor)
+    registry.problem("wmt_ende_mini_rev")  # the same problem, inputs and targets swapped
+    registry.hparams("multimodel_tiny")    # the HParams the registered function returns
+
+Registration only stores the object. The built-in modules and installed plugins (entry-point
+group `t2t_mm.plugins`) are imported on the first lookup, so importing this module is cheap.
+"""
+
+import re
+from typing import Callable, Dict, List, Optional, Sequence
+
+from t2t_mm import errors
+
+KINDS = ("problems", "suites", "hparams", "models", "modalities")
+# Imported on first lookup; each registers what it defines.
+BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems"]
+REV_SUFFIX = "_rev"
+
+_registries: Dict[str, Dict[str, object]] = {kind: {} for kind in KINDS}
+_loaded = False
+
+
+def default_name(obj) -> str:
+  """snake_case of a class or function name: WmtEnDe -> wmt_en_de, MultiModel -> multi_model."""
+  s = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", obj.__name__)
+  return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def _register(kind: str, obj, name: Optional[str]):
+  name = name or default_name(obj)
+  table = _registries[kind]
+  if name in table:
+    raise errors.ConfigError(
+        f"{kind[:-1]} '{name}' is registered twice: by {table[name]!r} and by {obj!r}.")
+  if kind in ("problems", "models", "modalities") and isinstance(obj, type):
+    # Gin may bind the constructor arguments of registered classes (the README's rule).
+    from t2t_mm.config import gin_config  # pylint: disable=g-import-not-at-top
+    obj = gin_config.make_configurable(obj, name=name, module=kind)
+  table[name] = obj
+  return obj
+
+
+def _decorator(kind: str):
+  def register(obj=None, *, name: Optional[str] = None):
+    if obj is None:  # Used as @register(name="...").
+      return lambda o: _register(kind, o, name)
+    return _register(kind, obj, name)
+  register.__name__ = f"register_{kind[:-1]}"
+  register.__doc__ = f"Registers a {kind[:-1]} under `name` (default: snake_case of its name)."
+  return register
+
+
+register_problem = _decorator("problems")
+register_hparams = _decorator("hparams")
+register_model = _decorator("models")
+register_modality = _decorator("modalities")
+
+
+def register_suite(name: str, problem_names: Sequence[str]) -> None:
+  """Registers a named list of problems, e.g. "all8_mini"."""
+  _register("suites", list(problem_names), name)
+
+
+def load_builtins() -> None:
+  """Imports built-in components and installed plugins once."""
+  global _loaded
+  if _loaded:
+    return
+  _loaded = True
+  import importlib  # pylint: disable=g-import-not-at-top
+  from t2t_mm import plugins  # pylint: disable=g-import-not-at-top
+  for module in BUILTIN_MODULES:
+    importlib.import_module(module)
+  plugins.load_entry_point_plugins()
+
+
+def names(kind: str) -> List[str]:
+  load_builtins()
+  return sorted(_registries[kind])
+
+
+def lookup(kind: str, name: str):
+  """The object registered as `name`; an UnknownNameError lists the closest names."""
+  load_builtins()
+  table = _registries[kind]
+  if name not in table:
+    raise errors.UnknownNameError(
+        f"Unknown {kind[:-1]} '{name}'.{errors.did_you_mean(name, table)}"
+        f" Run `mm-trainer --registry_help` to list every {kind[:-1]}.")
+  return table[name]
+
+
+def problem(name: str):
+  """An instance of the problem `name`; `X_rev` is problem X with inputs and targets swapped."""
+  load_builtins()
+  base = name[: -len(REV_SUFFIX)] if name.endswith(REV_SUFFIX) else None
+  if name not in _registries["problems"] and base in _registries["problems"]:
+    return _registries["problems"][base](was_reversed=True)
+  return lookup("problems", name)()
+
+
+def hparams(name: str):
+  """The HParams built by the registered set `name`."""
+  return lookup("hparams", name)()
+
+
+def model(name: str):
+  return lookup("models", name)
+
+
+def modality(name: str):
+  return lookup("modalities", name)
+
+
+def help_string() -> str:
+  """Everything registered, grouped by kind (what `--registry_help` prints)."""
+  lines = []
+  for kind in KINDS:
+    lines.append(f"{kind.capitalize()}:")
+    for name in names(kind):
+      extra = f": {', '.join(_registries[kind][name])}" if kind == "suites" else ""
+      lines.append(f"  * {name}{extra}")
+    lines.append("")
+  lines.append(f"Every text-to-text problem X also exists as X{REV_SUFFIX} (inputs and targets "
+               "swapped).")
+  return "\n".join(lines)
+
+
+def expand_problem_names(spec: str) -> List[str]:
+  """'all8_mini,wmt_ende_*' -> problem names: suites expand, globs match, order kept, no dups.
+
+  Every name is checked: an unknown one raises UnknownNameError with close matches.
+  """
+  import fnmatch  # pylint: disable=g-import-not-at-top
+  load_builtins()
+  out: List[str] = []
+  for item in [s.strip() for s in spec.split(",") if s.strip()]:
+    if item in _registries["suites"]:
+      found = list(_registries["suites"][item])
+    elif any(ch in item for ch in "*?["):
+      found = fnmatch.filter(names("problems"), item)
+      if not found:
+        raise errors.UnknownNameError(f"No problem matches the pattern '{item}'.")
+    else:
+      base = item[: -len(REV_SUFFIX)] if item.endswith(REV_SUFFIX) else item
+      if base not in _registries["problems"]:
+        lookup("problems", item)  # Raises, naming the closest problems.
+      found = [item]
+    out.extend(n for n in found if n not in out)
+  if not out:
+    raise errors.ConfigError(f"No problem named in '{spec}'.")
+  return out

@@ -1,0 +1,58 @@
+"""The mm-* tools: registry help, unknown flags, unknown names and bad overrides exit non-zero."""
+
+
+def test_registry_help_lists_registered_items(tool, plugin_dir):
+  result = tool("mm-trainer", "--registry_help", f"--usr_dir={plugin_dir}")
+  assert result.returncode == 0, result.stderr
+  out = result.stdout
+  assert out.index("Problems:") < out.index("plugin_ende_words") < out.index("Hparams:")
+  assert "multimodel_tiny" in out and "plugin_tiny" in out
+
+
+def test_hparams_help_lists_fields(tool):
+  result = tool("mm-trainer", "--hparams_help")
+  assert result.returncode == 0, result.stderr
+  assert "moe_encoder_layers (list[int]" in result.stdout
+
+
+def test_unknown_flag_exits_nonzero(tool):
+  for name in ("mm-trainer", "mm-datagen", "mm-decoder"):
+    result = tool(name, "--no_such_flag=1")
+    assert result.returncode != 0
+    assert "no_such_flag" in result.stderr
+
+
+def test_flag_of_another_tool_is_unknown(tool):
+  result = tool("mm-decoder", "--train_steps=3", "--output_dir=/tmp")
+  assert result.returncode != 0 and "train_steps" in result.stderr
+
+
+def test_unknown_problem_suggests_close_names(tool, plugin_dir):
+  result = tool("mm-trainer", f"--usr_dir={plugin_dir}", "--problems=plugin_ende_word",
+                "--hparams_set=multimodel_tiny")
+  assert result.returncode != 0
+  assert "Unknown problem 'plugin_ende_word'" in result.stderr
+  assert "plugin_ende_words" in result.stderr
+  result = tool("mm-datagen", f"--usr_dir={plugin_dir}", "--problem=plugin_ende_word")
+  assert result.returncode != 0 and "plugin_ende_words" in result.stderr
+
+
+def test_bad_override_names_key_and_type(tool, plugin_dir):
+  args = (f"--usr_dir={plugin_dir}", "--problems=plugin_ende_words",
+          "--hparams_set=multimodel_tiny")
+  result = tool("mm-trainer", *args, "--hparams=hiden_size=3")
+  assert result.returncode != 0 and "hidden_size" in result.stderr
+  result = tool("mm-trainer", *args, "--hparams=hidden_size=big")
+  assert result.returncode != 0 and "'hidden_size' expects int" in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+def test_unknown_hparams_set_suggests(tool, plugin_dir):
+  result = tool("mm-trainer", f"--usr_dir={plugin_dir}", "--problems=plugin_ende_words",
+                "--hparams_set=multimodel_tin")
+  assert result.returncode != 0 and "multimodel_tiny" in result.stderr
+
+
+def test_decoder_needs_output_dir_with_hparams(tool, tmp_path):
+  result = tool("mm-decoder", f"--output_dir={tmp_path}", "--decode_interactive")
+  assert result.returncode != 0 and "hparams.json" in result.stderr

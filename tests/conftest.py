@@ -1,0 +1,52 @@
+"""Fixtures shared by the tests."""
+
+import copy
+import os
+import subprocess
+import sys
+
+import pytest
+
+from t2t_mm import registry
+
+
+@pytest.fixture
+def clean_registry():
+  """Lets a test register names; the registries are restored afterwards."""
+  registry.load_builtins()
+  saved = copy.deepcopy({k: dict(v) for k, v in registry._registries.items()})  # pylint: disable=protected-access
+  yield registry
+  for kind, table in saved.items():
+    registry._registries[kind].clear()  # pylint: disable=protected-access
+    registry._registries[kind].update(table)  # pylint: disable=protected-access
+
+
+def run_tool(tool: str, *args: str, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+  """Runs an mm-* tool (as `python -m t2t_mm.bin.<tool>`) and returns its result."""
+  module = "t2t_mm.bin." + tool.replace("-", "_")
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                        cwd=cwd, env=env, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def tool():
+  return run_tool
+
+
+@pytest.fixture
+def plugin_dir(tmp_path):
+  """A --usr_dir package registering problem `plugin_ende_words` and set `plugin_tiny`."""
+  pkg = tmp_path / "my_t2t_plugin"
+  pkg.mkdir()
+  (pkg / "__init__.py").write_text(
+      "from t2t_mm import registry\n"
+      "from t2t_mm.config.hparams import HParams\n\n"
+      "@registry.register_problem\n"
+      "class PluginEndeWords:\n"
+      "  def __init__(self, was_reversed=False, num_examples=10):\n"
+      "    self.was_reversed, self.num_examples = was_reversed, num_examples\n\n"
+      "@registry.register_hparams\n"
+      "def plugin_tiny():\n"
+      "  return HParams(hidden_size=16)\n")
+  return str(pkg)

@@ -1,0 +1,56 @@
+"""Gin binds registered components' arguments, never hparams, and is saved to output_dir."""
+
+import gin
+import pytest
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.config import gin_config
+
+
+class GinSizedProblem:
+
+  def __init__(self, was_reversed=False, num_examples=10, hidden_size=None):
+    self.was_reversed, self.num_examples, self.hidden_size = was_reversed, num_examples, hidden_size
+
+
+@pytest.fixture
+def sized_problem(clean_registry):
+  clean_registry.register_problem(GinSizedProblem)
+  yield "gin_sized_problem"
+  gin.clear_config()
+
+
+def test_gin_param_binds_a_registered_problem(sized_problem, tmp_path):
+  gin_config.setup(None, [], ["problems.gin_sized_problem.num_examples = 77"])
+  assert registry.problem(sized_problem).num_examples == 77
+  gin_config.save(str(tmp_path))
+  assert "num_examples = 77" in (tmp_path / "operative_config.gin").read_text()
+
+
+def test_saved_config_is_reloaded_and_command_line_wins(sized_problem, tmp_path):
+  gin_file = tmp_path / "sizes.gin"
+  gin_file.write_text("problems.gin_sized_problem.num_examples = 5\n")
+  gin_config.setup(None, [str(gin_file)], [])
+  gin_config.save(str(tmp_path))
+  gin.clear_config()
+  gin_config.setup(str(tmp_path), [], [])
+  assert registry.problem(sized_problem).num_examples == 5
+  gin_config.setup(str(tmp_path), [], ["problems.gin_sized_problem.num_examples = 6"])
+  assert registry.problem(sized_problem).num_examples == 6
+
+
+def test_binding_an_hparam_is_an_error(sized_problem, tmp_path):
+  with pytest.raises(errors.ConfigError, match="'hidden_size'.*--hparams"):
+    gin_config.setup(None, [], ["problems.gin_sized_problem.hidden_size = 3"])
+  gin_file = tmp_path / "bad.gin"
+  gin_file.write_text("problems.gin_sized_problem.hidden_size = 3  # not allowed\n")
+  with pytest.raises(errors.ConfigError, match="hidden_size"):
+    gin_config.setup(None, [str(gin_file)], [])
+
+
+def test_unknown_configurable_and_missing_file_are_errors(sized_problem):
+  with pytest.raises(errors.ConfigError, match="gin"):
+    gin_config.setup(None, [], ["problems.no_such_problem.num_examples = 1"])
+  with pytest.raises(errors.ConfigError, match="nope.gin"):
+    gin_config.setup(None, ["nope.gin"], [])

@@ -1,0 +1,125 @@
+"""Registry: naming, duplicates, suggestions, suites, _rev variants and plugins."""
+
+import sys
+
+import pytest
+
+from t2t_mm import errors
+from t2t_mm import plugins
+from t2t_mm import registry
+
+
+class WmtEnDeWords:
+
+  def __init__(self, was_reversed=False):
+    self.was_reversed = was_reversed
+
+
+def test_default_name_is_snake_case():
+  assert registry.default_name(WmtEnDeWords) == "wmt_en_de_words"
+
+  class MultiModel:
+    pass
+
+  def multimodel_tiny():
+    pass
+
+  assert registry.default_name(MultiModel) == "multi_model"
+  assert registry.default_name(multimodel_tiny) == "multimodel_tiny"
+
+
+def test_register_and_lookup(clean_registry):
+  clean_registry.register_problem(WmtEnDeWords)
+  assert isinstance(registry.problem("wmt_en_de_words"), WmtEnDeWords)
+  assert "wmt_en_de_words" in registry.names("problems")
+
+
+def test_register_with_explicit_name(clean_registry):
+
+  @clean_registry.register_hparams(name="my_set")
+  def some_function():
+    return "hp"
+
+  assert registry.hparams("my_set") == "hp"
+  with pytest.raises(errors.UnknownNameError):
+    registry.hparams("some_function")
+
+
+def test_registering_a_name_twice_is_an_error(clean_registry):
+
+  @clean_registry.register_hparams
+  def dup_set():
+    return 1
+
+  with pytest.raises(errors.ConfigError, match="dup_set.*registered twice"):
+
+    @clean_registry.register_hparams(name="dup_set")
+    def other():
+      return 2
+
+
+def test_unknown_name_lists_closest(clean_registry):
+  for name in ("wmt_ende", "wmt_enfr", "image_net"):
+    clean_registry.register_problem(type(name.title(), (WmtEnDeWords,), {}), name=name)
+  with pytest.raises(errors.UnknownNameError) as e:
+    registry.problem("wmt_endee")
+  message = str(e.value)
+  assert "wmt_endee" in message and "wmt_ende" in message and "image_net" not in message
+
+
+def test_rev_variant_swaps(clean_registry):
+  clean_registry.register_problem(WmtEnDeWords)
+  assert registry.problem("wmt_en_de_words_rev").was_reversed
+  assert not registry.problem("wmt_en_de_words").was_reversed
+  with pytest.raises(errors.UnknownNameError):
+    registry.problem("nothing_like_it_rev")
+
+
+def test_suites_globs_and_lists_expand(clean_registry):
+  for name in ("a_one", "a_two", "b_one"):
+    clean_registry.register_problem(type(name, (WmtEnDeWords,), {}), name=name)
+  clean_registry.register_suite("both_a", ["a_one", "a_two"])
+  assert registry.expand_problem_names("both_a,b_one,a_one") == ["a_one", "a_two", "b_one"]
+  assert registry.expand_problem_names("a_*") == ["a_one", "a_two"]
+  assert registry.expand_problem_names("b_one_rev") == ["b_one_rev"]
+  with pytest.raises(errors.UnknownNameError, match="z_\\*"):
+    registry.expand_problem_names("z_*")
+  with pytest.raises(errors.UnknownNameError, match="b_one"):
+    registry.expand_problem_names("a_one,b_onee")
+
+
+def test_help_string_groups_by_kind(clean_registry):
+  clean_registry.register_problem(WmtEnDeWords)
+  clean_registry.register_suite("tiny_suite", ["wmt_en_de_words"])
+  text = registry.help_string()
+  assert text.index("Problems:") < text.index("wmt_en_de_words") < text.index("Suites:")
+  assert "tiny_suite: wmt_en_de_words" in text
+  assert text.index("Hparams:") < text.index("multimodel_tiny")
+
+
+def test_usr_dir_plugin_registers(clean_registry, plugin_dir):
+  plugins.import_usr_dir(plugin_dir)
+  assert registry.problem("plugin_ende_words").num_examples == 10
+  assert registry.hparams("plugin_tiny").hidden_size == 16
+
+
+def test_usr_dir_must_be_a_package(tmp_path):
+  with pytest.raises(errors.ConfigError, match="__init__.py"):
+    plugins.import_usr_dir(str(tmp_path))
+
+
+def test_entry_point_plugin_registers(clean_registry, tmp_path, monkeypatch):
+  # A distribution installed on sys.path declares an entry point in group t2t_mm.plugins.
+  (tmp_path / "ep_plugin_mod.py").write_text(
+      "from t2t_mm import registry\n"
+      "@registry.register_hparams\n"
+      "def entry_point_set():\n"
+      "  return 'from an entry point'\n")
+  dist = tmp_path / "ep_plugin-1.0.dist-info"
+  dist.mkdir()
+  (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-plugin\nVersion: 1.0\n")
+  (dist / "entry_points.txt").write_text("[t2t_mm.plugins]\nep = ep_plugin_mod\n")
+  monkeypatch.syspath_prepend(str(tmp_path))
+  monkeypatch.delitem(sys.modules, "ep_plugin_mod", raising=False)
+  plugins.load_entry_point_plugins()
+  assert registry.hparams("entry_point_set") == "from an entry point"
