@@ -1,0 +1,1 @@
+"""The data path: problems, encoders, TFRecord shards and tf.data pipelines."""

@@ -1,0 +1,73 @@
+"""What the model needs to know about a problem, independent of where its data comes from.
+
+A Problem describes itself with a ProblemSpec; the MultiModel builds one modality net per
+distinct (modality, vocab) pair among the specs it is given, so problems that share a
+modality and a vocabulary share its net, as in the paper.
+
+Batches of every problem are dicts of tensors (one problem per batch):
+  "inputs":       symbol: int32 [B, L] (0 = padding, ends with EOS = 1)
+                  image:  float32 [B, H, W, 3] in [0, 1], fixed H, W per problem
+                  audio:  float32 [B, N] waveform in [-1, 1] at `sample_rate`, zero-padded
+  "targets":      symbol: int32 [B, T] (0 = padding, ends with EOS = 1)
+                  class_label: int32 [B, 1], labels 0 .. num_classes - 1
+  "target_space": int32 [B], the TargetSpace (command token) of the problem
+"""
+
+import dataclasses
+import enum
+from typing import Optional, Tuple
+
+PAD_ID = 0
+EOS_ID = 1
+
+
+class TargetSpace(enum.IntEnum):
+  """Command tokens: the first decoder input, telling the decoder which output to produce."""
+
+  GENERIC = 0
+  TO_ENGLISH = 1
+  TO_GERMAN = 2
+  TO_FRENCH = 3
+  TO_PARSE_TREE = 4
+  TO_LABEL = 5
+  TO_CHARACTERS = 6  # Speech transcripts spelled out as characters.
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemSpec:
+  """The model-facing description of one problem.
+
+  Args:
+    name: the problem's registered name (with `_rev` where reversed).
+    input_modality: registered modality of the inputs: "symbol", "image", "audio_spectral" or
+      "audio_waveform".
+    target_modality: registered modality of the targets: "symbol" or "class_label".
+    target_space: the command token the decoder starts from.
+    input_vocab: name of the input vocabulary ("subword", "bytes", ...); None if not symbols.
+    input_vocab_size: its size; None if not symbols.
+    target_vocab: name of the target vocabulary, or "labels" for class labels.
+    target_vocab_size: vocabulary size, or the number of classes.
+    metrics: names of the problem's eval metrics ("accuracy", "bleu", "wer", ...).
+    sample_rate: Hz of audio inputs; None otherwise.
+  """
+
+  name: str
+  input_modality: str
+  target_modality: str
+  target_space: TargetSpace
+  target_vocab: str
+  target_vocab_size: int
+  input_vocab: Optional[str] = None
+  input_vocab_size: Optional[int] = None
+  metrics: Tuple[str, ...] = ()
+  sample_rate: Optional[int] = None
+
+  @property
+  def input_key(self) -> Tuple[str, Optional[str]]:
+    """Problems with equal keys share the input modality net."""
+    return (self.input_modality, self.input_vocab)
+
+  @property
+  def target_key(self) -> Tuple[str, str]:
+    """Problems with equal keys share the target modality net."""
+    return (self.target_modality, self.target_vocab)
