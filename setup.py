@@ -45,6 +45,10 @@ setup(
         "gin-config>=0.5,<0.6",
         "sentencepiece>=0.2,<0.3",
         "numpy>=1.26",
+        "sacrebleu>=2.4,<3",  # Standard, comparable BLEU; better than a BLEU of our own.
+        "tqdm>=4.66",
+        "tensorboard>=2.21,<2.22",  # tf.summary needs it; TensorFlow 2.21 no longer pulls it in.
+        "matplotlib>=3.8",  # Eval-curve plots of experiments.
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={

@@ -6,20 +6,26 @@
 
 from absl import flags
 
-from t2t_mm import errors
-from t2t_mm import registry
 from t2t_mm.bin import common
-from t2t_mm.config import gin_config
-from t2t_mm.config import resolve
+from t2t_mm.training import distribution
+from t2t_mm.training import run
 
 common.define_registry_flags()
 common.define_dir_flags()
 common.define_hparams_flags()
 common.define_gin_flags()
-flags.DEFINE_string("problems", None, "Comma list of problems, suites (all8, all8_mini) or globs.")
+flags.DEFINE_string("problems", None, "Comma list of problems, suites (all8, all8_mini) or "
+                    "globs. Optional when resuming an --output_dir.")
 flags.DEFINE_alias("problem", "problems")
 flags.DEFINE_integer("train_steps", 1000, "Train until the global step reaches this.")
-flags.DEFINE_integer("eval_steps", 20, "Batches per problem in each evaluation.")
+flags.DEFINE_integer("eval_steps", None, "Dev batches per problem in each evaluation "
+                     "(default: TrainerConfig.eval_steps).")
+flags.DEFINE_integer("eval_every", None, "Evaluate every this many steps and at the end "
+                     "(default: TrainerConfig.eval_every; 0: only at the end).")
+flags.DEFINE_enum("distribution", "default", distribution.STRATEGIES, "tf.distribute strategy.")
+flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into this many logical devices (for "
+                     "mirrored runs without GPUs).")
+flags.DEFINE_bool("generate_data", False, "Generate missing data in --data_dir first.")
 
 FLAGS = flags.FLAGS
 
@@ -27,13 +33,13 @@ FLAGS = flags.FLAGS
 def main() -> int:
   if common.handle_info_flags():
     return 0
-  if not FLAGS.problems:
-    raise errors.ConfigError("--problems is required, e.g. --problems=all8_mini.")
-  registry.expand_problem_names(FLAGS.problems)
-  resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, FLAGS.output_dir)
-  gin_config.setup(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param)
-  raise errors.NotBuiltError("training is not built yet (issue #5); the problems and hparams "
-                             "given are valid.")
+  run.train_run(run.RunOptions(
+      problems=FLAGS.problems, hparams_set=FLAGS.hparams_set, hparams=FLAGS.hparams,
+      data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, tmp_dir=FLAGS.tmp_dir,
+      train_steps=FLAGS.train_steps, eval_steps=FLAGS.eval_steps, eval_every=FLAGS.eval_every,
+      gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param, distribution=FLAGS.distribution,
+      cpu_devices=FLAGS.cpu_devices, generate_data=FLAGS.generate_data))
+  return 0
 
 
 def console_main() -> None:

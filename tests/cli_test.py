@@ -1,5 +1,7 @@
 """The mm-* tools: registry help, unknown flags, unknown names and bad overrides exit non-zero."""
 
+import json
+
 
 def test_registry_help_lists_registered_items(tool, plugin_dir):
   result = tool("mm-trainer", "--registry_help", f"--usr_dir={plugin_dir}")
@@ -56,3 +58,38 @@ def test_unknown_hparams_set_suggests(tool, plugin_dir):
 def test_decoder_needs_output_dir_with_hparams(tool, tmp_path):
   result = tool("mm-decoder", f"--output_dir={tmp_path}", "--decode_interactive")
   assert result.returncode != 0 and "hparams.json" in result.stderr
+
+
+def test_trainer_trains_resumes_and_needs_no_flags_again(tool, tmp_path):
+  pkg = tmp_path / "fake_cli_plugin"
+  pkg.mkdir()
+  (pkg / "__init__.py").write_text(
+      "from t2t_mm import registry\n"
+      "from t2t_mm.testing import fake_model, fake_problems\n\n"
+      "@registry.register_problem\n"
+      "class CliCopy(fake_problems.FakeCopyProblem):\n"
+      "  def __init__(self, was_reversed=False):\n"
+      "    super().__init__(name='cli_copy')\n\n"
+      "@registry.register_problem\n"
+      "class CliLabel(fake_problems.FakeLabelProblem):\n"
+      "  def __init__(self, was_reversed=False):\n"
+      "    super().__init__(name='cli_label')\n\n"
+      "@registry.register_hparams\n"
+      "def cli_fake():\n"
+      "  return registry.hparams('multimodel_tiny').replace(\n"
+      "      model='fake_seq2seq', hidden_size=16, batch_size=8)\n")
+  out = tmp_path / "run"
+  common = (f"--usr_dir={pkg}", "--data_dir=unused", f"--output_dir={out}", "--eval_steps=1")
+  result = tool("mm-trainer", *common, "--problems=cli_copy,cli_label", "--hparams_set=cli_fake",
+                "--hparams=learning_rate=0.01", "--train_steps=12",
+                "--gin_param=trainer.TrainerConfig.checkpoint_every = 4")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "| cli_label |" in result.stdout and "| cli_copy |" in result.stdout
+  saved = json.loads((out / "hparams.json").read_text())
+  assert saved["hparams_set"] == "cli_fake" and saved["hparams"]["learning_rate"] == 0.01
+  assert "checkpoint_every = 4" in (out / "config.gin").read_text()
+  # Rerun with neither --problems nor --hparams_set: everything comes from output_dir.
+  result = tool("mm-trainer", *common, "--train_steps=16")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "from step 12 to 16" in result.stdout
+  assert (out / "checkpoints" / "ckpt-16.index").exists()

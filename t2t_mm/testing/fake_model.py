@@ -1,0 +1,64 @@
+"""A tiny seq2seq model that follows the Model contract (docs/DESIGN.md), for trainer tests.
+
+    inputs -> embedding -> masked mean -> context [B, d]
+    [command token, targets[:-1]] -> embedding + position -> + context -> dense -> logits
+It adds a small auxiliary loss, like the MoE balancing loss, to test that it is counted once.
+"""
+
+import keras
+from keras import ops
+
+from t2t_mm import registry
+from t2t_mm.data import spec as spec_lib
+
+
+@registry.register_model(name="fake_seq2seq")
+class FakeSeq2Seq(keras.Model):
+  """Shares an input net per input_key and an output net per target_key, like the MultiModel."""
+
+  def __init__(self, hparams, specs, **kwargs):
+    super().__init__(**kwargs)
+    self.specs = {s.name: s for s in specs}
+    d = hparams.hidden_size
+    self.input_nets = {}
+    self.target_embeddings, self.output_nets = {}, {}
+    for s in specs:
+      in_key, out_key = "_".join(map(str, s.input_key)), "_".join(s.target_key)
+      if in_key not in self.input_nets:
+        self.input_nets[in_key] = keras.layers.Embedding(s.input_vocab_size, d)
+      if out_key not in self.output_nets:
+        self.target_embeddings[out_key] = keras.layers.Embedding(s.target_vocab_size, d)
+        self.output_nets[out_key] = keras.layers.Dense(s.target_vocab_size)
+    self.command = keras.layers.Embedding(len(spec_lib.TargetSpace), d)
+    self.position = keras.layers.Embedding(512, d)
+    self.hidden = keras.layers.Dense(d, activation="relu")
+    self.router = keras.layers.Dense(2)
+
+  def call(self, features, problem=None, training=False):
+    s = self.specs[problem]
+    in_key, out_key = "_".join(map(str, s.input_key)), "_".join(s.target_key)
+    inputs = features["inputs"]
+    mask = ops.cast(ops.not_equal(inputs, spec_lib.PAD_ID), "float32")[..., None]
+    x = self.input_nets[in_key](inputs) * mask
+    context = ops.sum(x, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
+    targets = features["targets"]
+    command = self.command(features["target_space"][:, None])
+    previous = ops.concatenate(
+        [command, self.target_embeddings[out_key](targets[:, :-1])], axis=1)
+    length = ops.shape(targets)[1]
+    h = previous + self.position(ops.arange(length))[None] + context[:, None, :]
+    h = self.hidden(h)
+    gates = ops.softmax(self.router(h), axis=-1)
+    self.add_loss(0.01 * ops.mean(ops.square(ops.mean(gates, axis=(0, 1)) - 0.5)))
+    return self.output_nets[out_key](h)
+
+  def greedy_decode(self, features, problem=None, max_length=10):
+    batch = ops.shape(features["inputs"])[0]
+    ids = ops.zeros((batch, 1), "int32")
+    for t in range(max_length):
+      logits = self(dict(features, targets=ids), problem=problem, training=False)
+      next_id = ops.cast(ops.argmax(logits[:, t, :], axis=-1), "int32")[:, None]
+      ids = ops.concatenate([ids[:, :t], next_id, ops.zeros((batch, 1), "int32")], axis=1)
+      if self.specs[problem].target_modality == "class_label":
+        return ids[:, :1]
+    return ids[:, :max_length]

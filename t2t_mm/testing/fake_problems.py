@@ -1,0 +1,107 @@
+"""In-memory problems that follow the Problem contract (docs/DESIGN.md), for fast tests.
+
+    FakeCopyProblem: symbol inputs -> the same symbols (a copy task), metric exact_match.
+    FakeLabelProblem: symbol inputs -> class label (each class draws its own range of ids).
+"""
+
+from typing import List
+
+import numpy as np
+import tensorflow as tf
+
+from t2t_mm.data import spec as spec_lib
+
+
+class FakeVocab:
+  """Ids <-> space-separated numbers: decode stops at EOS and drops PAD."""
+
+  def encode(self, text: str) -> List[int]:
+    return [int(t) for t in text.split()]
+
+  def decode(self, ids) -> str:
+    out = []
+    for i in ids:
+      if i == spec_lib.EOS_ID:
+        break
+      if i != spec_lib.PAD_ID:
+        out.append(str(int(i)))
+    return " ".join(out)
+
+
+class FakeCopyProblem:
+  """Random token sequences (ids 2..vocab_size-1) whose target is the same sequence."""
+
+  def __init__(self, name: str = "fake_copy", vocab_size: int = 12, length: int = 5,
+               num_train: int = 256, num_dev: int = 64, seed: int = 0):
+    self.name, self.vocab_size, self.length = name, vocab_size, length
+    self._sizes = {"train": num_train, "dev": num_dev, "test": num_dev}
+    self._seed = seed
+
+  def spec(self, data_dir) -> spec_lib.ProblemSpec:
+    del data_dir
+    return spec_lib.ProblemSpec(
+        name=self.name, input_modality="symbol", target_modality="symbol",
+        target_space=spec_lib.TargetSpace.TO_ENGLISH, target_vocab="fake",
+        target_vocab_size=self.vocab_size, input_vocab="fake",
+        input_vocab_size=self.vocab_size, metrics=("exact_match",))
+
+  def has_data(self, data_dir) -> bool:
+    del data_dir
+    return True  # Made in memory.
+
+  def num_examples(self, mode: str, data_dir) -> int:
+    del data_dir
+    return self._sizes[mode]
+
+  def target_vocab(self, data_dir) -> FakeVocab:
+    del data_dir
+    return FakeVocab()
+
+  def _arrays(self, mode: str):
+    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    n = self._sizes[mode]
+    tokens = rng.integers(2, self.vocab_size, size=(n, self.length), dtype=np.int32)
+    with_eos = np.concatenate([tokens, np.full((n, 1), spec_lib.EOS_ID, np.int32)], axis=1)
+    return with_eos, self._targets(with_eos)
+
+  def _targets(self, inputs: np.ndarray) -> np.ndarray:
+    return inputs
+
+  def dataset(self, mode: str, data_dir, hparams, shuffle: bool = True, seed=None,
+              num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
+    del data_dir
+    inputs, targets = self._arrays(mode)
+    space = int(self.spec(None).target_space)
+    ds = tf.data.Dataset.from_tensor_slices({
+        "inputs": inputs, "targets": targets,
+        "target_space": np.full([len(inputs)], space, np.int32)})
+    ds = ds.shard(num_shards, shard_index)
+    if mode == "train":
+      if shuffle:
+        ds = ds.shuffle(len(inputs), seed=seed)
+      ds = ds.repeat()
+    return ds.batch(hparams.batch_size, drop_remainder=mode == "train").prefetch(2)
+
+
+class FakeLabelProblem(FakeCopyProblem):
+  """Token sequences drawn from a class-specific range of ids, labelled by that class."""
+
+  def __init__(self, name: str = "fake_label", num_classes: int = 3, **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.num_classes = num_classes
+
+  def spec(self, data_dir) -> spec_lib.ProblemSpec:
+    del data_dir
+    return spec_lib.ProblemSpec(
+        name=self.name, input_modality="symbol", target_modality="class_label",
+        target_space=spec_lib.TargetSpace.TO_LABEL, target_vocab="labels",
+        target_vocab_size=self.num_classes, input_vocab="fake",
+        input_vocab_size=self.vocab_size, metrics=("accuracy", "top5"))
+
+  def _arrays(self, mode: str):
+    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    n, width = self._sizes[mode], (self.vocab_size - 2) // self.num_classes
+    labels = rng.integers(0, self.num_classes, size=(n, 1), dtype=np.int32)
+    tokens = 2 + labels * width + rng.integers(0, width, size=(n, self.length), dtype=np.int32)
+    with_eos = np.concatenate([tokens, np.full((n, 1), spec_lib.EOS_ID, np.int32)], axis=1)
+    return with_eos.astype(np.int32), labels

@@ -1,0 +1,1 @@
+"""Training: mixture of problems, losses, optimizer, distribution, checkpoints, evaluation."""

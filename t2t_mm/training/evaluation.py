@@ -1,0 +1,97 @@
+"""Per-problem evaluation: loss, log-perplexity, token accuracy and the problem's own metrics.
+
+    evaluator = Evaluator(model, problems, specs, data_dir, hparams)
+    results = evaluator.evaluate(eval_steps=20)
+    # {"wmt_ende_mini": {"loss": 1.2, "log_perplexity": 1.2, "token_accuracy": 0.71,
+    #                    "bleu": 23.4, "chance_token_accuracy": 0.08}, ...}
+
+The chance baseline of a sequence problem is the accuracy of always predicting its most frequent
+target token; of a classification problem, 1 / num_classes.
+"""
+
+import collections
+from typing import Dict, List, Mapping
+
+import numpy as np
+import tensorflow as tf
+
+from t2t_mm.data import spec as spec_lib
+from t2t_mm.training import losses
+from t2t_mm.training import text_metrics
+
+
+class Evaluator:
+  """Evaluates a model on every problem's dev split; results are plain floats."""
+
+  def __init__(self, model, problems: Mapping[str, object],
+               specs: Mapping[str, spec_lib.ProblemSpec], data_dir: str, hparams,
+               decode_examples: int = 64):
+    self.model, self.problems, self.specs = model, problems, specs
+    self.data_dir, self.hparams, self.decode_examples = data_dir, hparams, decode_examples
+    self._stats_fns = {name: self._make_stats_fn(name) for name in problems}
+    self.samples: Dict[str, List[tuple]] = {}
+
+  def _make_stats_fn(self, name: str):
+    modality = self.specs[name].target_modality
+
+    @tf.function(reduce_retracing=True)
+    def stats(features):
+      logits = self.model(features, problem=name, training=False)
+      weights = losses.target_weights(features["targets"], modality)
+      nll, correct, count = losses.token_stats(logits, features["targets"], weights)
+      top5 = tf.constant(0.0)
+      if modality == "class_label":
+        hits = tf.math.in_top_k(tf.reshape(features["targets"], [-1]),
+                                tf.cast(logits[:, 0, :], tf.float32),
+                                k=min(5, self.specs[name].target_vocab_size))
+        top5 = tf.reduce_sum(tf.cast(hits, tf.float32))
+      return nll, correct, count, top5
+
+    return stats
+
+  def evaluate(self, eval_steps: int) -> Dict[str, Dict[str, float]]:
+    return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}
+
+  def evaluate_problem(self, name: str, eval_steps: int) -> Dict[str, float]:
+    spec, problem = self.specs[name], self.problems[name]
+    dataset = problem.dataset("dev", self.data_dir, self.hparams, shuffle=False)
+    nll = correct = count = top5 = 0.0
+    token_counts = collections.Counter()
+    decode_batches = []
+    for features in dataset.take(eval_steps):
+      b_nll, b_correct, b_count, b_top5 = (float(x) for x in self._stats_fns[name](features))
+      nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
+      targets = features["targets"].numpy()
+      token_counts.update(targets[targets != spec_lib.PAD_ID].tolist()
+                          if spec.target_modality != "class_label" else targets.ravel().tolist())
+      if sum(len(b["targets"]) for b in decode_batches) < self.decode_examples:
+        decode_batches.append(features)
+    if count == 0:
+      return {}
+    result = {"loss": nll / count, "log_perplexity": nll / count,
+              "token_accuracy": correct / count}
+    if spec.target_modality == "class_label":
+      result["accuracy"] = correct / count
+      result["top5"] = top5 / count
+      result["chance_accuracy"] = 1.0 / spec.target_vocab_size
+    else:
+      result["chance_token_accuracy"] = max(token_counts.values()) / sum(token_counts.values())
+      result.update(self._string_metrics(name, decode_batches))
+    return result
+
+  def _string_metrics(self, name: str, batches) -> Dict[str, float]:
+    metrics = [m for m in self.specs[name].metrics if m in text_metrics.STRING_METRICS]
+    if not metrics or not batches:
+      return {}
+    vocab = self.problems[name].target_vocab(self.data_dir)
+    refs, hyps = [], []
+    for features in batches:
+      # Room for a few more tokens than the longest reference, as T2T's decode_length does.
+      max_length = min(self.hparams.max_target_length, int(features["targets"].shape[1]) + 10)
+      ids = self.model.greedy_decode(features, problem=name, max_length=max_length)
+      for ref_ids, hyp_ids in zip(features["targets"].numpy(), np.asarray(ids)):
+        refs.append(vocab.decode(ref_ids.tolist()))
+        hyps.append(vocab.decode(hyp_ids.tolist()))
+    refs, hyps = refs[:self.decode_examples], hyps[:self.decode_examples]
+    self.samples[name] = list(zip(refs[:3], hyps[:3]))
+    return {m: float(text_metrics.STRING_METRICS[m](refs, hyps)) for m in metrics}

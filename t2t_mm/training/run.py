@@ -1,0 +1,94 @@
+"""The whole mm-trainer job as one library call (bin/mm_trainer.py only maps flags onto it).
+
+    results = train_run(RunOptions(problems="all8_mini", hparams_set="multimodel_tiny",
+                                   data_dir="data", output_dir="runs/a", train_steps=2000))
+
+names -> registry problems; hparams: set < output_dir/hparams.json < overrides; gin: saved
+config.gin < files < params; strategy; missing data -> generated or a clear instruction; train
+with resume; hparams.json, config.gin, problems.json and eval_results.json in output_dir.
+"""
+
+import dataclasses
+import os
+import sys
+from typing import Dict, Optional, Sequence
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.config import gin_config
+from t2t_mm.config import resolve
+from t2t_mm.training import distribution
+from t2t_mm.training import outputs
+from t2t_mm.training.trainer import Trainer
+from t2t_mm.training.trainer import TrainerConfig
+
+
+@dataclasses.dataclass
+class RunOptions:
+  """One training job. Args mirror mm-trainer's flags of the same names."""
+
+  problems: Optional[str]
+  hparams_set: Optional[str]
+  data_dir: str
+  output_dir: str
+  train_steps: int
+  hparams: str = ""
+  eval_steps: Optional[int] = None
+  eval_every: Optional[int] = None
+  gin_files: Sequence[str] = ()
+  gin_params: Sequence[str] = ()
+  distribution: str = "default"
+  cpu_devices: int = 1
+  generate_data: bool = False
+  tmp_dir: Optional[str] = None
+
+
+def _problem_names(options: RunOptions):
+  if options.problems:
+    return registry.expand_problem_names(options.problems)
+  if options.output_dir and os.path.exists(
+      os.path.join(options.output_dir, outputs.PROBLEMS_FILE)):  # Resuming: train what the output_dir was trained on.
+    return [p["name"] for p in outputs.read_run_problems(options.output_dir)["problems"]]
+  raise errors.ConfigError("--problems is required, e.g. --problems=all8_mini.")
+
+
+def _ensure_data(problems, options: RunOptions) -> None:
+  for problem in problems:
+    if problem.has_data(options.data_dir):
+      continue
+    if not options.generate_data:
+      raise errors.DataError(
+          f"No generated data for problem '{problem.name}' in {options.data_dir}. Run: "
+          f"mm-datagen --problem={problem.name} --data_dir={options.data_dir} "
+          f"--tmp_dir={options.tmp_dir or '/tmp/t2t_mm_datagen'}  (or pass --generate_data).")
+    problem.generate_data(options.data_dir, options.tmp_dir or "/tmp/t2t_mm_datagen")
+
+
+def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, float]]:
+  """Runs the job; returns per-problem eval results and prints a metrics table."""
+  names = _problem_names(options)
+  hparams, set_name = resolve.resolve_hparams(options.hparams_set, options.hparams,
+                                              options.output_dir)
+  if not options.data_dir or not options.output_dir:
+    raise errors.ConfigError("--data_dir and --output_dir are required.")
+  # The strategy comes first: splitting the CPU must precede any other TensorFlow work.
+  strategy = distribution.make_strategy(options.distribution, options.cpu_devices)
+  gin_config.setup(options.output_dir, options.gin_files, options.gin_params)
+  problems = [registry.problem(name) for name in names]
+  _ensure_data(problems, options)
+  config = TrainerConfig()
+  if options.eval_steps is not None:
+    config.eval_steps = options.eval_steps
+  if options.eval_every is not None:
+    config.eval_every = options.eval_every
+  trainer = Trainer(problems, hparams, options.data_dir, options.output_dir, strategy, config)
+  if trainer.chief:
+    resolve.save_hparams(options.output_dir, hparams, set_name)
+    gin_config.save(options.output_dir)
+  start_step = trainer.restore()
+  results = trainer.train(options.train_steps)
+  if trainer.chief:
+    print(f"\nTrained {', '.join(names)} from step {start_step} to {trainer.step}. "
+          f"Results in {os.path.join(options.output_dir, outputs.EVAL_FILE)}:\n", file=stream)
+    print(outputs.results_table(results), file=stream)
+  return results

@@ -1,0 +1,247 @@
+"""Joint training of one model on many problems, one problem per step.
+
+    trainer = Trainer(problems, hparams, data_dir, output_dir, strategy)
+    trainer.train(train_steps=2000)   # resumes from output_dir's latest checkpoint
+    trainer.evaluate()                # per-problem metrics, also in eval_results.json
+
+Each step: the mixture picks a problem by (seed, step) -> that problem's compiled step runs on
+its next batch -> loss = token cross-entropy / global target tokens (+ MoE balancing loss once)
+-> gradients update the variables that problem uses. Every problem's step is a tf.function
+traced once (input_signature from its dataset) and shares the body's variables.
+"""
+
+import dataclasses
+import os
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.config.hparams import HParams
+from t2t_mm.training import distribution
+from t2t_mm.training import losses
+from t2t_mm.training import mixture
+from t2t_mm.training import optimization
+from t2t_mm.training import outputs
+from t2t_mm.training import progress as progress_lib
+from t2t_mm.training.evaluation import Evaluator
+
+
+class TrainingDivergedError(errors.T2TMMError):
+  """The loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+@gin.configurable(module="trainer")
+@dataclasses.dataclass
+class TrainerConfig:
+  """Operational settings of the trainer (gin: `trainer.TrainerConfig.log_every = 10`).
+
+  Args:
+    eval_every: evaluate every this many steps (and at the end); 0: only at the end.
+    eval_steps: dev batches per problem in each evaluation.
+    checkpoint_every: save a checkpoint every this many steps (and at the end).
+    keep_checkpoints: how many recent checkpoints to keep.
+    log_every: print progress and write train summaries every this many steps.
+    decode_examples: dev examples per problem decoded greedily for BLEU, WER, exact match.
+    checkpoint_iterators: also checkpoint the input iterators (single-device runs), so a
+      resumed run continues the same data order.
+  """
+
+  eval_every: int = 1000
+  eval_steps: int = 20
+  checkpoint_every: int = 200
+  keep_checkpoints: int = 3
+  log_every: int = 50
+  decode_examples: int = 64
+  checkpoint_iterators: bool = True
+
+
+class Trainer:
+  """Trains `problems` jointly; see the module docstring."""
+
+  def __init__(self, problems: List, hparams: HParams, data_dir: str, output_dir: str,
+               strategy: Optional[tf.distribute.Strategy] = None,
+               config: Optional[TrainerConfig] = None):
+    self.hparams, self.data_dir, self.output_dir = hparams, data_dir, output_dir
+    self.config = config or TrainerConfig()
+    self.strategy = strategy or tf.distribute.get_strategy()
+    self.chief = distribution.is_chief(self.strategy)
+    self.problems = {p.name: p for p in problems}
+    self.specs = {name: p.spec(data_dir) for name, p in self.problems.items()}
+    sizes = {name: p.num_examples("train", data_dir) for name, p in self.problems.items()}
+    self.rates = mixture.mixture_rates(hparams.mixture, sizes, hparams.mixture_temperature)
+    self.sampler = mixture.MixtureSampler(self.rates, hparams.seed)
+    unknown = set(hparams.problem_loss_weights) - set(self.problems)
+    if unknown:
+      raise errors.ConfigError(
+          f"problem_loss_weights names {sorted(unknown)}, which are not being trained "
+          f"({sorted(self.problems)}).")
+    keras.utils.set_random_seed(hparams.seed)
+    with self.strategy.scope():
+      self.model = registry.model(hparams.model)(hparams=hparams,
+                                                 specs=list(self.specs.values()))
+      self._datasets = {name: self._distributed_dataset(name) for name in self.problems}
+      self._iterators = {name: iter(ds) for name, ds in self._datasets.items()}
+      self._build_model()
+      self.optimizer = optimization.make_optimizer(hparams)
+      self.optimizer.build(self.model.trainable_variables)
+    self._steps = {name: self._make_step(name) for name in self.problems}
+    self._checkpoint_manager = self._make_checkpoint_manager()
+    self.evaluator = Evaluator(self.model, self.problems, self.specs, data_dir, hparams,
+                               decode_examples=self.config.decode_examples)
+
+  # --- Set-up ---
+
+  def _distributed_dataset(self, name: str):
+    problem, hp = self.problems[name], self.hparams
+
+    def dataset_fn(ctx: tf.distribute.InputContext):
+      per_replica = hp.replace(batch_size=ctx.get_per_replica_batch_size(hp.batch_size))
+      return problem.dataset("train", self.data_dir, per_replica, shuffle=True, seed=hp.seed,
+                             num_shards=ctx.num_input_pipelines,
+                             shard_index=ctx.input_pipeline_id)
+
+    return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+  def _build_model(self) -> None:
+    """Creates every problem's variables (modality nets) before restoring a checkpoint."""
+    for name, problem in self.problems.items():
+      features = next(iter(problem.dataset("dev", self.data_dir, self.hparams, shuffle=False)))
+      features = {k: v[:1] for k, v in features.items()}
+      self.model(features, problem=name, training=False)
+
+  def _uses_iterator_checkpoints(self) -> bool:
+    return self.config.checkpoint_iterators and self.strategy.num_replicas_in_sync == 1 and (
+        not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy))
+
+  def _make_checkpoint_manager(self) -> tf.train.CheckpointManager:
+    items = {"model": self.model, "optimizer": self.optimizer}
+    if self._uses_iterator_checkpoints():
+      items.update({f"iterator_{i}": it for i, it in enumerate(self._iterators.values())})
+    checkpoint = tf.train.Checkpoint(**items)
+    directory = os.path.join(self.output_dir, "checkpoints")
+    if not self.chief:  # Saving is collective; other workers write to a scratch folder.
+      directory = tempfile.mkdtemp(prefix="t2t_mm_worker_ckpt_")
+    return tf.train.CheckpointManager(checkpoint, directory,
+                                      max_to_keep=self.config.keep_checkpoints)
+
+  def _make_step(self, name: str):
+    spec, hp = self.specs[name], self.hparams
+    weight = hp.problem_loss_weights.get(name, 1.0)
+    num_replicas = self.strategy.num_replicas_in_sync
+
+    def replica_step(features):
+      with tf.GradientTape() as tape:
+        logits = self.model(features, problem=name, training=True)
+        # Read the MoE losses before any merge point (all_reduce): Keras keeps them in one
+        # list shared by the replica threads, which the next replica's call clears.
+        model_losses = list(self.model.losses)
+        weights = losses.target_weights(features["targets"], spec.target_modality)
+        loss_sum, count = losses.smoothed_cross_entropy(
+            logits, features["targets"], weights, hp.label_smoothing)
+        context = tf.distribute.get_replica_context()
+        global_count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+        loss = loss_sum / tf.maximum(global_count, 1.0)
+        # Each replica adds 1/num_replicas of its balancing loss: summed once overall.
+        aux = (tf.add_n([tf.cast(l, tf.float32) for l in model_losses]) / num_replicas
+               if model_losses else tf.constant(0.0))
+        total = weight * loss + aux
+      variables = self.model.trainable_variables
+      grads = tape.gradient(total, variables)
+      used = [(g, v) for g, v in zip(grads, variables) if g is not None]
+      self.optimizer.apply_gradients(used)
+      return loss, aux
+
+    def step(features):
+      loss, aux = self.strategy.run(replica_step, args=(features,))
+      return (self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+              self.strategy.reduce(tf.distribute.ReduceOp.SUM, aux, axis=None))
+
+    return tf.function(step, input_signature=[self._datasets[name].element_spec])
+
+  # --- Training ---
+
+  @property
+  def step(self) -> int:
+    return int(self.optimizer.iterations.numpy())
+
+  def restore(self) -> int:
+    """Restores the latest checkpoint if there is one; returns the step."""
+    latest = self._checkpoint_manager.latest_checkpoint
+    if latest and latest != getattr(self, "_restored", None):
+      self._checkpoint_manager.checkpoint.restore(latest).assert_existing_objects_matched()
+      self._restored = latest
+    return self.step
+
+  def train(self, train_steps: int) -> Dict[str, Dict[str, float]]:
+    """Trains until the global step is `train_steps`, then evaluates; returns eval results."""
+    step = self.restore()
+    if self.chief:
+      outputs.write_run_files(self.output_dir, self.hparams, self.problems, self.specs,
+                              self.data_dir)
+    writer = self._summary_writer("train")
+    progress = progress_lib.Progress(train_steps, self.config.log_every)
+    results = {}
+    while step < train_steps:
+      name = self.sampler.problem_at(step)
+      loss, aux = self._steps[name](next(self._iterators[name]))
+      loss = float(loss)
+      step = self.step
+      if not np.isfinite(loss) or not np.isfinite(float(aux)):
+        raise TrainingDivergedError(
+            f"loss became {loss} (MoE loss {float(aux)}) at step {step} on problem '{name}'; "
+            f"training stopped. Last good checkpoint: "
+            f"{self._checkpoint_manager.latest_checkpoint}. Try a lower learning_rate.")
+      progress.update(step, name, loss)
+      if step % self.config.log_every == 0:
+        self._write_train_summaries(writer, step, progress)
+      if step % self.config.checkpoint_every == 0 or step == train_steps:
+        self._checkpoint_manager.save(checkpoint_number=step)
+      if self.config.eval_every and step % self.config.eval_every == 0 and step < train_steps:
+        results = self.evaluate()
+    progress.close()
+    if not results or step != results.get("_step"):
+      results = self.evaluate()
+    return results
+
+  def evaluate(self) -> Dict[str, Dict[str, float]]:
+    """Evaluates every problem; writes eval summaries and eval_results.json on the chief."""
+    start = time.perf_counter()
+    results = self.evaluator.evaluate(self.config.eval_steps)
+    if self.chief:
+      outputs.write_eval_results(self.output_dir, self.step, results, self.evaluator.samples)
+      writer = self._summary_writer("eval")
+      with writer.as_default(step=self.step):
+        for name, metrics in results.items():
+          for metric, value in metrics.items():
+            tf.summary.scalar(f"{name}/{metric}", value)
+          for i, (ref, hyp) in enumerate(self.evaluator.samples.get(name, [])):
+            tf.summary.text(f"{name}/decode_{i}", f"ref: {ref}\n\nhyp: {hyp}")
+      writer.flush()
+    results = dict(results)
+    results["_step"] = self.step
+    results["_seconds"] = time.perf_counter() - start
+    return results
+
+  def _summary_writer(self, kind: str):
+    if not hasattr(self, "_writers"):
+      self._writers = {}
+    if kind not in self._writers:
+      self._writers[kind] = (tf.summary.create_file_writer(os.path.join(self.output_dir, kind))
+                             if self.chief else tf.summary.create_noop_writer())
+    return self._writers[kind]
+
+  def _write_train_summaries(self, writer, step: int, progress) -> None:
+    rate = progress.steps_per_second(step)
+    with writer.as_default(step=step):
+      for name, value in progress.recent_losses().items():
+        tf.summary.scalar(f"loss/{name}", value)
+      tf.summary.scalar("steps_per_second", rate)
+      lr = self.optimizer.learning_rate
+      tf.summary.scalar("learning_rate", float(lr.numpy() if hasattr(lr, "numpy") else lr))

@@ -1,0 +1,157 @@
+"""The trainer on fake problems and a fake model: joint training, resume, NaN, distribution."""
+
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from t2t_mm.config.hparams import HParams
+from t2t_mm.testing import fake_model  # noqa: F401  (registers fake_seq2seq)
+from t2t_mm.testing import fake_problems
+from t2t_mm.training import trainer as trainer_lib
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "fake_train_script.py")
+HP = HParams(model="fake_seq2seq", hidden_size=32, batch_size=16, learning_rate=0.01,
+             learning_rate_warmup_steps=10, label_smoothing=0.1)
+
+
+def make_trainer(output_dir, **config):
+  config = dict(dict(log_every=10, checkpoint_every=10, eval_steps=2, eval_every=0), **config)
+  return trainer_lib.Trainer(
+      [fake_problems.FakeCopyProblem(), fake_problems.FakeLabelProblem()], HP, "in_memory",
+      str(output_dir), config=trainer_lib.TrainerConfig(**config))
+
+
+def run_script(output_dir, steps, strategy="default", cpu_devices=1, env=None, **kwargs):
+  return subprocess.Popen(
+      [sys.executable, SCRIPT, str(output_dir), str(steps), strategy, str(cpu_devices)],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {})), **kwargs)
+
+
+def finish(process, timeout=240):
+  out, err = process.communicate(timeout=timeout)
+  assert process.returncode == 0, err[-3000:]
+  return json.loads(out.strip().splitlines()[-1])
+
+
+def test_joint_training_learns_each_problem_and_writes_outputs(tmp_path):
+  trainer = make_trainer(tmp_path)
+  before = trainer.evaluate()
+  results = trainer.train(120)
+  assert trainer.step == 120
+  for name in ("fake_copy", "fake_label"):
+    assert results[name]["loss"] < before[name]["loss"] - 0.2, (name, before, results)
+  assert results["fake_label"]["accuracy"] > results["fake_label"]["chance_accuracy"]
+  # Every problem's step was traced once and reused.
+  assert {n: f.experimental_get_tracing_count() for n, f in trainer._steps.items()} == {
+      "fake_copy": 1, "fake_label": 1}
+  saved = json.loads((tmp_path / "eval_results.json").read_text())
+  assert saved["step"] == 120 and set(saved["problems"]) == {"fake_copy", "fake_label"}
+  assert json.loads((tmp_path / "problems.json").read_text())["problems"][0]["name"]
+  tags = set()
+  for event_file in glob.glob(str(tmp_path / "*" / "events.out.tfevents.*")):
+    for event in tf.compat.v1.train.summary_iterator(event_file):
+      tags.update(v.tag for v in event.summary.value)
+  assert {"loss/fake_copy", "loss/fake_label", "fake_copy/exact_match",
+          "fake_label/accuracy", "fake_label/top5"} <= tags
+
+
+def test_mixture_follows_the_rates(tmp_path):
+  trainer = make_trainer(tmp_path)
+  assert trainer.rates == pytest.approx({"fake_copy": 0.5, "fake_label": 0.5})
+  picks = [trainer.sampler.problem_at(s) for s in range(400)]
+  assert 150 < picks.count("fake_copy") < 250
+
+
+def test_resume_continues_to_the_requested_step_like_one_run(tmp_path):
+  one = make_trainer(tmp_path / "one")
+  one.train(40)
+  first = make_trainer(tmp_path / "two")
+  first.train(20)
+  second = make_trainer(tmp_path / "two")
+  assert second.restore() == 20
+  second.train(40)
+  assert second.step == 40
+  for a, b in zip(one.model.weights, second.model.weights):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+  trainer = make_trainer(tmp_path)
+  trainer.train(10)
+  good = trainer._checkpoint_manager.latest_checkpoint
+  nan = tf.constant(float("nan"))
+  trainer._steps = {name: (lambda features: (nan, nan)) for name in trainer._steps}
+  with pytest.raises(trainer_lib.TrainingDivergedError, match="nan.*step 10.*ckpt-10"):
+    trainer.train(30)
+  assert trainer._checkpoint_manager.latest_checkpoint == good
+  assert make_trainer(tmp_path).restore() == 10
+
+
+def test_unknown_problem_loss_weight_is_an_error(tmp_path):
+  with pytest.raises(Exception, match="problem_loss_weights.*nope"):
+    trainer_lib.Trainer([fake_problems.FakeCopyProblem()],
+                        HP.replace(problem_loss_weights={"nope": 2.0}), "m", str(tmp_path))
+
+
+def test_sigkill_then_rerun_ends_at_the_requested_step(tmp_path):
+  process = run_script(tmp_path, 400)
+  deadline = time.time() + 180
+  while not glob.glob(str(tmp_path / "checkpoints" / "ckpt-*.index")):
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    assert time.time() < deadline
+    time.sleep(0.2)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  killed_at = int(open(tmp_path / "checkpoints" / "checkpoint").read().split('"')[1].split("-")[1])
+  assert 0 < killed_at < 400
+  result = finish(run_script(tmp_path, 400))
+  assert result["step"] == 400
+
+
+def test_mirrored_on_two_cpus_agrees_with_one_device(tmp_path):
+  single = run_script(tmp_path / "single", 30)
+  mirrored = run_script(tmp_path / "mirrored", 30, "mirrored", 2)
+  a, b = finish(single), finish(mirrored)
+  assert a["step"] == b["step"] == 30
+  for name in a["eval_loss"]:
+    assert b["eval_loss"][name] == pytest.approx(a["eval_loss"][name], rel=0.02)
+
+
+def _free_ports(n):
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(("127.0.0.1", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def test_two_worker_multi_worker_mirrored_finishes_and_agrees(tmp_path):
+  single = finish(run_script(tmp_path / "single", 30))
+  workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+  processes = []
+  for index in range(2):
+    tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+    processes.append(run_script(tmp_path / "multi", 30, "multi_worker_mirrored",
+                                env={"TF_CONFIG": json.dumps(tf_config)}))
+  results = [finish(p) for p in processes]
+  assert all(r["step"] == 30 for r in results)
+  untrained = {"fake_copy": np.log(12), "fake_label": np.log(3)}  # Uniform predictions.
+  for name, loss in single["eval_loss"].items():
+    # Each worker reads its own shard, so its batches differ from the single run's: the two
+    # agree loosely, and both learned far below the untrained loss.
+    assert results[0]["eval_loss"][name] == pytest.approx(loss, rel=0.4, abs=0.05)
+    assert results[0]["eval_loss"][name] < untrained[name] - 0.2
+  assert results[0]["eval_loss"] == pytest.approx(results[1]["eval_loss"], rel=1e-5)
+  assert os.path.exists(tmp_path / "multi" / "eval_results.json")
