@@ -56,7 +56,7 @@ class ConvRes(keras.layers.Layer):
                                           dtype=pol)
     self.residual = keras.layers.Conv2D(f, (1, 1), strides=self.strides, name="residual",
                                         dtype=pol)
-    b, h, w, c = input_shape
+    b, h, w, c = None, None, input_shape[2], input_shape[3]  # Any length: explicit padding.
     self.sep1.build((b, h, w, c))
     self.sep2.build((b, h, w, f))
     self.norm1.build((b, h, w, f))

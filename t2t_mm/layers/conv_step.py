@@ -44,10 +44,11 @@ class ConvStep(keras.layers.Layer):
     self.conv = keras.layers.SeparableConv1D(
         self.filters, self.kernel_size, strides=self.stride, padding="valid",
         dilation_rate=self.dilation, name="sepconv", dtype=self.dtype_policy)
-    self.conv.build(input_shape)
+    # Length-free shapes: the explicit padding makes any length valid.
+    self.conv.build((None, None, input_shape[-1]))
     self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm",
                                                 dtype=self.dtype_policy)
-    self.norm.build(tuple(input_shape[:-1]) + (self.filters,))
+    self.norm.build((None, None, self.filters))
 
   def padding(self):
     total = (self.kernel_size - 1) * self.dilation
