@@ -23,7 +23,8 @@ def _nets():
           AudioSpectralModality(hidden_size=8, sample_rate=8000, num_blocks=2, num_mel_bins=16)]
 
 
-@pytest.mark.parametrize("index,expected_len", [(0, 125), (1, 4)]  # 1000 samples: /8 ; 13 frames of 10 ms at 8 kHz, /4)
+# 1000 samples: waveform /8; spectral: 13 frames of 10 ms at 8 kHz, then /4.
+@pytest.mark.parametrize("index,expected_len", [(0, 125), (1, 4)])
 def test_shapes(index, expected_len):
   net = _nets()[index]
   net.build()
