@@ -40,8 +40,8 @@ def multimodel_tiny() -> HParams:
   """Trains the all8_mini suite on a 2-core CPU in minutes (measured: bench/model.py).
 
   Sequences of 10-40 tokens need no 15-wide dilated kernels; 16 experts with k = 2 keep the
-  MoE's routing visible at this scale. Audio: 6 waveform blocks (64x fewer frames) and 2
-  spectral blocks (40 ms per frame) keep 1-2 s clips at 25-50 positions.
+  MoE's routing visible at this scale. Audio: 8 waveform blocks (256x fewer positions: 1.5 s
+  at 16 kHz -> 94) and 2 spectral blocks (40 ms per position -> 38) with 40 mel bins.
   """
   return multimodel_base().replace(
       hidden_size=96,
