@@ -18,7 +18,7 @@ from t2t_mm import errors
 
 KINDS = ("problems", "suites", "hparams", "models", "modalities")
 # Imported on first lookup; each registers what it defines.
-BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems"]
+BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems", "t2t_mm.modalities", "t2t_mm.models"]
 REV_SUFFIX = "_rev"
 
 _registries: Dict[str, Dict[str, object]] = {kind: {} for kind in KINDS}

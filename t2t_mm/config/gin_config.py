@@ -29,6 +29,10 @@ def make_configurable(cls, name: str, module: str):
   """Registers class `cls` with gin as `module.name`, its hparams arguments denied."""
   params = inspect.signature(cls.__init__).parameters
   denied = [p for p in params if p in _HPARAM_FIELDS or p == "hparams"]
+  if any(base.__module__.startswith("keras") for base in cls.__mro__):
+    # Keras inspects the argspec of cls.__init__ in Layer.__new__, which gin's in-place
+    # __init__ wrapper hides; a gin subclass that returns an instance of `cls` keeps it intact.
+    return gin.external_configurable(cls, name, module=module, denylist=denied or None)
   return gin.configurable(name, module=module, denylist=denied or None)(cls)
 
 

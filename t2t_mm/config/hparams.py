@@ -34,19 +34,31 @@ class HParams:
   hidden_size: int = _f(512, "Width d of the shared representation and every block.")
   filter_size: int = _f(2048, "Hidden width of feed-forward layers and of each MoE expert.")
   num_heads: int = _f(8, "Attention heads.")
-  kernel_size: int = _f(3, "Kernel width of separable convolutions in conv blocks.")
+  kernel_size: int = _f(3, "Kernel width of the attention block's two causal conv steps.")
+  conv_kernel_sizes: List[int] = _f(
+      [3, 3, 15, 15], "Kernel widths of the four ConvSteps of every conv block.")
+  conv_dilations: List[int] = _f([1, 1, 1, 4], "Dilations of the four ConvSteps of a conv block.")
   num_encoder_blocks: int = _f(2, "Conv blocks in the encoder (an MoE layer sits in the middle).")
   num_mixer_blocks: int = _f(1, "Causal conv blocks in the I/O mixer after its attention block.")
   num_decoder_blocks: int = _f(2, "Causal conv + attention blocks in the decoder.")
   use_attention: bool = _f(True, "Attention blocks in mixer and decoder (False: paper Table 4).")
   dropout: float = _f(0.1, "Dropout after each block (reference: 0.1).")
   attention_dropout: float = _f(0.1, "Dropout on attention weights.")
-  moe_encoder_layers: List[int] = _f([1], "Encoder positions (after block i) that hold an MoE.")
-  moe_decoder_layers: List[int] = _f([1], "Decoder positions (after block i) that hold an MoE.")
+  moe_encoder_layers: List[int] = _f(
+      [1], "Encoder positions of MoE layers: i puts one after the first i conv blocks "
+      "(0 .. num_encoder_blocks; 1 of 2 blocks is the middle). [] for none.")
+  moe_decoder_layers: List[int] = _f(
+      [1], "Decoder positions of MoE layers: i puts one after the first i decoder blocks "
+      "(0 .. num_decoder_blocks). [] for none.")
   moe_num_experts: int = _f(240, "Experts per MoE layer (paper: 240 joint, 60 single-task).")
   moe_k: int = _f(4, "Experts each token is routed to (paper: k = 4).")
   moe_loss_coef: float = _f(0.01, "Weight w of the importance + load balancing loss.")
   tie_embeddings: bool = _f(False, "Share the symbol modality's input and output embeddings.")
+  audio_waveform_blocks: int = _f(8, "Strided ConvRes blocks of the audio_waveform modality "
+                                  "(paper: 8); time shrinks by 2 per block.")
+  audio_spectral_blocks: int = _f(2, "Strided ConvRes blocks of the audio_spectral modality over "
+                                  "10 ms log-mel frames; time shrinks by 2 per block.")
+  audio_num_mel_bins: int = _f(80, "Mel bins of the audio_spectral modality's log-mel features.")
   dtype_policy: Literal["float32", "mixed_bfloat16"] = _f(
       "float32", "Keras dtype policy; mixed_bfloat16 computes in bf16 on CPUs that have it.")
 

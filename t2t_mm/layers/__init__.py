@@ -1,0 +1,10 @@
+"""Keras 3 building blocks of the MultiModel, one public layer per file.
+
+    conv_step.ConvStep        ReLU -> depthwise-separable conv -> LayerNorm (causal variant)
+    conv_block.ConvBlock      four ConvSteps, two residual connections
+    attention.MultiHeadAttention  masked multi-head dot-product attention
+    attention_block.AttentionBlock  the paper's attention block (query from targets, K/V source)
+    moe.MixtureOfExperts      sparsely-gated MoE with noisy top-k gating
+    conv_res.ConvRes          Xception-style ConvRes block (modality nets)
+    ops                       timing signal, masking and padding helpers (no weights)
+"""

@@ -1,0 +1,90 @@
+"""Multi-head dot-product attention with key padding masks and an optional causal mask."""
+
+import keras
+from keras import ops
+
+_NEG = -1e9
+
+
+@keras.saving.register_keras_serializable(package="t2t_mm")
+class MultiHeadAttention(keras.layers.Layer):
+  """softmax(Q K^T / sqrt(d_h) + bias) V per head, then an output projection.
+
+  query [B, T, d] is projected to Q; `memory` [B, S, d] is projected to K and V, unless
+  `project_memory=False`, where the caller passes already-projected `keys` and `values` (the
+  attention block's pointwise convs). Keys with key_mask 0 get no weight; with causal=True
+  query t attends to keys <= t (self-attention). Scores and softmax run in float32.
+
+  Incremental decoding (issue #6): for causal self-attention, caching the projected K and V of
+  past positions and attending from the newest query gives the same output.
+
+  Args:
+    hidden_size: d (a multiple of num_heads).
+    num_heads: heads.
+    dropout: dropout on attention weights in training.
+    project_memory: own K/V projections (self-attention) or take K/V from the caller.
+
+  Example:
+    >>> mha = MultiHeadAttention(8, 2)
+    >>> y = mha(keras.ops.ones((2, 4, 8)), keras.ops.ones((2, 6, 8)))  # [2, 4, 8]
+  """
+
+  def __init__(self, hidden_size, num_heads, dropout=0.0, project_memory=True, **kwargs):
+    super().__init__(**kwargs)
+    if hidden_size % num_heads:
+      raise ValueError(f"MultiHeadAttention: hidden_size={hidden_size} is not a multiple of "
+                       f"num_heads={num_heads}.")
+    self.hidden_size, self.num_heads = hidden_size, num_heads
+    self.dropout_rate, self.project_memory = dropout, project_memory
+
+  def build(self, query_shape, memory_shape=None):
+    d = self.hidden_size
+    dense = lambda name: keras.layers.Dense(d, use_bias=False, name=name,
+                                            dtype=self.dtype_policy)
+    self.q = dense("q")
+    self.q.build(query_shape)
+    if self.project_memory:
+      self.k, self.v = dense("k"), dense("v")
+      self.k.build(memory_shape or query_shape)
+      self.v.build(memory_shape or query_shape)
+    self.o = dense("o")
+    self.o.build(tuple(query_shape[:-1]) + (d,))
+    self.drop = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+
+  def _split(self, x):
+    b, n = ops.shape(x)[0], ops.shape(x)[1]
+    x = ops.reshape(x, (b, n, self.num_heads, self.hidden_size // self.num_heads))
+    return ops.transpose(x, (0, 2, 1, 3))  # [B, H, N, d_h]
+
+  def call(self, query, memory=None, keys=None, values=None, key_mask=None, causal=False,
+           training=None):
+    if self.project_memory:
+      memory = query if memory is None else memory
+      keys, values = self.k(memory), self.v(memory)
+    q, k, v = self._split(self.q(query)), self._split(keys), self._split(values)
+    scale = (self.hidden_size // self.num_heads) ** -0.5
+    scores = ops.cast(ops.einsum("bhtd,bhsd->bhts", q, k), "float32") * scale
+    if key_mask is not None:
+      keep = ops.cast(key_mask, "float32")[:, None, None, :]
+      scores = scores + (1.0 - keep) * _NEG
+    if causal:
+      t, s = ops.shape(scores)[2], ops.shape(scores)[3]
+      allowed = ops.cast(ops.greater_equal(ops.arange(t)[:, None], ops.arange(s)[None, :]),
+                         "float32")
+      scores = scores + (1.0 - allowed) * _NEG
+    # Explicit softmax: keras.ops.softmax warns on a length-1 axis (a one-position decoder).
+    scores = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+    weights = ops.cast(scores / ops.sum(scores, axis=-1, keepdims=True), v.dtype)
+    weights = self.drop(weights, training=training)
+    out = ops.einsum("bhts,bhsd->bhtd", weights, v)
+    b, t = ops.shape(out)[0], ops.shape(out)[2]
+    out = ops.reshape(ops.transpose(out, (0, 2, 1, 3)), (b, t, self.hidden_size))
+    return self.o(out)
+
+  def compute_output_shape(self, query_shape, memory_shape=None):
+    return tuple(query_shape[:-1]) + (self.hidden_size,)
+
+  def get_config(self):
+    return {**super().get_config(), "hidden_size": self.hidden_size,
+            "num_heads": self.num_heads, "dropout": self.dropout_rate,
+            "project_memory": self.project_memory}

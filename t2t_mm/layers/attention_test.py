@@ -1,0 +1,45 @@
+"""MultiHeadAttention: key masks, causal mask, config round trip."""
+
+import numpy as np
+import pytest
+
+from t2t_mm.layers.attention import MultiHeadAttention
+
+
+def _x(b, n, c=8, seed=0):
+  return np.random.default_rng(seed).standard_normal((b, n, c)).astype("float32")
+
+
+def test_masked_keys_get_no_weight():
+  mha = MultiHeadAttention(8, 2)
+  q, mem = _x(1, 3), _x(1, 4, seed=1)
+  y1 = np.asarray(mha(q, mem, key_mask=np.array([[1, 1, 0, 0]], "float32")))
+  mem2 = mem.copy()
+  mem2[:, 2:] = 9.0
+  y2 = np.asarray(mha(q, mem2, key_mask=np.array([[1, 1, 0, 0]], "float32")))
+  np.testing.assert_allclose(y1, y2, atol=1e-5)
+  y3 = np.asarray(mha(q, mem[:, :2]))
+  np.testing.assert_allclose(y1, y3, atol=1e-5)
+
+
+def test_causal_self_attention():
+  mha = MultiHeadAttention(8, 4)
+  x = _x(2, 6)
+  y1 = np.asarray(mha(x, causal=True))
+  x2 = x.copy()
+  x2[:, 3:] += 1.0
+  y2 = np.asarray(mha(x2, causal=True))
+  np.testing.assert_allclose(y1[:, :3], y2[:, :3], atol=1e-5)
+  assert not np.allclose(y1[:, 3:], y2[:, 3:])
+
+
+def test_bad_heads_and_round_trip():
+  with pytest.raises(ValueError, match="num_heads=3"):
+    MultiHeadAttention(8, 3)
+  mha = MultiHeadAttention(8, 2, dropout=0.1)
+  x = _x(2, 3)
+  y = mha(x)
+  clone = MultiHeadAttention.from_config(mha.get_config())
+  clone.build(x.shape, x.shape)
+  clone.set_weights(mha.get_weights())
+  np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)

@@ -1,0 +1,74 @@
+"""ConvStep: ReLU -> depthwise-separable 1-D conv -> LayerNorm, optionally causal."""
+
+import keras
+from keras import ops
+
+from t2t_mm.layers import ops as mm_ops
+
+
+@keras.saving.register_keras_serializable(package="t2t_mm")
+class ConvStep(keras.layers.Layer):
+  """ConvStep(d, s, f)(x) = LayerNorm(SepConv_{d,s,f}(ReLU(x))) over a sequence [B, L, C].
+
+  Padding is explicit and zero: a centred conv pads ((k-1)d/2, rest) so output i is centred on
+  input i*stride whatever the length; a causal conv pads (k-1)d on the left only, so output t
+  sees inputs <= t. Padded positions (padding_mask 0) are zeroed before the conv and after
+  the norm.
+
+  Incremental decoding (issue #6): a causal step needs only the last (k-1)*d inputs of its
+  layer; keeping them as a cache (like attention's keys and values) and feeding one new position
+  gives the same output as this full-sequence call.
+
+  Args:
+    filters: output channels.
+    kernel_size: conv width f.
+    dilation: dilation rate d (stride must be 1 when d > 1).
+    stride: stride s.
+    causal: left-pad only (mixer and decoder).
+    relu: apply the leading ReLU (False for a first layer on raw features).
+
+  Example:
+    >>> step = ConvStep(filters=8, kernel_size=3, causal=True)
+    >>> y = step(keras.ops.ones((2, 5, 8)), keras.ops.ones((2, 5)))  # [2, 5, 8]
+  """
+
+  def __init__(self, filters, kernel_size=3, dilation=1, stride=1, causal=False, relu=True,
+               **kwargs):
+    super().__init__(**kwargs)
+    if dilation > 1 and stride > 1:
+      raise ValueError(f"ConvStep: dilation={dilation} and stride={stride} cannot both be > 1.")
+    self.filters, self.kernel_size, self.dilation = filters, kernel_size, dilation
+    self.stride, self.causal, self.relu = stride, causal, relu
+
+  def build(self, input_shape):
+    self.conv = keras.layers.SeparableConv1D(
+        self.filters, self.kernel_size, strides=self.stride, padding="valid",
+        dilation_rate=self.dilation, name="sepconv", dtype=self.dtype_policy)
+    # Length-free shapes: the explicit padding makes any length valid.
+    self.conv.build((None, None, input_shape[-1]))
+    self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm",
+                                                dtype=self.dtype_policy)
+    self.norm.build((None, None, self.filters))
+
+  def padding(self):
+    total = (self.kernel_size - 1) * self.dilation
+    return (total, 0) if self.causal else mm_ops.same_padding(self.kernel_size, self.dilation)
+
+  def call(self, x, padding_mask=None):
+    x = mm_ops.apply_mask(x, padding_mask)
+    if self.relu:
+      x = ops.relu(x)
+    x = mm_ops.pad_axis(x, 1, *self.padding())
+    y = self.norm(self.conv(x))
+    return mm_ops.apply_mask(y, mm_ops.downsample_mask(padding_mask, self.stride))
+
+  def compute_output_shape(self, input_shape):
+    length = input_shape[1]
+    if length is not None:
+      length = -(-length // self.stride)
+    return (input_shape[0], length, self.filters)
+
+  def get_config(self):
+    return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+            "dilation": self.dilation, "stride": self.stride, "causal": self.causal,
+            "relu": self.relu}

@@ -1,0 +1,62 @@
+"""ConvStep: shapes, causality, padding invariance, config round trip."""
+
+import keras
+import numpy as np
+import pytest
+
+from t2t_mm.layers.conv_step import ConvStep
+
+
+def _x(b=2, n=9, c=6, seed=0):
+  return np.random.default_rng(seed).standard_normal((b, n, c)).astype("float32")
+
+
+@pytest.mark.parametrize("stride,expected", [(1, 9), (2, 5), (3, 3)])
+def test_shapes(stride, expected):
+  y = ConvStep(4, 3, stride=stride)(_x())
+  assert tuple(y.shape) == (2, expected, 4)
+
+
+def test_causal_output_ignores_the_future():
+  step = ConvStep(6, 3, dilation=2, causal=True)
+  x = _x()
+  y1 = np.asarray(step(x))
+  x2 = x.copy()
+  x2[:, 5:] = 7.0
+  y2 = np.asarray(step(x2))
+  np.testing.assert_allclose(y1[:, :5], y2[:, :5], atol=1e-5)
+  assert not np.allclose(y1[:, 5:], y2[:, 5:])
+
+
+@pytest.mark.parametrize("causal,stride", [(False, 1), (False, 2), (True, 1)])
+def test_padding_never_changes_real_positions(causal, stride):
+  step = ConvStep(6, 5, stride=stride, causal=causal)
+  x = _x(b=1, n=6)
+  short = np.asarray(step(x, np.ones((1, 6), "float32")))
+  padded_x = np.concatenate([x, np.full((1, 5, 6), 3.0, "float32")], axis=1)
+  mask = np.concatenate([np.ones((1, 6)), np.zeros((1, 5))], axis=1).astype("float32")
+  long = np.asarray(step(padded_x, mask))
+  n = short.shape[1]
+  np.testing.assert_allclose(short, long[:, :n], atol=1e-5)
+  assert np.all(long[:, n:] == 0)
+
+
+def test_config_round_trip_gives_equal_outputs():
+  step = ConvStep(6, 3, dilation=2, causal=True, name="s")
+  x = _x()
+  y = step(x)
+  clone = ConvStep.from_config(step.get_config())
+  clone.build(x.shape)
+  clone.set_weights(step.get_weights())
+  np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
+  assert clone.get_config() == step.get_config()
+
+
+def test_stride_with_dilation_is_an_error():
+  with pytest.raises(ValueError, match="dilation=2 and stride=2"):
+    ConvStep(4, 3, dilation=2, stride=2)
+
+
+def test_keras_symbolic_shape():
+  assert ConvStep(4, 3, stride=2).compute_output_shape((None, 9, 6)) == (None, 5, 4)
+  assert keras.ops.shape(ConvStep(4, 3)(_x()))[2] == 4

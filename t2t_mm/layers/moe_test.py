@@ -1,0 +1,108 @@
+"""MixtureOfExperts: gates, balancing loss, gradients, padding, config round trip."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from t2t_mm.layers.moe import MixtureOfExperts
+
+
+def _x(b=4, n=6, d=8, seed=0):
+  return np.random.default_rng(seed).standard_normal((b, n, d)).astype("float32")
+
+
+def _moe(**kw):
+  args = dict(hidden_size=8, filter_size=16, num_experts=6, k=2)
+  args.update(kw)
+  moe = MixtureOfExperts(**args)
+  moe.build((None, None, 8))
+  # Non-zero router weights, so routing depends on the token.
+  rng = np.random.default_rng(3)
+  moe.w_gate.assign(rng.standard_normal((8, args["num_experts"])).astype("float32"))
+  return moe
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_gates_are_nonnegative_and_sum_to_one_over_exactly_k(training):
+  moe = _moe(k=3)
+  y = moe(_x(), training=training)
+  assert tuple(y.shape) == (4, 6, 8)
+  gates = np.asarray(moe.last_gates)
+  assert gates.shape == (24, 6)
+  assert np.all(gates >= 0)
+  np.testing.assert_allclose(gates.sum(axis=1), 1.0, atol=1e-5)
+  assert np.all((gates > 0).sum(axis=1) == 3)
+
+
+def test_each_call_adds_one_loss():
+  moe = _moe()
+  moe(_x(), training=True)
+  moe(_x(), training=True)
+  assert len(moe.losses) == 1
+
+
+def test_balancing_loss_is_larger_for_unbalanced_router_and_falls_with_training():
+  x = np.abs(_x(b=8, n=8))  # Positive features: a positive gate column wins for every token.
+  balanced = _moe(loss_coef=1.0)
+  balanced.w_gate.assign(np.zeros((8, 6), "float32"))
+  unbalanced = _moe(loss_coef=1.0)
+  w = np.zeros((8, 6), "float32")
+  w[:, 0] = 1.0
+  unbalanced.w_gate.assign(w)
+  balanced(x, training=True)
+  unbalanced(x, training=True)
+  first = float(unbalanced.losses[0])
+  assert first > 5 * float(balanced.losses[0])
+  router = [unbalanced.w_gate, unbalanced.w_noise]
+  for _ in range(20):
+    with tf.GradientTape() as tape:
+      unbalanced(x, training=True)
+      loss = unbalanced.losses[0]
+    for v, g in zip(router, tape.gradient(loss, router)):
+      v.assign_sub(5.0 * g)
+  unbalanced(x, training=True)
+  assert float(unbalanced.losses[0]) < 0.3 * first
+
+
+def test_gradients_reach_gate_noise_and_every_selected_expert():
+  moe = _moe(num_experts=4, k=2)
+  x = _x()
+  with tf.GradientTape() as tape:
+    y = moe(x, training=True)
+    total = tf.reduce_sum(y * y) + moe.losses[0]
+  grads = dict(zip([v.name for v in moe.trainable_variables],
+                   tape.gradient(total, moe.trainable_variables)))
+  for name in ("w_gate", "w_noise"):
+    assert np.abs(tf.convert_to_tensor(grads[name]).numpy()).sum() > 0, name
+  selected = np.unique(np.nonzero(np.asarray(moe.last_gates))[1])
+  w1 = tf.convert_to_tensor(grads["w1"]).numpy()
+  w2 = tf.convert_to_tensor(grads["w2"]).numpy()
+  for e in range(4):
+    used = e in selected
+    assert (np.abs(w1[e]).sum() > 0) == used, e
+    assert (np.abs(w2[e]).sum() > 0) == used, e
+
+
+def test_padded_tokens_change_nothing_and_count_in_no_loss():
+  moe = _moe()
+  x = _x(b=1, n=5)
+  short = np.asarray(moe(x, training=False))
+  loss_short = float(moe.losses[0])
+  x_pad = np.concatenate([x, 10 * _x(b=1, n=4, seed=5)], axis=1)
+  mask = np.array([[1] * 5 + [0] * 4], "float32")
+  long = np.asarray(moe(x_pad, mask, training=False))
+  np.testing.assert_allclose(short, long[:, :5], atol=1e-5)
+  assert np.all(long[:, 5:] == 0)
+  assert float(moe.losses[0]) == pytest.approx(loss_short, rel=1e-5)
+
+
+def test_bad_k_and_config_round_trip():
+  with pytest.raises(ValueError, match="k=4, num_experts=4"):
+    MixtureOfExperts(8, 16, num_experts=4, k=4)
+  moe = _moe()
+  x = _x()
+  y = moe(x)
+  clone = MixtureOfExperts.from_config(moe.get_config())
+  clone.build((None, None, 8))
+  clone.set_weights(moe.get_weights())
+  np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)

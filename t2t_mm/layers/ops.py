@@ -1,0 +1,80 @@
+"""Weightless helpers shared by the layers: masking, explicit padding, timing signal.
+
+Every sequence in the body is `x: [B, L, C]` with a boolean-like `mask: [B, L]` (1 = real,
+0 = padding). Layers zero padded positions before any op that mixes positions, so whatever
+sits at a padded position never reaches a real one.
+"""
+
+import math
+
+from keras import ops
+
+
+def apply_mask(x, mask):
+  """x * mask, broadcasting mask [B, L] (or [B, L, W]) over the trailing channel axis."""
+  if mask is None:
+    return x
+  m = ops.cast(mask, x.dtype)
+  return x * ops.expand_dims(m, -1)
+
+
+def pad_axis(x, axis: int, left: int, right: int):
+  """Zero-pads `x` along `axis` by `left` and `right` positions."""
+  if left == 0 and right == 0:
+    return x
+  widths = [[0, 0] for _ in range(len(x.shape))]
+  widths[axis] = [left, right]
+  return ops.pad(x, widths)
+
+
+def same_padding(kernel: int, dilation: int = 1):
+  """(left, right) zero padding so that a stride-s conv puts output i at input i*s.
+
+  Unlike Keras' "same" padding, the left amount does not depend on the input length, so a
+  sequence padded at the end gives the same values at its real positions (padding invariance).
+  """
+  total = (kernel - 1) * dilation
+  return total // 2, total - total // 2
+
+
+def downsample_mask(mask, stride: int):
+  """The mask after a stride-s layer whose output i sits at input i*s: mask[:, ::s]."""
+  if mask is None or stride == 1:
+    return mask
+  return mask[:, ::stride]
+
+
+def timing_signal(length, channels: int, dtype="float32", min_timescale=1.0,
+                  max_timescale=1.0e4):
+  """Sinusoids [1, length, channels] (Vaswani et al. 2017), `length` may be a tensor."""
+  num_timescales = channels // 2
+  log_inc = math.log(max_timescale / min_timescale) / max(num_timescales - 1, 1)
+  inv = min_timescale * ops.exp(
+      ops.arange(num_timescales, dtype="float32") * -log_inc)
+  position = ops.cast(ops.arange(length), "float32")
+  scaled = ops.expand_dims(position, 1) * ops.expand_dims(inv, 0)
+  signal = ops.concatenate([ops.sin(scaled), ops.cos(scaled)], axis=1)
+  if channels % 2:
+    signal = ops.pad(signal, [[0, 0], [0, 1]])
+  return ops.cast(ops.expand_dims(signal, 0), dtype)
+
+
+def sequence_mask_from_ids(ids):
+  """1.0 where ids != PAD (0), as float32 [B, L]."""
+  return ops.cast(ops.not_equal(ids, 0), "float32")
+
+
+def masked_mean(x, mask):
+  """Mean of x [B, L, C] over real positions -> [B, 1, C]; 0 where none is real."""
+  if mask is None:
+    return ops.mean(x, axis=1, keepdims=True)
+  m = ops.expand_dims(ops.cast(mask, x.dtype), -1)
+  total = ops.sum(x * m, axis=1, keepdims=True)
+  count = ops.maximum(ops.sum(m, axis=1, keepdims=True), ops.cast(1.0, x.dtype))
+  return total / count
+
+
+def sublayer_dtype(layer):
+  """The dtype policy a composite layer hands to its sublayers (mixed precision aware)."""
+  return layer.dtype_policy
+

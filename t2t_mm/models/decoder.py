@@ -1,0 +1,85 @@
+"""Decoder: causal conv blocks and attention blocks, with MoE layers between (paper Sec. 2.4)."""
+
+import keras
+
+from t2t_mm.layers import ops as mm_ops
+from t2t_mm.layers.attention_block import AttentionBlock
+from t2t_mm.layers.conv_block import ConvBlock
+from t2t_mm.layers.moe import MixtureOfExperts
+
+
+@keras.saving.register_keras_serializable(package="t2t_mm")
+class Decoder(keras.layers.Layer):
+  """(mixed [B, T, d], encoded [B, S, d]) -> [B, T, d]. For each block i:
+
+    [x = x + dropout(MoE(x))          if i in moe_layers]
+    x = causal ConvBlock(x)
+    x = x + dropout(AttentionBlock(x, encoded))        (skipped when use_attention=False)
+  and an MoE after the last block if num_blocks is in moe_layers. Every op is causal in T or
+  per position, so position t depends on mixed positions <= t only.
+
+  Args:
+    hidden_size, filter_size, num_heads, kernel_size: d, expert width, heads, attention conv.
+    num_blocks: decoder blocks.
+    kernel_sizes, dilations: of the conv blocks' four steps.
+    moe_layers: positions 0..num_blocks of MoE layers.
+    num_experts, k, loss_coef: of every MoE layer.
+    use_attention: attention blocks on or off (paper Table 4).
+    dropout: on residual branches and attention weights.
+
+  Example:
+    >>> dec = Decoder(8, 16, 2, 3, 1, [3, 3, 5, 5], [1, 1, 1, 2], [1], num_experts=4, k=2)
+    >>> y = dec(keras.ops.ones((2, 4, 8)), keras.ops.ones((2, 6, 8)))  # [2, 4, 8]
+  """
+
+  def __init__(self, hidden_size, filter_size, num_heads, kernel_size, num_blocks, kernel_sizes,
+               dilations, moe_layers, num_experts=16, k=2, loss_coef=0.01, use_attention=True,
+               dropout=0.0, **kwargs):
+    super().__init__(**kwargs)
+    self.hidden_size, self.filter_size = hidden_size, filter_size
+    self.num_heads, self.kernel_size, self.num_blocks = num_heads, kernel_size, num_blocks
+    self.kernel_sizes, self.dilations = list(kernel_sizes), list(dilations)
+    self.moe_layers = sorted(moe_layers)
+    self.num_experts, self.k, self.loss_coef = num_experts, k, loss_coef
+    self.use_attention, self.dropout_rate = use_attention, dropout
+
+  def build(self, mixed_shape=None, encoded_shape=None):
+    d, pol = self.hidden_size, self.dtype_policy
+    shape = (None, None, d)
+    self.blocks = [ConvBlock(d, self.kernel_sizes, self.dilations, causal=True,
+                             dropout=self.dropout_rate, name=f"block{i}", dtype=pol)
+                   for i in range(self.num_blocks)]
+    self.attentions = [AttentionBlock(d, self.num_heads, self.kernel_size, self.dropout_rate,
+                                      name=f"attention{i}", dtype=pol)
+                       for i in range(self.num_blocks if self.use_attention else 0)]
+    self.moes = {f"moe{i}": MixtureOfExperts(d, self.filter_size, self.num_experts, self.k,
+                                             self.loss_coef, name=f"moe{i}", dtype=pol)
+                 for i in self.moe_layers}
+    for layer in [*self.blocks, *self.moes.values()]:
+      layer.build(shape)
+    for layer in self.attentions:
+      layer.build(shape, shape)
+    self.drop = keras.layers.Dropout(self.dropout_rate, dtype=pol)
+
+  def _moe(self, i, x, mask, training):
+    if f"moe{i}" not in self.moes:
+      return x
+    return x + self.drop(self.moes[f"moe{i}"](x, mask, training=training), training=training)
+
+  def call(self, x, encoded, target_mask=None, encoded_mask=None, training=None):
+    for i, block in enumerate(self.blocks):
+      x = self._moe(i, x, target_mask, training)
+      x = block(x, target_mask, training=training)
+      if self.use_attention:
+        a = self.attentions[i](x, encoded, target_mask, encoded_mask, training=training)
+        x = x + self.drop(a, training=training)
+    return mm_ops.apply_mask(self._moe(self.num_blocks, x, target_mask, training), target_mask)
+
+  def get_config(self):
+    return {**super().get_config(), "hidden_size": self.hidden_size,
+            "filter_size": self.filter_size, "num_heads": self.num_heads,
+            "kernel_size": self.kernel_size, "num_blocks": self.num_blocks,
+            "kernel_sizes": self.kernel_sizes, "dilations": self.dilations,
+            "moe_layers": self.moe_layers, "num_experts": self.num_experts, "k": self.k,
+            "loss_coef": self.loss_coef, "use_attention": self.use_attention,
+            "dropout": self.dropout_rate}

@@ -1,0 +1,241 @@
+"""The MultiModel (Kaiser et al. 2017): modality nets around one shared encoder-mixer-decoder.
+
+    features["inputs"]  -> input modality net (one per spec.input_key)  -> x [B, S, d], mask
+    x                   -> Encoder (conv blocks + MoE)                   -> encoded [B, S, d]
+    features["targets"] -> target modality net's targets_bottom          -> [B, T, d]
+    command token (embedding of features["target_space"]) + targets[:, :-1]  (shift right)
+                        -> Mixer (attention block + causal conv blocks)  -> [B, T, d]
+                        -> Decoder (causal conv + attention blocks + MoE) -> [B, T, d]
+                        -> target modality net's top                    -> float32 logits
+                           [B, T, V] for symbols, [B, 1, C] for class labels
+
+Every layer is built in the constructor, so weights exist before the first call (needed to
+load .keras files and weight checkpoints). MoE balancing losses land in `model.losses`, once
+per call. See docs/DESIGN.md for the contract with the data pipeline and the trainer.
+"""
+
+import dataclasses
+from typing import Dict, Sequence
+
+import keras
+from keras import ops
+import tensorflow as tf
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.config import typed
+from t2t_mm.config.hparams import HParams
+from t2t_mm.data.spec import EOS_ID
+from t2t_mm.data.spec import PAD_ID
+from t2t_mm.data.spec import ProblemSpec
+from t2t_mm.data.spec import TargetSpace
+from t2t_mm.models.decoder import Decoder
+from t2t_mm.models.encoder import Encoder
+from t2t_mm.models.mixer import Mixer
+
+INPUT_MODALITIES = ("symbol", "image", "audio_waveform", "audio_spectral")
+TARGET_MODALITIES = ("symbol", "class_label")
+
+
+def spec_to_dict(spec: ProblemSpec) -> dict:
+  d = dataclasses.asdict(spec)
+  d["target_space"] = int(spec.target_space)
+  d["metrics"] = list(spec.metrics)
+  return d
+
+
+def spec_from_dict(d: dict) -> ProblemSpec:
+  d = dict(d)
+  d["target_space"] = TargetSpace(d["target_space"])
+  d["metrics"] = tuple(d.get("metrics", ()))
+  return ProblemSpec(**d)
+
+
+def _net_name(role: str, key) -> str:
+  return f"{role}_{key[0]}_{key[1] or 'none'}"
+
+
+def _check_layers(name: str, layers: Sequence[int], num_blocks: int) -> None:
+  bad = [i for i in layers if not 0 <= i <= num_blocks]
+  if bad:
+    raise errors.ConfigError(f"hparams '{name}'={list(layers)}: positions {bad} are outside "
+                             f"0..{num_blocks} (the number of blocks).")
+
+
+@registry.register_model(name="multimodel")
+@keras.saving.register_keras_serializable(package="t2t_mm")
+class MultiModel(keras.Model):
+  """One model for many problems: `model(features, problem=name, training=...)` -> logits.
+
+  Args:
+    hparams: HParams (or its dict, as saved in a .keras config).
+    specs: ProblemSpecs (or dicts) of every problem the model serves.
+
+  Example:
+    >>> hp = registry.hparams("multimodel_tiny")
+    >>> spec = ProblemSpec("copy", "symbol", "symbol", TargetSpace.GENERIC, "sub", 50,
+    ...                    input_vocab="sub", input_vocab_size=50)
+    >>> model = MultiModel(hparams=hp, specs=[spec])
+    >>> feats = {"inputs": ids, "targets": ids, "target_space": ones_b}
+    >>> logits = model(feats, problem="copy", training=True)     # [B, T, 50]
+    >>> out = model.greedy_decode(feats, problem="copy", max_length=10)  # int32 [B, <=10]
+  """
+
+  def __init__(self, hparams, specs, **kwargs):
+    hp = hparams if isinstance(hparams, HParams) else typed.from_dict(HParams, hparams)
+    kwargs.setdefault("dtype", hp.dtype_policy)
+    super().__init__(**kwargs)
+    self.hp = hp
+    specs = [s if isinstance(s, ProblemSpec) else spec_from_dict(s) for s in specs]
+    if not specs:
+      raise errors.ConfigError("MultiModel needs at least one ProblemSpec (specs=[]).")
+    self.specs: Dict[str, ProblemSpec] = {}
+    for s in specs:
+      if s.input_modality not in INPUT_MODALITIES:
+        raise errors.ConfigError(f"Problem '{s.name}': input_modality '{s.input_modality}' is "
+                                 f"not one of {list(INPUT_MODALITIES)}.")
+      if s.target_modality not in TARGET_MODALITIES:
+        raise errors.ConfigError(f"Problem '{s.name}': target_modality '{s.target_modality}' "
+                                 f"is not one of {list(TARGET_MODALITIES)}.")
+      self.specs[s.name] = s
+    _check_layers("moe_encoder_layers", hp.moe_encoder_layers, hp.num_encoder_blocks)
+    _check_layers("moe_decoder_layers", hp.moe_decoder_layers, hp.num_decoder_blocks)
+    if len(hp.conv_kernel_sizes) != 4 or len(hp.conv_dilations) != 4:
+      raise errors.ConfigError("hparams 'conv_kernel_sizes' and 'conv_dilations' need 4 values "
+                               f"each, got {hp.conv_kernel_sizes} and {hp.conv_dilations}.")
+    self._build_layers()
+
+  def _build_layers(self):
+    hp, pol = self.hp, self.dtype_policy
+    self.input_nets, self.target_nets = {}, {}
+    for s in self.specs.values():
+      for role, key, nets in (("input", s.input_key, self.input_nets),
+                              ("target", s.target_key, self.target_nets)):
+        name = _net_name(role, key)
+        if name not in nets:
+          cls = registry.modality(key[0])
+          net = cls.from_hparams(hp, s, role, name=name, dtype=pol)
+          net.build()
+          nets[name] = net
+    d = hp.hidden_size
+    self.command_embedding = keras.layers.Embedding(len(TargetSpace), d,
+                                                    name="command_embedding", dtype=pol)
+    self.command_embedding.build((None,))
+    blocks = dict(kernel_sizes=hp.conv_kernel_sizes, dilations=hp.conv_dilations)
+    moe = dict(num_experts=hp.moe_num_experts, k=hp.moe_k, loss_coef=hp.moe_loss_coef)
+    self.encoder = Encoder(d, hp.filter_size, hp.num_encoder_blocks,
+                           moe_layers=hp.moe_encoder_layers, dropout=hp.dropout, name="encoder",
+                           dtype=pol, **blocks, **moe)
+    self.mixer = Mixer(d, hp.num_heads, hp.kernel_size, hp.num_mixer_blocks,
+                       use_attention=hp.use_attention, dropout=hp.dropout, name="mixer",
+                       dtype=pol, **blocks)
+    self.decoder = Decoder(d, hp.filter_size, hp.num_heads, hp.kernel_size,
+                           hp.num_decoder_blocks, moe_layers=hp.moe_decoder_layers,
+                           use_attention=hp.use_attention, dropout=hp.dropout, name="decoder",
+                           dtype=pol, **blocks, **moe)
+    for layer in (self.encoder, self.mixer, self.decoder):
+      layer.build()
+    self.built = True
+    self._decode_fns = {}
+
+  # --- Pieces (also used by decoding) ---
+
+  def _spec(self, problem) -> ProblemSpec:
+    if not isinstance(problem, str) or problem not in self.specs:
+      raise errors.UnknownNameError(
+          f"MultiModel has no problem {problem!r}.{errors.did_you_mean(str(problem), self.specs)}"
+          f" It was built for: {sorted(self.specs)}.")
+    return self.specs[problem]
+
+  def input_net(self, problem):
+    return self.input_nets[_net_name("input", self._spec(problem).input_key)]
+
+  def target_net(self, problem):
+    return self.target_nets[_net_name("target", self._spec(problem).target_key)]
+
+  def encode(self, inputs, problem, training=None):
+    """inputs -> (encoded [B, S, d], mask [B, S])."""
+    x, mask = self.input_net(problem).bottom(inputs, training=training)
+    return self.encoder(x, mask, training=training), mask
+
+  def decoder_inputs(self, targets, target_space, problem):
+    """targets -> (command token + targets shifted right [B, T, d], decoder mask [B, T]).
+
+    Position t holds target t-1 (the command token at t = 0) and is real when t = 0 or
+    target t-1 is real, so a position whose own target is not known yet still decodes.
+    """
+    emb, mask = self.target_net(problem).targets_bottom(targets)
+    cmd = self.command_embedding(ops.cast(ops.reshape(target_space, (-1,)), "int32"))
+    cmd = ops.cast(cmd, emb.dtype)[:, None, :]
+    shifted = ops.concatenate([cmd, emb[:, :-1]], axis=1)
+    b = ops.shape(mask)[0]
+    dec_mask = ops.concatenate([ops.ones((b, 1), mask.dtype), mask[:, :-1]], axis=1)
+    return shifted, dec_mask
+
+  def decode(self, encoded, encoded_mask, targets, target_space, problem, training=None):
+    """Teacher-forced decoder: encoded inputs + targets -> float32 logits."""
+    shifted, mask = self.decoder_inputs(targets, target_space, problem)
+    x = self.mixer(shifted, encoded, mask, encoded_mask, training=training)
+    x = self.decoder(x, encoded, mask, encoded_mask, training=training)
+    return self.target_net(problem).top(x, mask, training=training)
+
+  def call(self, features, problem=None, training=None):
+    encoded, mask = self.encode(features["inputs"], problem, training)
+    return self.decode(encoded, mask, features["targets"], features["target_space"], problem,
+                       training)
+
+  # --- Decoding ---
+
+  def greedy_decode(self, features, problem, max_length):
+    """Greedy ids int32 [B, <= max_length] ([B, 1] for class labels).
+
+    Recomputes the decoder over a [B, max_length] buffer each step; causality makes the
+    positions after t (still PAD) irrelevant for step t. A sequence stops at EOS (or PAD);
+    after that it emits PAD. Issue #6 replaces this by cached incremental decoding.
+    """
+    spec = self._spec(problem)
+    if spec.target_modality == "class_label":
+      b = ops.shape(features["target_space"])[0]
+      logits = self(dict(features, targets=ops.zeros((b, 1), "int32")), problem=problem,
+                    training=False)
+      return ops.cast(ops.argmax(logits, axis=-1), "int32")
+    if max_length < 1:
+      raise errors.ConfigError(f"greedy_decode: max_length must be >= 1, got {max_length}.")
+    if tf.executing_eagerly():
+      key = (problem, int(max_length))
+      if key not in self._decode_fns:
+        self._decode_fns[key] = tf.function(
+            lambda f: self._greedy_loop(f, problem, max_length), reduce_retracing=True)
+      return self._decode_fns[key](dict(features))
+    return self._greedy_loop(features, problem, max_length)
+
+  def _greedy_loop(self, features, problem, max_length):
+    encoded, enc_mask = self.encode(features["inputs"], problem, training=False)
+    space = features["target_space"]
+    b = ops.shape(space)[0]
+    positions = ops.arange(max_length)[None, :]
+
+    def cond(t, buf, done):
+      return ops.logical_and(t < max_length, ops.logical_not(ops.all(done)))
+
+    def body(t, buf, done):
+      logits = self.decode(encoded, enc_mask, buf, space, problem, training=False)
+      nxt = ops.cast(ops.argmax(logits[:, t], axis=-1), "int32")
+      nxt = ops.where(done, PAD_ID, nxt)
+      buf = ops.where(ops.equal(positions, t), nxt[:, None], buf)
+      done = ops.logical_or(done, ops.logical_or(nxt == EOS_ID, nxt == PAD_ID))
+      return t + 1, buf, done
+
+    init = (ops.convert_to_tensor(0, "int32"), ops.zeros((b, max_length), "int32"),
+            ops.zeros((b,), "bool"))
+    t, buf, _ = ops.while_loop(cond, body, init)
+    return buf[:, :t]
+
+  def get_config(self):
+    return {"hparams": self.hp.to_dict(), "specs": [spec_to_dict(s) for s in
+                                                    self.specs.values()],
+            "name": self.name}
+
+  @classmethod
+  def from_config(cls, config):
+    return cls(**config)
