@@ -14,6 +14,7 @@ type is an error naming the expected type: `replace()` and `__post_init__` check
 import dataclasses
 from typing import Dict, List, Literal
 
+from t2t_mm import errors
 from t2t_mm.config import typed
 
 
@@ -109,9 +110,24 @@ class DecodeHParams:
   sampling_temperature: float = _f(0.0, "0 picks the argmax; > 0 samples at this temperature.")
   top_k: int = _f(0, "When sampling, sample among the k most likely tokens (0: all).")
   batch_size: int = _f(32, "Inputs decoded together in file mode.")
+  seed: int = _f(0, "Seed of sampling (sampling_temperature > 0); equal seeds, equal samples.")
+  max_input_chars: int = _f(20000, "Longer input lines are refused with a message (tokens beyond "
+                            "the model's max_input_length are cut off).")
 
   def __post_init__(self):
     typed.validate(self)
+    if self.beam_size < 1:
+      raise errors.ConfigError(f"decode hparam 'beam_size' must be >= 1, got {self.beam_size}.")
+    if self.max_decode_length < 1:
+      raise errors.ConfigError("decode hparam 'max_decode_length' must be >= 1, got "
+                               f"{self.max_decode_length}.")
+    if self.sampling_temperature < 0 or self.top_k < 0 or self.alpha < 0:
+      raise errors.ConfigError("decode hparams 'sampling_temperature', 'top_k' and 'alpha' must "
+                               f"be >= 0, got {self.sampling_temperature}, {self.top_k}, "
+                               f"{self.alpha}.")
+    if self.beam_size > 1 and self.sampling_temperature > 0:
+      raise errors.ConfigError("decode hparams: beam search (beam_size > 1) does not sample; "
+                               "set sampling_temperature=0 or beam_size=1.")
 
   def replace(self, **changes) -> "DecodeHParams":
     return typed.from_dict(DecodeHParams, changes, base=self)

@@ -15,8 +15,12 @@ class MultiHeadAttention(keras.layers.Layer):
   attention block's pointwise convs). Keys with key_mask 0 get no weight; with causal=True
   query t attends to keys <= t (self-attention). Scores and softmax run in float32.
 
-  Incremental decoding (issue #6): for causal self-attention, caching the projected K and V of
-  past positions and attending from the newest query gives the same output.
+  Incremental decoding (causal self-attention): the projected K and V of past positions live in
+  fixed-length buffers, so one new query costs the same at any position:
+
+    cache = mha.init_cache(batch, max_length)   # {"k", "v"}: [B, max_length, d] zeros
+    y_t, cache = mha.step(x_t, t, cache)        # x_t [B, 1, d]: writes K/V at t, attends <= t
+  Step by step this equals call(x, causal=True) on the real positions.
 
   Args:
     hidden_size: d (a multiple of num_heads).
@@ -61,6 +65,9 @@ class MultiHeadAttention(keras.layers.Layer):
     if self.project_memory:
       memory = query if memory is None else memory
       keys, values = self.k(memory), self.v(memory)
+    return self._attend(query, keys, values, key_mask, causal, training)
+
+  def _attend(self, query, keys, values, key_mask, causal, training):
     q, k, v = self._split(self.q(query)), self._split(keys), self._split(values)
     scale = (self.hidden_size // self.num_heads) ** -0.5
     scores = ops.cast(ops.einsum("bhtd,bhsd->bhts", q, k), "float32") * scale
@@ -80,6 +87,25 @@ class MultiHeadAttention(keras.layers.Layer):
     b, t = ops.shape(out)[0], ops.shape(out)[2]
     out = ops.reshape(ops.transpose(out, (0, 2, 1, 3)), (b, t, self.hidden_size))
     return self.o(out)
+
+  def init_cache(self, batch_size, max_length):
+    """Zero K/V buffers {"k", "v"} [B, max_length, d] for `step` (self-attention only)."""
+    if not self.project_memory:
+      raise ValueError(f"MultiHeadAttention '{self.name}': step() is for self-attention "
+                       "(project_memory=True).")
+    zeros = ops.zeros((batch_size, max_length, self.hidden_size), self.compute_dtype)
+    return {"k": zeros, "v": zeros}
+
+  def step(self, x_t, t, cache):
+    """x_t [B, 1, d] at position t (scalar) -> (y_t [B, 1, d], cache with K/V written at t)."""
+    length = ops.shape(cache["k"])[1]
+    at_t = ops.equal(ops.arange(length), t)[None, :, None]  # [1, L, 1]
+    # A select, not a scatter: keeps the op set plain (no XLA-only dynamic_update_slice).
+    keys = ops.where(at_t, ops.cast(self.k(x_t), cache["k"].dtype), cache["k"])
+    values = ops.where(at_t, ops.cast(self.v(x_t), cache["v"].dtype), cache["v"])
+    seen = ops.cast(ops.less_equal(ops.arange(length), t), "float32")[None, :]  # [1, L]
+    y = self._attend(x_t, keys, values, seen, causal=False, training=False)
+    return y, {"k": keys, "v": values}
 
   def compute_output_shape(self, query_shape, memory_shape=None):
     return tuple(query_shape[:-1]) + (self.hidden_size,)

@@ -19,6 +19,12 @@ class AttentionBlock(keras.layers.Layer):
   use source positions. Target position t depends only on targets <= t (causal), and padded
   source positions get no weight. The caller adds the residual.
 
+  Incremental decoding: `start` projects the source to K and V once; `step` runs one target
+  position through the two cached causal conv steps and the cached self-attention:
+
+    fixed, cache = block.start(source, source_mask, batch, max_length)
+    y_t, cache = block.step(x_t, t, fixed, cache)     # x_t [B, 1, d] -> y_t [B, 1, d]
+
   Args:
     hidden_size: d.
     num_heads: attention heads.
@@ -61,6 +67,26 @@ class AttentionBlock(keras.layers.Layer):
     out = self.attention(query, keys=self.key_conv(src), values=self.value_conv(src),
                          key_mask=source_mask, training=training)
     return mm_ops.apply_mask(out, target_mask)
+
+  def start(self, source, source_mask, batch_size, max_length):
+    """(fixed {"keys", "values", "mask"} of the source, cache {"step1", "step2", "self"})."""
+    d = self.hidden_size
+    src = source + mm_ops.timing_signal(keras.ops.shape(source)[1], d, source.dtype)
+    src = mm_ops.apply_mask(src, source_mask)
+    fixed = {"keys": self.key_conv(src), "values": self.value_conv(src), "mask": source_mask}
+    cache = {"step1": self.step1.init_cache(batch_size), "step2": self.step2.init_cache(batch_size),
+             "self": self.self_attention.init_cache(batch_size, max_length)}
+    return fixed, cache
+
+  def step(self, x_t, t, fixed, cache):
+    """Target position t: x_t [B, 1, d] -> (y_t [B, 1, d], updated cache)."""
+    x = x_t + mm_ops.timing_signal_at(t, self.hidden_size, x_t.dtype)
+    x, c1 = self.step1.step(x, cache["step1"])
+    x, c2 = self.step2.step(x, cache["step2"])
+    query, c_self = self.self_attention.step(x, t, cache["self"])
+    out = self.attention(query, keys=fixed["keys"], values=fixed["values"],
+                         key_mask=fixed["mask"], training=False)
+    return out, {"step1": c1, "step2": c2, "self": c_self}
 
   def compute_output_shape(self, targets_shape, source_shape=None):
     return tuple(targets_shape[:-1]) + (self.hidden_size,)

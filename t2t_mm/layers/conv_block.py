@@ -13,6 +13,9 @@ class ConvBlock(keras.layers.Layer):
   Both residuals come from the block input, as the paper draws them. Kernels and dilations of
   the four steps come from hparams (conv_kernel_sizes, conv_dilations).
 
+  Incremental decoding (causal blocks): `cache = block.init_cache(batch)` holds each step's
+  last (k-1)*d inputs; `y_t, cache = block.step(x_t, cache)` runs one position [B, 1, d].
+
   Args:
     hidden_size: channels d (in = out).
     kernel_sizes: four kernel widths, e.g. [3, 3, 15, 15].
@@ -48,6 +51,19 @@ class ConvBlock(keras.layers.Layer):
     h = x + self.drop(s2(s1(x, padding_mask), padding_mask), training=training)
     y = x + self.drop(s4(s3(h, padding_mask), padding_mask), training=training)
     return mm_ops.apply_mask(y, padding_mask)
+
+  def init_cache(self, batch_size):
+    return [step.init_cache(batch_size) for step in self.steps]
+
+  def step(self, x_t, cache):
+    """x_t [B, 1, d] -> (y_t [B, 1, d], cache): the call's residuals, one position at a time."""
+    s1, s2, s3, s4 = self.steps
+    a, c1 = s1.step(x_t, cache[0])
+    a, c2 = s2.step(a, cache[1])
+    h = x_t + a
+    b, c3 = s3.step(h, cache[2])
+    b, c4 = s4.step(b, cache[3])
+    return x_t + b, [c1, c2, c3, c4]
 
   def compute_output_shape(self, input_shape):
     return input_shape

@@ -15,9 +15,12 @@ class ConvStep(keras.layers.Layer):
   sees inputs <= t. Padded positions (padding_mask 0) are zeroed before the conv and after
   the norm.
 
-  Incremental decoding (issue #6): a causal step needs only the last (k-1)*d inputs of its
-  layer; keeping them as a cache (like attention's keys and values) and feeding one new position
-  gives the same output as this full-sequence call.
+  Incremental decoding: a causal step needs only the last (k-1)*d inputs of its layer (after
+  the ReLU). `init_cache` gives them as zeros (the left padding) and `step` feeds one position:
+
+    cache = step.init_cache(batch)              # [B, (k-1)*d, C_in]
+    y_t, cache = step.step(x_t, cache)          # x_t [B, 1, C_in] -> y_t [B, 1, filters]
+  Position by position this equals the full-sequence call on real (unpadded) positions.
 
   Args:
     filters: output channels.
@@ -45,6 +48,7 @@ class ConvStep(keras.layers.Layer):
         self.filters, self.kernel_size, strides=self.stride, padding="valid",
         dilation_rate=self.dilation, name="sepconv", dtype=self.dtype_policy)
     # Length-free shapes: the explicit padding makes any length valid.
+    self.in_channels = input_shape[-1]
     self.conv.build((None, None, input_shape[-1]))
     self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm",
                                                 dtype=self.dtype_policy)
@@ -61,6 +65,23 @@ class ConvStep(keras.layers.Layer):
     x = mm_ops.pad_axis(x, 1, *self.padding())
     y = self.norm(self.conv(x))
     return mm_ops.apply_mask(y, mm_ops.downsample_mask(padding_mask, self.stride))
+
+  def cache_length(self):
+    return (self.kernel_size - 1) * self.dilation
+
+  def init_cache(self, batch_size):
+    """Zeros [B, (k-1)*d, C_in]: the causal left padding before the first position."""
+    if not self.causal or self.stride != 1:
+      raise ValueError(f"ConvStep '{self.name}': incremental steps need causal=True and "
+                       f"stride=1, got causal={self.causal}, stride={self.stride}.")
+    return ops.zeros((batch_size, self.cache_length(), self.in_channels), self.compute_dtype)
+
+  def step(self, x_t, cache):
+    """One new position x_t [B, 1, C_in] -> (y_t [B, 1, filters], updated cache)."""
+    if self.relu:
+      x_t = ops.relu(x_t)
+    window = ops.concatenate([cache, ops.cast(x_t, cache.dtype)], axis=1)  # [B, (k-1)d+1, C]
+    return self.norm(self.conv(window)), window[:, 1:]
 
   def compute_output_shape(self, input_shape):
     length = input_shape[1]

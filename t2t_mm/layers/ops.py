@@ -59,6 +59,24 @@ def timing_signal(length, channels: int, dtype="float32", min_timescale=1.0,
   return ops.cast(ops.expand_dims(signal, 0), dtype)
 
 
+def timing_signal_at(position, channels: int, dtype="float32", min_timescale=1.0,
+                     max_timescale=1.0e4):
+  """timing_signal(...)[:, position:position + 1] [1, 1, channels] for a scalar tensor position.
+
+  Same ops on the same numbers as timing_signal, so incremental decoding adds bit-identical
+  values.
+  """
+  num_timescales = channels // 2
+  log_inc = math.log(max_timescale / min_timescale) / max(num_timescales - 1, 1)
+  inv = min_timescale * ops.exp(
+      ops.arange(num_timescales, dtype="float32") * -log_inc)
+  scaled = ops.reshape(ops.cast(position, "float32"), (1, 1)) * ops.expand_dims(inv, 0)
+  signal = ops.concatenate([ops.sin(scaled), ops.cos(scaled)], axis=1)
+  if channels % 2:
+    signal = ops.pad(signal, [[0, 0], [0, 1]])
+  return ops.cast(ops.expand_dims(signal, 0), dtype)
+
+
 def sequence_mask_from_ids(ids):
   """1.0 where ids != PAD (0), as float32 [B, L]."""
   return ops.cast(ops.not_equal(ids, 0), "float32")

@@ -18,6 +18,10 @@ class Decoder(keras.layers.Layer):
   and an MoE after the last block if num_blocks is in moe_layers. Every op is causal in T or
   per position, so position t depends on mixed positions <= t only.
 
+  Incremental decoding: `fixed, cache = decoder.start(encoded, encoded_mask, batch, max_length)`
+  projects the source once per attention block; `y_t, cache = decoder.step(x_t, t, fixed,
+  cache)` runs one position [B, 1, d] through cached conv steps, attention and the MoE.
+
   Args:
     hidden_size, filter_size, num_heads, kernel_size: d, expert width, heads, attention conv.
     num_blocks: decoder blocks.
@@ -74,6 +78,29 @@ class Decoder(keras.layers.Layer):
         a = self.attentions[i](x, encoded, target_mask, encoded_mask, training=training)
         x = x + self.drop(a, training=training)
     return mm_ops.apply_mask(self._moe(self.num_blocks, x, target_mask, training), target_mask)
+
+  def start(self, encoded, encoded_mask, batch_size, max_length):
+    """(fixed {"attention": [...]}, cache {"blocks": [...], "attention": [...]}) for `step`."""
+    fixed, att = [], []
+    for layer in self.attentions:
+      f, c = layer.start(encoded, encoded_mask, batch_size, max_length)
+      fixed.append(f)
+      att.append(c)
+    cache = {"blocks": [block.init_cache(batch_size) for block in self.blocks], "attention": att}
+    return {"attention": fixed}, cache
+
+  def step(self, x_t, t, fixed, cache):
+    """Mixed position t [B, 1, d] -> (decoded [B, 1, d], updated cache)."""
+    blocks, att = [], []
+    for i, block in enumerate(self.blocks):
+      x_t = self._moe(i, x_t, None, False)
+      x_t, c = block.step(x_t, cache["blocks"][i])
+      blocks.append(c)
+      if self.use_attention:
+        a, c = self.attentions[i].step(x_t, t, fixed["attention"][i], cache["attention"][i])
+        att.append(c)
+        x_t = x_t + a
+    return self._moe(self.num_blocks, x_t, None, False), {"blocks": blocks, "attention": att}
 
   def get_config(self):
     return {**super().get_config(), "hidden_size": self.hidden_size,

@@ -17,6 +17,10 @@ class Mixer(keras.layers.Layer):
     x = Dense_d(concat[shifted, a]) -> causal ConvBlock x num_blocks
   Position t sees shifted targets <= t only, and real encoded positions only.
 
+  Incremental decoding: `fixed, cache = mixer.start(encoded, encoded_mask, batch, max_length)`
+  runs the input side once (source K/V, or the pooled encoding); `y_t, cache =
+  mixer.step(x_t, t, fixed, cache)` mixes one target position [B, 1, d].
+
   Args:
     hidden_size, num_heads, kernel_size: d, heads, attention-block conv width.
     num_blocks: causal conv blocks after the attention.
@@ -61,6 +65,30 @@ class Mixer(keras.layers.Layer):
     for block in self.blocks:
       x = block(x, target_mask, training=training)
     return x
+
+  def start(self, encoded, encoded_mask, batch_size, max_length):
+    """(fixed input side, per-position cache) for `step`."""
+    if self.use_attention:
+      fixed, att = self.attention.start(encoded, encoded_mask, batch_size, max_length)
+      fixed, cache = {"attention": fixed}, {"attention": att}
+    else:
+      fixed, cache = {"pooled": mm_ops.masked_mean(encoded, encoded_mask)}, {}
+    cache["blocks"] = [block.init_cache(batch_size) for block in self.blocks]
+    return fixed, cache
+
+  def step(self, x_t, t, fixed, cache):
+    """Shifted target at position t [B, 1, d] -> (mixed [B, 1, d], updated cache)."""
+    new = {}
+    if self.use_attention:
+      a, new["attention"] = self.attention.step(x_t, t, fixed["attention"], cache["attention"])
+    else:
+      a = ops.zeros_like(x_t) + fixed["pooled"]
+    x = self.combine(ops.concatenate([x_t, a], axis=-1))
+    new["blocks"] = []
+    for block, block_cache in zip(self.blocks, cache["blocks"]):
+      x, block_cache = block.step(x, block_cache)
+      new["blocks"].append(block_cache)
+    return x, new
 
   def get_config(self):
     return {**super().get_config(), "hidden_size": self.hidden_size,

@@ -186,12 +186,55 @@ class MultiModel(keras.Model):
 
   # --- Decoding ---
 
+  def start_decoding(self, features, problem, max_length):
+    """Runs the input side once; returns the state of incremental decoding.
+
+      state = model.start_decoding(features, problem, max_length)   # encoder, source K/V
+      logits, state = model.decode_step(prev_ids, state, problem)   # [B, V] for position t
+
+    state = {"t": int32 scalar,
+             "fixed": encoder-side tensors, never reordered (command token, source K/V),
+             "cache": per-position caches, reordered by beam search (conv windows, self K/V)}
+    Every tensor in "fixed" and "cache" has the batch first. `max_length` (a Python int) sizes
+    the self-attention K/V buffers, so every step has static shapes and the same cost.
+    """
+    spec = self._spec(problem)
+    max_length = 1 if spec.target_modality == "class_label" else int(max_length)
+    if max_length < 1:
+      raise errors.ConfigError(f"start_decoding: max_length must be >= 1, got {max_length}.")
+    encoded, enc_mask = self.encode(features["inputs"], problem, training=False)
+    b = ops.shape(encoded)[0]
+    cmd = self.command_embedding(ops.cast(ops.reshape(features["target_space"], (-1,)), "int32"))
+    mix_fixed, mix_cache = self.mixer.start(encoded, enc_mask, b, max_length)
+    dec_fixed, dec_cache = self.decoder.start(encoded, enc_mask, b, max_length)
+    return {"t": ops.convert_to_tensor(0, "int32"),
+            "fixed": {"command": ops.cast(cmd, encoded.dtype)[:, None, :], "mixer": mix_fixed,
+                      "decoder": dec_fixed},
+            "cache": {"mixer": mix_cache, "decoder": dec_cache}}
+
+  def decode_step(self, prev_ids, state, problem):
+    """Logits of target position t = state["t"]: float32 [B, V] ([B, C] for class labels).
+
+    prev_ids int [B] are the targets at t - 1 (ignored at t = 0, where the command token goes
+    in). Costs one position of the mixer and decoder, whatever t is.
+    """
+    t, fixed = state["t"], state["fixed"]
+    net = self.target_net(problem)
+    emb, _ = net.targets_bottom(ops.cast(ops.reshape(prev_ids, (-1, 1)), "int32"))
+    x = ops.where(ops.equal(t, 0), fixed["command"], ops.cast(emb, fixed["command"].dtype))
+    x, mix_cache = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"])
+    x, dec_cache = self.decoder.step(x, t, fixed["decoder"], state["cache"]["decoder"])
+    logits = net.top(x, ops.ones(ops.shape(x)[:2], "float32"), training=False)
+    new_state = {"t": t + 1, "fixed": fixed, "cache": {"mixer": mix_cache, "decoder": dec_cache}}
+    return logits[:, 0], new_state
+
   def greedy_decode(self, features, problem, max_length):
     """Greedy ids int32 [B, <= max_length] ([B, 1] for class labels).
 
     Recomputes the decoder over a [B, max_length] buffer each step; causality makes the
     positions after t (still PAD) irrelevant for step t. A sequence stops at EOS (or PAD);
-    after that it emits PAD. Issue #6 replaces this by cached incremental decoding.
+    after that it emits PAD. The reference for t2t_mm.decoding, which decodes incrementally
+    with caches (start_decoding / decode_step) instead of recomputing.
     """
     spec = self._spec(problem)
     if spec.target_modality == "class_label":

@@ -1,0 +1,191 @@
+"""Incremental decoding: cached == uncached, beam search, sampling (real MultiModel, tiny)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from t2t_mm import registry
+from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data.spec import ProblemSpec
+from t2t_mm.data.spec import TargetSpace
+from t2t_mm.decoding import beam_search
+from t2t_mm.decoding import runner as runner_lib
+from t2t_mm.decoding import search
+
+B, L = 3, 12
+SPECS = [
+    ProblemSpec("ende", "symbol", "symbol", TargetSpace.TO_GERMAN, "sub", 30, "sub", 30),
+    ProblemSpec("label", "image", "class_label", TargetSpace.TO_LABEL, "labels", 5),
+    ProblemSpec("caption", "image", "symbol", TargetSpace.TO_ENGLISH, "sub", 30),
+    ProblemSpec("wave", "audio_waveform", "symbol", TargetSpace.TO_CHARACTERS, "chars", 12,
+                sample_rate=8000),
+]
+
+
+def _model(**kw):
+  hp = registry.hparams("multimodel_tiny").replace(
+      hidden_size=16, filter_size=16, num_heads=2, moe_num_experts=4, moe_k=2,
+      audio_waveform_blocks=3, dropout=0.0, attention_dropout=0.0, **kw)
+  tf.keras.utils.set_random_seed(3)
+  return registry.model("multimodel")(hparams=hp, specs=SPECS)
+
+
+@pytest.fixture(scope="module")
+def model():
+  return _model()
+
+
+def _features(problem, seed=0):
+  rng = np.random.default_rng(seed)
+  spec = {s.name: s for s in SPECS}[problem]
+  if spec.input_modality == "symbol":
+    inputs = rng.integers(2, 30, (B, 7)).astype("int32")
+    inputs[0, 5:] = 0  # Padded input.
+  elif spec.input_modality == "image":
+    inputs = rng.random((B, 16, 16, 3)).astype("float32")
+  else:
+    inputs = rng.uniform(-1, 1, (B, 400)).astype("float32")
+  return {"inputs": inputs, "targets": np.zeros((B, 1), "int32"),
+          "target_space": np.full((B,), int(spec.target_space), "int32")}
+
+
+def _greedy(model, feats, problem, max_length=L):
+  fn = tf.function(lambda f: search.greedy_or_sample(model, f, problem, max_length))
+  ids, scores = fn(feats)
+  return ids.numpy(), scores.numpy()
+
+
+def _log_prob(model, feats, problem, ids):
+  """Sum of log P of ids [B, T] up to their end token, by a full teacher-forced call."""
+  logits = model(dict(feats, targets=ids), problem=problem, training=False).numpy()
+  logp = tf.nn.log_softmax(logits).numpy()
+  out = []
+  for b in range(ids.shape[0]):
+    n = len(runner_lib.trim(ids[b])) + 1
+    n = min(n, ids.shape[1])
+    out.append(sum(logp[b, t, ids[b, t]] for t in range(n)))
+  return np.array(out)
+
+
+@pytest.mark.parametrize("problem", ["ende", "caption", "wave"])
+def test_cached_logits_equal_full_call_logits(model, problem):
+  feats = _features(problem)
+  targets = np.random.default_rng(1).integers(2, 12, (B, 6)).astype("int32")
+  full = model(dict(feats, targets=targets), problem=problem, training=False).numpy()
+  state = model.start_decoding(feats, problem, 6)
+  prev, steps = np.zeros((B,), "int32"), []
+  for t in range(6):
+    logits, state = model.decode_step(prev, state, problem)
+    steps.append(logits.numpy())
+    prev = targets[:, t]
+  np.testing.assert_allclose(np.stack(steps, 1), full, atol=2e-5)
+
+
+@pytest.mark.parametrize("problem", ["ende", "caption", "wave"])
+def test_cached_greedy_returns_the_tokens_of_uncached_greedy(model, problem):
+  feats = _features(problem)
+  reference = model.greedy_decode(feats, problem=problem, max_length=L).numpy()
+  ids, _ = _greedy(model, feats, problem)
+  np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
+  assert np.all(ids[:, reference.shape[1]:] == 0)
+
+
+def test_cached_greedy_without_attention_equals_uncached():
+  m = _model(use_attention=False, moe_decoder_layers=[0, 2])
+  feats = _features("ende", seed=4)
+  reference = m.greedy_decode(feats, problem="ende", max_length=L).numpy()
+  ids, _ = _greedy(m, feats, "ende")
+  np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
+
+
+def test_class_label_step_equals_full_call(model):
+  feats = _features("label")
+  full = model(feats, problem="label", training=False).numpy()[:, 0]
+  logits, _ = model.decode_step(np.zeros((B,), "int32"),
+                                model.start_decoding(feats, "label", 10), "label")
+  np.testing.assert_allclose(logits.numpy(), full, atol=1e-5)
+  result = runner_lib.DecodeRunner(model).decode(feats, "label", DecodeHParams(beam_size=3))
+  assert result.ids.shape == (B, 3, 1)
+  np.testing.assert_array_equal(result.ids[:, 0, 0], full.argmax(-1))
+  assert np.all(np.diff(result.scores, axis=1) <= 0)
+
+
+def test_state_shapes_do_not_grow_with_position(model):
+  feats = _features("ende")
+  state = model.start_decoding(feats, "ende", L)
+  shapes = [tuple(x.shape) for x in tf.nest.flatten(state["cache"])]
+  for _ in range(5):
+    _, state = model.decode_step(np.full((B,), 5, "int32"), state, "ende")
+  assert [tuple(x.shape) for x in tf.nest.flatten(state["cache"])] == shapes
+  assert int(state["t"]) == 5
+
+
+def test_greedy_scores_are_the_model_log_probs(model):
+  feats = _features("ende")
+  ids, scores = _greedy(model, feats, "ende")
+  np.testing.assert_allclose(scores, _log_prob(model, feats, "ende", ids), atol=1e-4)
+
+
+@pytest.mark.parametrize("problem", ["ende", "wave"])
+def test_beam_one_equals_greedy(model, problem):
+  feats = _features(problem)
+  ids, scores = _greedy(model, feats, problem)
+  fn = tf.function(lambda f: beam_search.beam_search(model, f, problem, L, 1, alpha=0.0))
+  beam_ids, beam_scores = fn(feats)
+  np.testing.assert_array_equal(beam_ids.numpy()[:, 0], ids)
+  np.testing.assert_allclose(beam_scores.numpy()[:, 0], scores, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_beam_four_scores_at_least_greedy_and_scores_are_exact(model, seed):
+  feats = _features("ende", seed)
+  _, greedy_scores = _greedy(model, feats, "ende")
+  fn = tf.function(lambda f: beam_search.beam_search(model, f, "ende", L, 4, alpha=0.0))
+  ids, scores = (x.numpy() for x in fn(feats))
+  assert np.all(scores[:, 0] >= greedy_scores - 1e-5)
+  assert np.all(np.diff(scores, axis=1) <= 1e-6)  # Best first.
+  # Rescoring every beam with a full forward pass checks the cache reordering.
+  for k in range(4):
+    np.testing.assert_allclose(scores[:, k], _log_prob(model, feats, "ende", ids[:, k]),
+                               atol=1e-4)
+
+
+def test_beam_length_penalty_divides_log_probs(model):
+  feats = _features("ende", 5)
+  fn = tf.function(lambda f: beam_search.beam_search(model, f, "ende", L, 3, alpha=1.0))
+  ids, scores = (x.numpy() for x in fn(feats))
+  for k in range(3):
+    lengths = np.array([min(len(runner_lib.trim(s)) + 1, L) for s in ids[:, k]])
+    penalty = ((5.0 + lengths) / 6.0) ** 1.0
+    np.testing.assert_allclose(scores[:, k] * penalty,
+                               _log_prob(model, feats, "ende", ids[:, k]), atol=1e-4)
+  np.testing.assert_allclose(beam_search.length_penalty(7, 0.6).numpy(), 2.0 ** 0.6)
+
+
+def test_sampling_top_k_one_equals_greedy_and_seed_fixes_samples(model):
+  feats = _features("ende", 6)
+  ids, _ = _greedy(model, feats, "ende")
+  run = runner_lib.DecodeRunner(model)
+  top1 = run.decode(feats, "ende", DecodeHParams(sampling_temperature=1.5, top_k=1, seed=3,
+                                                 max_decode_length=L))
+  np.testing.assert_array_equal(top1.ids[:, 0], ids)
+  hot = DecodeHParams(sampling_temperature=5.0, seed=3, max_decode_length=L)
+  a, b = run.decode(feats, "ende", hot), run.decode(feats, "ende", hot)
+  other = run.decode(feats, "ende", hot.replace(seed=4))
+  np.testing.assert_array_equal(a.ids, b.ids)
+  assert not np.array_equal(a.ids, other.ids)
+
+
+def test_restrict_top_k_keeps_the_k_largest():
+  logits = tf.constant([[0.1, 3.0, -1.0, 2.0, 0.5]])
+  kept = search.restrict_top_k(logits, 2).numpy()
+  np.testing.assert_array_equal(kept > -1e8, [[False, True, False, True, False]])
+  assert np.array_equal(search.restrict_top_k(logits, 0).numpy(), logits.numpy())
+
+
+def test_decode_hparams_reject_bad_values():
+  from t2t_mm import errors  # pylint: disable=g-import-not-at-top
+  with pytest.raises(errors.ConfigError, match="beam_size"):
+    DecodeHParams(beam_size=0)
+  with pytest.raises(errors.ConfigError, match="does not sample"):
+    DecodeHParams(beam_size=2, sampling_temperature=1.0)
