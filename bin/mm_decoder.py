@@ -1,8 +1,11 @@
 """mm-decoder: decode with a trained model, interactively or from a file.
 
   mm-decoder --output_dir=RUN --decode_interactive
-  mm-decoder --output_dir=RUN --decode_from_file=in.txt --decode_to_file=out.txt
+  mm-decoder --output_dir=RUN --decode_from_file=in.txt --decode_to_file=out.txt \
+      --decode_hparams='beam_size=4,return_beams=true'
 """
+
+import sys
 
 from absl import flags
 
@@ -10,6 +13,9 @@ from t2t_mm import errors
 from t2t_mm.bin import common
 from t2t_mm.config import gin_config
 from t2t_mm.config import resolve
+from t2t_mm.decoding import file_decode
+from t2t_mm.decoding import loading
+from t2t_mm.decoding import session as session_lib
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -19,7 +25,10 @@ flags.DEFINE_string("problem", None, "Problem to decode; default: the first one 
 flags.DEFINE_string("decode_hparams", "", "Search settings, e.g. 'beam_size=4,alpha=0.6'.")
 flags.DEFINE_bool("decode_interactive", False, "Read inputs from stdin, one per line.")
 flags.DEFINE_string("decode_from_file", None, "Decode every line of this file.")
-flags.DEFINE_string("decode_to_file", None, "Write decodes here (default: beside the input).")
+flags.DEFINE_string("decode_to_file", None, "Write decodes here (default: the input path + "
+                    "'.decoded').")
+flags.DEFINE_string("checkpoint_path", None, "Checkpoint to restore (default: the latest in "
+                    "output_dir/checkpoints).")
 
 FLAGS = flags.FLAGS
 
@@ -29,10 +38,21 @@ def main() -> int:
     return 0
   if not FLAGS.output_dir:
     raise errors.ConfigError("--output_dir is required: the folder the trainer wrote.")
-  resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, FLAGS.output_dir)
-  resolve.resolve_decode_hparams(FLAGS.decode_hparams)
+  if FLAGS.decode_interactive == bool(FLAGS.decode_from_file):
+    raise errors.ConfigError("Pass exactly one of --decode_interactive and --decode_from_file.")
+  if FLAGS.hparams_set:
+    resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, FLAGS.output_dir)  # Checks it.
+  dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
   gin_config.setup(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param)
-  raise errors.NotBuiltError("decoding is not built yet (issue #6).")
+  run = loading.load_run(FLAGS.output_dir, FLAGS.hparams, FLAGS.checkpoint_path)
+  session = session_lib.DecodeSession(run, dhp, FLAGS.problem)
+  if FLAGS.decode_interactive:
+    session_lib.interactive_loop(session, sys.stdin.buffer, sys.stdout)
+    return 0
+  out_path = FLAGS.decode_to_file or FLAGS.decode_from_file + ".decoded"
+  n = file_decode.decode_file(session, FLAGS.decode_from_file, out_path)
+  print(f"Decoded {n} lines of {FLAGS.decode_from_file} into {out_path}.", file=sys.stderr)
+  return 0
 
 
 def console_main() -> None:

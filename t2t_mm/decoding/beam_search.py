@@ -33,7 +33,7 @@ def _tile(x, k):
 def _gather_beams(x, beam_index, batch, k):
   """x [B*K, ...] (flat beams) -> rows beam_index [B, K] of each batch item's beams."""
   flat = tf.reshape(beam_index + tf.range(batch)[:, None] * k, [-1])
-  return tf.gather(x, flat)
+  return tf.ensure_shape(tf.gather(x, flat), x.shape)  # Loop variables keep static shapes.
 
 
 def beam_search(model, features, problem, max_length: int, beam_size: int, alpha: float = 0.6):

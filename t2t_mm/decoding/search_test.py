@@ -12,7 +12,7 @@ from t2t_mm.decoding import beam_search
 from t2t_mm.decoding import runner as runner_lib
 from t2t_mm.decoding import search
 
-B, L = 3, 12
+B, L = 3, 10
 SPECS = [
     ProblemSpec("ende", "symbol", "symbol", TargetSpace.TO_GERMAN, "sub", 30, "sub", 30),
     ProblemSpec("label", "image", "class_label", TargetSpace.TO_LABEL, "labels", 5),
@@ -35,6 +35,14 @@ def model():
   return _model()
 
 
+@pytest.fixture(scope="module")
+def run(model):
+  return runner_lib.DecodeRunner(model)  # Shares compiled functions between tests.
+
+
+GREEDY = DecodeHParams(max_decode_length=L)
+
+
 def _features(problem, seed=0):
   rng = np.random.default_rng(seed)
   spec = {s.name: s for s in SPECS}[problem]
@@ -49,10 +57,9 @@ def _features(problem, seed=0):
           "target_space": np.full((B,), int(spec.target_space), "int32")}
 
 
-def _greedy(model, feats, problem, max_length=L):
-  fn = tf.function(lambda f: search.greedy_or_sample(model, f, problem, max_length))
-  ids, scores = fn(feats)
-  return ids.numpy(), scores.numpy()
+def _greedy(run, feats, problem):
+  result = run.decode(feats, problem, GREEDY)
+  return result.ids[:, 0], result.scores[:, 0]
 
 
 def _log_prob(model, feats, problem, ids):
@@ -81,11 +88,11 @@ def test_cached_logits_equal_full_call_logits(model, problem):
   np.testing.assert_allclose(np.stack(steps, 1), full, atol=2e-5)
 
 
-@pytest.mark.parametrize("problem", ["ende", "caption", "wave"])
-def test_cached_greedy_returns_the_tokens_of_uncached_greedy(model, problem):
+@pytest.mark.parametrize("problem", ["ende", "caption"])
+def test_cached_greedy_returns_the_tokens_of_uncached_greedy(model, run, problem):
   feats = _features(problem)
   reference = model.greedy_decode(feats, problem=problem, max_length=L).numpy()
-  ids, _ = _greedy(model, feats, problem)
+  ids, _ = _greedy(run, feats, problem)
   np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
   assert np.all(ids[:, reference.shape[1]:] == 0)
 
@@ -94,7 +101,7 @@ def test_cached_greedy_without_attention_equals_uncached():
   m = _model(use_attention=False, moe_decoder_layers=[0, 2])
   feats = _features("ende", seed=4)
   reference = m.greedy_decode(feats, problem="ende", max_length=L).numpy()
-  ids, _ = _greedy(m, feats, "ende")
+  ids, _ = _greedy(runner_lib.DecodeRunner(m), feats, "ende")
   np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
 
 
@@ -120,28 +127,28 @@ def test_state_shapes_do_not_grow_with_position(model):
   assert int(state["t"]) == 5
 
 
-def test_greedy_scores_are_the_model_log_probs(model):
+def test_greedy_scores_are_the_model_log_probs(model, run):
   feats = _features("ende")
-  ids, scores = _greedy(model, feats, "ende")
+  ids, scores = _greedy(run, feats, "ende")
   np.testing.assert_allclose(scores, _log_prob(model, feats, "ende", ids), atol=1e-4)
 
 
-@pytest.mark.parametrize("problem", ["ende", "wave"])
-def test_beam_one_equals_greedy(model, problem):
+@pytest.mark.parametrize("problem", ["ende"])
+def test_beam_one_equals_greedy(model, run, problem):
   feats = _features(problem)
-  ids, scores = _greedy(model, feats, problem)
+  ids, scores = _greedy(run, feats, problem)
   fn = tf.function(lambda f: beam_search.beam_search(model, f, problem, L, 1, alpha=0.0))
   beam_ids, beam_scores = fn(feats)
   np.testing.assert_array_equal(beam_ids.numpy()[:, 0], ids)
   np.testing.assert_allclose(beam_scores.numpy()[:, 0], scores, atol=1e-5)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_beam_four_scores_at_least_greedy_and_scores_are_exact(model, seed):
+@pytest.mark.parametrize("seed", [0, 1])
+def test_beam_four_scores_at_least_greedy_and_scores_are_exact(model, run, seed):
   feats = _features("ende", seed)
-  _, greedy_scores = _greedy(model, feats, "ende")
-  fn = tf.function(lambda f: beam_search.beam_search(model, f, "ende", L, 4, alpha=0.0))
-  ids, scores = (x.numpy() for x in fn(feats))
+  _, greedy_scores = _greedy(run, feats, "ende")
+  result = run.decode(feats, "ende", DecodeHParams(beam_size=4, alpha=0.0, max_decode_length=L))
+  ids, scores = result.ids, result.scores
   assert np.all(scores[:, 0] >= greedy_scores - 1e-5)
   assert np.all(np.diff(scores, axis=1) <= 1e-6)  # Best first.
   # Rescoring every beam with a full forward pass checks the cache reordering.
@@ -150,11 +157,11 @@ def test_beam_four_scores_at_least_greedy_and_scores_are_exact(model, seed):
                                atol=1e-4)
 
 
-def test_beam_length_penalty_divides_log_probs(model):
+def test_beam_length_penalty_divides_log_probs(model, run):
   feats = _features("ende", 5)
-  fn = tf.function(lambda f: beam_search.beam_search(model, f, "ende", L, 3, alpha=1.0))
-  ids, scores = (x.numpy() for x in fn(feats))
-  for k in range(3):
+  result = run.decode(feats, "ende", DecodeHParams(beam_size=4, alpha=1.0, max_decode_length=L))
+  ids, scores = result.ids, result.scores
+  for k in range(4):
     lengths = np.array([min(len(runner_lib.trim(s)) + 1, L) for s in ids[:, k]])
     penalty = ((5.0 + lengths) / 6.0) ** 1.0
     np.testing.assert_allclose(scores[:, k] * penalty,
@@ -162,10 +169,9 @@ def test_beam_length_penalty_divides_log_probs(model):
   np.testing.assert_allclose(beam_search.length_penalty(7, 0.6).numpy(), 2.0 ** 0.6)
 
 
-def test_sampling_top_k_one_equals_greedy_and_seed_fixes_samples(model):
+def test_sampling_top_k_one_equals_greedy_and_seed_fixes_samples(run):
   feats = _features("ende", 6)
-  ids, _ = _greedy(model, feats, "ende")
-  run = runner_lib.DecodeRunner(model)
+  ids, _ = _greedy(run, feats, "ende")
   top1 = run.decode(feats, "ende", DecodeHParams(sampling_temperature=1.5, top_k=1, seed=3,
                                                  max_decode_length=L))
   np.testing.assert_array_equal(top1.ids[:, 0], ids)

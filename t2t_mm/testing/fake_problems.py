@@ -2,6 +2,8 @@
 
     FakeCopyProblem: symbol inputs -> the same symbols (a copy task), metric exact_match.
     FakeLabelProblem: symbol inputs -> class label (each class draws its own range of ids).
+    FakeImageLabelProblem: images [8, 8, 3] -> class label (the brightest colour channel).
+    FakeSpeechProblem: 800 Hz waveforms -> symbols (the count of loud segments, as ids).
 """
 
 from typing import List
@@ -57,6 +59,10 @@ class FakeCopyProblem:
     del data_dir
     return FakeVocab()
 
+  def input_vocab(self, data_dir) -> FakeVocab:
+    del data_dir
+    return FakeVocab()
+
   def _arrays(self, mode: str):
     rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
     n = self._sizes[mode]
@@ -105,3 +111,75 @@ class FakeLabelProblem(FakeCopyProblem):
     tokens = 2 + labels * width + rng.integers(0, width, size=(n, self.length), dtype=np.int32)
     with_eos = np.concatenate([tokens, np.full((n, 1), spec_lib.EOS_ID, np.int32)], axis=1)
     return with_eos.astype(np.int32), labels
+
+
+class FakeLabelVocab:
+  """Class ids <-> names "class0", "class1", ..."""
+
+  def __init__(self, num_classes: int):
+    self.labels = [f"class{i}" for i in range(num_classes)]
+
+  def encode(self, text: str) -> List[int]:
+    return [self.labels.index(text)]
+
+  def decode(self, ids) -> str:
+    return self.labels[int(list(ids)[0])]
+
+
+class FakeImageLabelProblem(FakeCopyProblem):
+  """Random 8x8 images labelled by their brightest colour channel (3 classes)."""
+
+  image_size = (8, 8)
+
+  def __init__(self, name: str = "fake_image_label", **kwargs):
+    super().__init__(name=name, **kwargs)
+
+  def spec(self, data_dir) -> spec_lib.ProblemSpec:
+    del data_dir
+    return spec_lib.ProblemSpec(
+        name=self.name, input_modality="image", target_modality="class_label",
+        target_space=spec_lib.TargetSpace.TO_LABEL, target_vocab="labels",
+        target_vocab_size=3, metrics=("accuracy",))
+
+  def input_vocab(self, data_dir):
+    del data_dir
+    return None
+
+  def target_vocab(self, data_dir) -> FakeLabelVocab:
+    del data_dir
+    return FakeLabelVocab(3)
+
+  def _arrays(self, mode: str):
+    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    n = self._sizes[mode]
+    images = rng.random((n, *self.image_size, 3)).astype(np.float32)
+    return images, images.mean(axis=(1, 2)).argmax(-1)[:, None].astype(np.int32)
+
+
+class FakeSpeechProblem(FakeCopyProblem):
+  """Random 0.1 s waveforms at 8 kHz; the target spells how many of 4 segments are loud."""
+
+  sample_rate = 8000
+
+  def __init__(self, name: str = "fake_speech", **kwargs):
+    super().__init__(name=name, **kwargs)
+
+  def spec(self, data_dir) -> spec_lib.ProblemSpec:
+    del data_dir
+    return spec_lib.ProblemSpec(
+        name=self.name, input_modality="audio_waveform", target_modality="symbol",
+        target_space=spec_lib.TargetSpace.TO_CHARACTERS, target_vocab="fake",
+        target_vocab_size=self.vocab_size, metrics=("exact_match",),
+        sample_rate=self.sample_rate)
+
+  def input_vocab(self, data_dir):
+    del data_dir
+    return None
+
+  def _arrays(self, mode: str):
+    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    n = self._sizes[mode]
+    loud = rng.integers(0, 2, (n, 4))
+    wave = rng.uniform(-0.1, 0.1, (n, 4, 200)) * (1 + 8 * loud[:, :, None])
+    targets = np.stack([2 + loud.sum(1), np.full(n, spec_lib.EOS_ID)], axis=1)
+    return wave.reshape(n, 800).astype(np.float32), targets.astype(np.int32)

@@ -1,0 +1,68 @@
+"""Decode every line of a file: batches sorted by length, output in the input's order.
+
+    decode_file(session, "in.txt", "out.txt")
+Each input line is text, image=PATH or audio=PATH for the session's problem (commands are not
+read in files). Output line i answers input line i: the best hypothesis, or with
+return_beams=true every hypothesis as `text<TAB>score`, hypotheses separated by tabs. A bad
+line yields `ERROR: <message>` on its output line (and a warning), so lines stay aligned. The
+output file is written atomically.
+"""
+
+import sys
+from typing import List, Optional
+
+import tqdm
+
+from t2t_mm import errors
+from t2t_mm.decoding import inputs as inputs_lib
+from t2t_mm.decoding.session import DecodeSession
+from t2t_mm.utils import atomic
+
+
+def _format(hyps, return_beams: bool) -> str:
+  clean = lambda text: text.replace("\t", " ").replace("\n", " ")
+  if return_beams:
+    return "\t".join(f"{clean(h.text)}\t{h.score:.4f}" for h in hyps)
+  return clean(hyps[0].text)
+
+
+def decode_lines(session: DecodeSession, lines: List[bytes], show_progress: bool = True,
+                 warn=None) -> List[str]:
+  """Raw lines -> one output string per line, in the input's order."""
+  warn = warn or (lambda msg: print(msg, file=sys.stderr))
+  results: List[Optional[str]] = [None] * len(lines)
+  encoded = []
+  for i, line in enumerate(lines):
+    try:
+      request = session.parse(line)
+      if request.kind == "command":
+        raise errors.DataError(f"'{request.key}=' is a command; in files set it with "
+                               "--decode_hparams or --problem.")
+      encoded.append((i, session.encode(request)))
+    except errors.T2TMMError as e:
+      results[i] = f"ERROR: {e}"
+      warn(f"line {i + 1}: {e}")
+  # Longest first: similar lengths share a batch (little padding), and the slowest batch
+  # shows up early in the progress bar's estimate.
+  encoded.sort(key=lambda item: -inputs_lib.input_length(item[1]))
+  size = session.dhp.batch_size
+  batches = [encoded[i:i + size] for i in range(0, len(encoded), size)]
+  for batch in tqdm.tqdm(batches, desc="decoding", unit="batch", disable=not show_progress,
+                         file=sys.stderr):
+    hyps = session.decode_batch([x for _, x in batch])
+    for (i, _), h in zip(batch, hyps):
+      results[i] = _format(h, session.dhp.return_beams)
+  return results
+
+
+def decode_file(session: DecodeSession, in_path: str, out_path: str,
+                show_progress: bool = True) -> int:
+  """Decodes `in_path` into `out_path`; returns the number of lines."""
+  try:
+    with open(in_path, "rb") as f:
+      lines = f.read().splitlines()
+  except OSError as e:
+    raise errors.DataError(f"--decode_from_file={in_path}: cannot read it ({e.strerror}).") from e
+  results = decode_lines(session, lines, show_progress)
+  atomic.atomic_write_text(out_path, "".join(r + "\n" for r in results))
+  return len(results)

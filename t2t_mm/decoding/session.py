@@ -1,0 +1,128 @@
+"""A decoding session over a loaded run: the interactive loop and the per-line logic.
+
+    session = DecodeSession(load_run(output_dir), DecodeHParams(beam_size=4))
+    session.handle("Das Haus ist klein.")    # -> "the house is small   (41 ms)"
+    session.handle("problem=image_scenes_mini"); session.handle("image=/tmp/a.png")
+    interactive_loop(session, sys.stdin.buffer, sys.stdout)
+
+A bad line (missing or unreadable file, not an image, unreadable audio, empty, too long,
+bytes that are not UTF-8, an unknown problem or setting) gets a one-line message starting with
+"error:" and the session goes on. Bugs are not caught.
+"""
+
+import dataclasses
+import time
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from t2t_mm import errors
+from t2t_mm.config import typed
+from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.decoding import inputs as inputs_lib
+from t2t_mm.decoding.loading import LoadedRun
+from t2t_mm.decoding.runner import DecodeRunner
+
+DECODE_KEYS = tuple(f.name for f in dataclasses.fields(DecodeHParams))
+
+
+@dataclasses.dataclass
+class Hypothesis:
+  text: str
+  score: float
+
+
+class DecodeSession:
+  """See the module docstring. `problem` defaults to the first problem of the run."""
+
+  def __init__(self, run: LoadedRun, dhp: Optional[DecodeHParams] = None,
+               problem: Optional[str] = None):
+    self.run, self.dhp = run, dhp or DecodeHParams()
+    self.runner = DecodeRunner(run.model)
+    self._vocabs: Dict[Tuple[str, str], object] = {}
+    self.problem = self._check_problem(problem or next(iter(run.specs)))
+
+  # --- Settings ---
+
+  def _check_problem(self, name: str) -> str:
+    if name not in self.run.specs:
+      raise errors.UnknownNameError(
+          f"Unknown problem '{name}'.{errors.did_you_mean(name, self.run.specs)} This model "
+          f"was trained on: {', '.join(self.run.specs)}.")
+    return name
+
+  def command(self, key: str, value: str) -> str:
+    if key == "problem":
+      self.problem = self._check_problem(value)
+      spec = self.run.specs[value]
+      return f"problem={value} ({spec.input_modality} -> {spec.target_modality})"
+    self.dhp = self.dhp.replace(**typed.parse_overrides(f"{key}={value}", DecodeHParams))
+    return f"{key}={getattr(self.dhp, key)}"
+
+  def _vocab(self, problem: str, side: str):
+    if (problem, side) not in self._vocabs:
+      p = self.run.problems[problem]
+      vocab = (p.input_vocab if side == "input" else p.target_vocab)(self.run.data_dir)
+      self._vocabs[(problem, side)] = vocab
+    return self._vocabs[(problem, side)]
+
+  # --- Decoding ---
+
+  def parse(self, line: Union[str, bytes]) -> inputs_lib.Request:
+    if isinstance(line, bytes):
+      try:
+        line = line.decode("utf-8")
+      except UnicodeDecodeError as e:
+        raise errors.DataError(f"The line is not UTF-8 text (byte {e.start}: "
+                               f"{line[e.start:e.start + 1]!r}); write text as UTF-8.") from e
+    return inputs_lib.parse_line(line, ("problem",) + DECODE_KEYS, self.dhp.max_input_chars)
+
+  def encode(self, request: inputs_lib.Request, problem: Optional[str] = None) -> np.ndarray:
+    problem = problem or self.problem
+    spec = self.run.specs[problem]
+    vocab = self._vocab(problem, "input") if spec.input_modality == "symbol" else None
+    return inputs_lib.encode_input(self.run.problems[problem], spec, self.run.data_dir,
+                                   self.run.hparams, request, vocab)
+
+  def decode_batch(self, examples: Sequence[np.ndarray],
+                   problem: Optional[str] = None) -> List[List[Hypothesis]]:
+    """Encoded examples of one problem -> per example, its hypotheses best first."""
+    problem = problem or self.problem
+    spec = self.run.specs[problem]
+    result = self.runner.decode(inputs_lib.make_batch(list(examples), spec), problem, self.dhp)
+    vocab = self._vocab(problem, "target")
+    return [[Hypothesis(inputs_lib.output_text(vocab, spec, ids), float(score))
+             for ids, score in zip(result.ids[b], result.scores[b])]
+            for b in range(len(examples))]
+
+  def handle(self, line: Union[str, bytes]) -> str:
+    """One interactive line -> the text to print (never raises for bad input)."""
+    try:
+      request = self.parse(line)
+      if request.kind == "command":
+        return self.command(request.key, request.value)
+      start = time.perf_counter()
+      hyps = self.decode_batch([self.encode(request)])[0]
+      ms = (time.perf_counter() - start) * 1000
+    except errors.T2TMMError as e:
+      return f"error: {e}"
+    if self.dhp.return_beams:
+      lines = [f"{h.text}\t{h.score:.4f}" for h in hyps]
+      return "\n".join(lines) + f"\n({ms:.0f} ms)"
+    return f"{hyps[0].text}\t({ms:.0f} ms)"
+
+
+def interactive_loop(session: DecodeSession, stream, out, prompt: str = "> ") -> int:
+  """Answers every line of `stream` (bytes or str lines) on `out`; returns lines answered."""
+  spec = session.run.specs[session.problem]
+  print(f"{inputs_lib.HELP}\nproblem={session.problem} ({spec.input_modality} -> "
+        f"{spec.target_modality})", file=out)
+  count = 0
+  while True:
+    print(prompt, end="", file=out, flush=True)
+    line = stream.readline()
+    if not line:
+      print(file=out)
+      return count
+    print(session.handle(line), file=out, flush=True)
+    count += 1

@@ -1,0 +1,180 @@
+"""mm-decoder's library: loading an output_dir, the interactive loop with bad lines, file mode."""
+
+import io
+import os
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.config import resolve
+from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.decoding import file_decode
+from t2t_mm.decoding import loading
+from t2t_mm.decoding import session as session_lib
+from t2t_mm.testing import fake_problems
+from t2t_mm.training import outputs
+
+PROBLEMS = {p.name: p for p in (fake_problems.FakeCopyProblem(),
+                                fake_problems.FakeImageLabelProblem(),
+                                fake_problems.FakeSpeechProblem())}
+
+
+def make_output_dir(path, problems=PROBLEMS):
+  """An output_dir laid out as the trainer writes it, with a random-weight tiny MultiModel."""
+  hp = registry.hparams("multimodel_tiny").replace(
+      hidden_size=16, filter_size=16, num_heads=2, moe_num_experts=4, moe_k=2,
+      audio_waveform_blocks=2, max_input_length=16)
+  specs = {name: p.spec(None) for name, p in problems.items()}
+  tf.keras.utils.set_random_seed(0)
+  model = registry.model("multimodel")(hparams=hp, specs=list(specs.values()))
+  os.makedirs(path, exist_ok=True)
+  resolve.save_hparams(str(path), hp, "multimodel_tiny")
+  outputs.write_run_files(str(path), hp, problems, specs, str(path))
+  optimizer = tf.keras.optimizers.Adam()
+  optimizer.build(model.trainable_variables)
+  ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+  tf.train.CheckpointManager(ckpt, os.path.join(path, "checkpoints"), 2).save(7)
+  return model
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+  out = tmp_path_factory.mktemp("run")
+  return out, make_output_dir(out)
+
+
+@pytest.fixture(scope="module")
+def session(saved):
+  run = loading.load_run(str(saved[0]), problems=PROBLEMS)
+  return session_lib.DecodeSession(run, DecodeHParams(max_decode_length=8))
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+  d = tmp_path_factory.mktemp("media")
+  rng = np.random.default_rng(0)
+  png = tf.io.encode_png((rng.random((12, 10, 3)) * 255).astype("uint8")).numpy()
+  (d / "a.png").write_bytes(png)
+  wav = tf.audio.encode_wav(rng.uniform(-0.5, 0.5, (1600, 2)).astype("float32"), 16000)
+  (d / "a.wav").write_bytes(wav.numpy())
+  (d / "notes.txt").write_text("not an image, not audio")
+  return d
+
+
+def test_load_run_restores_the_checkpoint(saved, session):
+  original = saved[1]
+  assert session.run.checkpoint.endswith("ckpt-7")
+  for a, b in zip(original.weights, session.run.model.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  assert session.problem == "fake_copy"
+  assert session.run.hparams.hidden_size == 16
+
+
+def test_load_run_errors_are_clear(tmp_path, saved):
+  with pytest.raises(errors.DataError, match="problems.json"):
+    resolve.save_hparams(str(tmp_path), registry.hparams("multimodel_tiny"), "multimodel_tiny")
+    loading.load_run(str(tmp_path), problems=PROBLEMS)
+  with pytest.raises(errors.DataError, match="does not fit"):
+    loading.load_run(str(saved[0]), hparams_overrides="hidden_size=32", problems=PROBLEMS)
+
+
+def test_every_modality_decodes(session, media):
+  text = session.handle("3 4 5 6")
+  assert "error" not in text and "ms)" in text
+  assert session.handle("problem=fake_image_label").startswith("problem=fake_image_label")
+  label = session.handle(f"image={media / 'a.png'}")
+  assert label.split("\t")[0] in {"class0", "class1", "class2"}
+  session.handle("problem=fake_speech")
+  speech = session.handle(f"audio={media / 'a.wav'}")
+  assert "error" not in speech and "ms)" in speech
+  session.handle("problem=fake_copy")
+
+
+def test_a_stream_of_bad_lines_gets_messages_and_the_session_goes_on(session, media):
+  lines = [
+      b"problem=fake_image_label\n",
+      f"image={media / 'missing.png'}\n".encode(),      # missing file
+      f"image={media / 'notes.txt'}\n".encode(),        # not an image
+      b"7 8 9\n",                                       # text for an image problem
+      b"problem=fake_speech\n",
+      f"audio={media / 'notes.txt'}\n".encode(),        # unreadable audio
+      b"\n",                                            # empty line
+      b"   \n",
+      b"\xff\xfe bad bytes\n",                          # not UTF-8
+      b"problem=no_such_problem\n",
+      b"beam_size=many\n",
+      b"problem=fake_copy\n",
+      ("5 " * 20000).encode() + b"\n",                  # very long line
+      b"beam_size=3\n",
+      b"return_beams=true\n",
+      b"3 4 5\n",                                       # still answers
+  ]
+  out = io.StringIO()
+  answered = session_lib.interactive_loop(session, io.BytesIO(b"".join(lines)), out)
+  assert answered == len(lines)
+  text = out.getvalue()
+  assert "no such file" in text
+  assert "not an image" in text
+  assert "reads images: write image=PATH" in text
+  assert "not a 16-bit PCM WAV" in text
+  assert text.count("Empty line") == 2
+  assert "not UTF-8" in text
+  assert "Unknown problem 'no_such_problem'" in text
+  assert "'beam_size' expects int" in text
+  assert "longer than max_input_chars" in text
+  assert text.count("error:") == 10
+  last = text.rsplit("beam_size=3", 1)[1]
+  assert len([l for l in last.splitlines() if "\t-" in l]) == 3  # 3 beams with scores.
+  assert session.dhp.beam_size == 3
+  session.dhp = DecodeHParams(max_decode_length=8)
+
+
+def test_long_text_is_cut_to_max_input_length(session):
+  x = session.encode(session.parse("4 " * 100))
+  assert len(x) == session.run.hparams.max_input_length and x[-1] == 1
+
+
+def test_file_mode_restores_order_and_writes_n_best(session, tmp_path):
+  rng = np.random.default_rng(1)
+  lines = [" ".join(str(int(v)) for v in rng.integers(2, 12, n)) for n in (2, 7, 1, 5, 3)]
+  lines.insert(2, "")
+  src = tmp_path / "in.txt"
+  src.write_text("\n".join(lines) + "\n")
+  session.dhp = DecodeHParams(max_decode_length=8, batch_size=2)
+  assert file_decode.decode_file(session, str(src), str(tmp_path / "out.txt"), False) == 6
+  got = (tmp_path / "out.txt").read_text().splitlines()
+  alone = [session.handle(l).split("\t")[0] for l in lines]
+  assert got[2].startswith("ERROR: Empty line")
+  assert [g for i, g in enumerate(got) if i != 2] == [a for i, a in enumerate(alone) if i != 2]
+  session.dhp = DecodeHParams(max_decode_length=8, batch_size=2, beam_size=2, return_beams=True)
+  file_decode.decode_file(session, str(src), str(tmp_path / "nbest.txt"), False)
+  nbest = (tmp_path / "nbest.txt").read_text().splitlines()
+  fields = nbest[0].split("\t")
+  assert len(fields) == 4 and float(fields[1]) >= float(fields[3])
+  session.dhp = DecodeHParams(max_decode_length=8)
+
+
+def test_cli_decodes_from_file(tool, tmp_path):
+  pkg = tmp_path / "decode_plugin"
+  pkg.mkdir()
+  (pkg / "__init__.py").write_text(textwrap.dedent("""\
+      from t2t_mm import registry
+      from t2t_mm.testing import fake_problems
+      registry.register_problem(name="fake_copy")(fake_problems.FakeCopyProblem)
+      """))
+  out = tmp_path / "run"
+  make_output_dir(out, {"fake_copy": PROBLEMS["fake_copy"]})
+  (tmp_path / "in.txt").write_text("3 4 5\n9 8\n")
+  result = tool("mm-decoder", f"--usr_dir={pkg}", f"--output_dir={out}",
+                f"--decode_from_file={tmp_path / 'in.txt'}",
+                "--decode_hparams=beam_size=2,max_decode_length=6")
+  assert result.returncode == 0, result.stderr
+  assert "Decoded 2 lines" in result.stderr
+  assert len((tmp_path / "in.txt.decoded").read_text().splitlines()) == 2
+  result = tool("mm-decoder", f"--usr_dir={pkg}", f"--output_dir={out}",
+                "--decode_interactive", "--decode_from_file=x")
+  assert result.returncode != 0 and "exactly one of" in result.stderr
