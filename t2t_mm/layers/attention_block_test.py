@@ -38,3 +38,19 @@ def test_config_round_trip():
   clone.build(t.shape, s.shape)
   clone.set_weights(block.get_weights())
   np.testing.assert_allclose(np.asarray(clone(t, s)), np.asarray(y), atol=1e-6)
+
+
+def test_incremental_steps_equal_the_full_call():
+  block = AttentionBlock(8, 2)
+  rng = np.random.default_rng(1)
+  targets = rng.standard_normal((2, 4, 8)).astype("float32")
+  source = rng.standard_normal((2, 6, 8)).astype("float32")
+  source_mask = np.ones((2, 6), "float32")
+  source_mask[0, 4:] = 0
+  full = np.asarray(block(targets, source, None, source_mask))
+  fixed, cache = block.start(source, source_mask, 2, 4)
+  outs = []
+  for t in range(4):
+    y, cache = block.step(targets[:, t:t + 1], t, fixed, cache)
+    outs.append(np.asarray(y))
+  np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)

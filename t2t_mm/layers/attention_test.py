@@ -43,3 +43,16 @@ def test_bad_heads_and_round_trip():
   clone.build(x.shape, x.shape)
   clone.set_weights(mha.get_weights())
   np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
+
+
+def test_incremental_self_attention_equals_the_causal_call():
+  mha = MultiHeadAttention(8, 2)
+  x = np.random.default_rng(0).standard_normal((2, 5, 8)).astype("float32")
+  full = np.asarray(mha(x, causal=True))
+  cache = mha.init_cache(2, 6)
+  outs = []
+  for t in range(5):
+    y, cache = mha.step(x[:, t:t + 1], t, cache)
+    outs.append(np.asarray(y))
+  np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)
+  assert tuple(cache["k"].shape) == (2, 6, 8)

@@ -53,3 +53,15 @@ def test_config_round_trip_gives_equal_outputs():
   clone.build(x.shape)
   clone.set_weights(block.get_weights())
   np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
+
+
+def test_incremental_steps_equal_the_causal_call():
+  block = ConvBlock(8, [3, 3, 5, 5], [1, 1, 1, 2], causal=True)
+  x = np.random.default_rng(2).standard_normal((2, 9, 8)).astype("float32")
+  full = np.asarray(block(x))
+  cache = block.init_cache(2)
+  outs = []
+  for t in range(9):
+    y, cache = block.step(x[:, t:t + 1], cache)
+    outs.append(np.asarray(y))
+  np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)

@@ -60,3 +60,18 @@ def test_stride_with_dilation_is_an_error():
 def test_keras_symbolic_shape():
   assert ConvStep(4, 3, stride=2).compute_output_shape((None, 9, 6)) == (None, 5, 4)
   assert keras.ops.shape(ConvStep(4, 3)(_x()))[2] == 4
+
+
+def test_incremental_steps_equal_the_causal_call():
+  step = ConvStep(6, 3, dilation=2, causal=True)
+  x = _x(b=2, n=7)
+  full = np.asarray(step(x))
+  cache = step.init_cache(2)
+  assert tuple(cache.shape) == (2, 4, 6)  # (k - 1) * d inputs.
+  outs = []
+  for t in range(7):
+    y, cache = step.step(x[:, t:t + 1], cache)
+    outs.append(np.asarray(y))
+  np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)
+  with pytest.raises(ValueError, match="causal=True"):
+    ConvStep(6, 3).init_cache(2)

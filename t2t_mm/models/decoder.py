@@ -6,6 +6,7 @@ from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.attention_block import AttentionBlock
 from t2t_mm.layers.conv_block import ConvBlock
 from t2t_mm.layers.moe import MixtureOfExperts
+from t2t_mm.layers.moe_step import moe_step
 
 
 @keras.saving.register_keras_serializable(package="t2t_mm")
@@ -93,14 +94,18 @@ class Decoder(keras.layers.Layer):
     """Mixed position t [B, 1, d] -> (decoded [B, 1, d], updated cache)."""
     blocks, att = [], []
     for i, block in enumerate(self.blocks):
-      x_t = self._moe(i, x_t, None, False)
+      x_t = self._moe_step(i, x_t)
       x_t, c = block.step(x_t, cache["blocks"][i])
       blocks.append(c)
       if self.use_attention:
         a, c = self.attentions[i].step(x_t, t, fixed["attention"][i], cache["attention"][i])
         att.append(c)
         x_t = x_t + a
-    return self._moe(self.num_blocks, x_t, None, False), {"blocks": blocks, "attention": att}
+    return self._moe_step(self.num_blocks, x_t), {"blocks": blocks, "attention": att}
+
+  def _moe_step(self, i, x_t):
+    # A few tokens: gather the chosen experts' weights (t2t_mm/layers/moe_step.py).
+    return x_t + moe_step(self.moes[f"moe{i}"], x_t) if f"moe{i}" in self.moes else x_t
 
   def get_config(self):
     return {**super().get_config(), "hidden_size": self.hidden_size,
