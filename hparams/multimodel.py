@@ -63,8 +63,8 @@ def multimodel_tiny() -> HParams:
       batch_size=32,
       max_input_length=64,
       max_target_length=64,
-      learning_rate=0.2,
-      learning_rate_warmup_steps=400,
+      learning_rate=3e-3,
+      learning_rate_warmup_steps=200,
   )
 
 

@@ -70,7 +70,8 @@ class HParams:
 
   # --- Training ---
   optimizer: Literal["adam"] = _f("adam", "Optimizer.")
-  learning_rate: float = _f(0.05, "Peak learning-rate multiplier of the schedule.")
+  learning_rate: float = _f(7e-4, "Peak learning rate, reached at the end of warmup (the "
+                            "Transformer base schedule peaks at 7e-4 for d = 512).")
   learning_rate_schedule: Literal["rsqrt_decay", "constant"] = _f(
       "rsqrt_decay", "Linear warmup, then decay as 1/sqrt(step) (reference), or constant.")
   learning_rate_warmup_steps: int = _f(4000, "Warmup steps.")

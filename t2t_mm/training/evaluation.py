@@ -28,13 +28,17 @@ class Evaluator:
                decode_examples: int = 64):
     self.model, self.problems, self.specs = model, problems, specs
     self.data_dir, self.hparams, self.decode_examples = data_dir, hparams, decode_examples
-    self._stats_fns = {name: self._make_stats_fn(name) for name in problems}
+    self._stats_fns = {}
     self.samples: Dict[str, List[tuple]] = {}
 
-  def _make_stats_fn(self, name: str):
+  def _dev_dataset(self, name: str):
+    return self.problems[name].dataset("dev", self.data_dir, self.hparams, shuffle=False)
+
+  def _make_stats_fn(self, name: str, element_spec):
     modality = self.specs[name].target_modality
 
-    @tf.function(reduce_retracing=True)
+    # Traced once per problem: dev batches vary in length, the signature leaves it open.
+    @tf.function(input_signature=[element_spec])
     def stats(features):
       logits = self.model(features, problem=name, training=False)
       weights = losses.target_weights(features["targets"], modality)
@@ -53,8 +57,10 @@ class Evaluator:
     return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}
 
   def evaluate_problem(self, name: str, eval_steps: int) -> Dict[str, float]:
-    spec, problem = self.specs[name], self.problems[name]
-    dataset = problem.dataset("dev", self.data_dir, self.hparams, shuffle=False)
+    spec = self.specs[name]
+    dataset = self._dev_dataset(name)
+    if name not in self._stats_fns:
+      self._stats_fns[name] = self._make_stats_fn(name, dataset.element_spec)
     nll = correct = count = top5 = 0.0
     token_counts = collections.Counter()
     decode_batches = []
@@ -86,9 +92,9 @@ class Evaluator:
     vocab = self.problems[name].target_vocab(self.data_dir)
     refs, hyps = [], []
     for features in batches:
-      # Room for a few more tokens than the longest reference, as T2T's decode_length does.
-      max_length = min(self.hparams.max_target_length, int(features["targets"].shape[1]) + 10)
-      ids = self.model.greedy_decode(features, problem=name, max_length=max_length)
+      # One fixed length per problem, so the compiled decoding loop is traced once.
+      ids = self.model.greedy_decode(features, problem=name,
+                                     max_length=self.hparams.max_target_length)
       for ref_ids, hyp_ids in zip(features["targets"].numpy(), np.asarray(ids)):
         refs.append(vocab.decode(ref_ids.tolist()))
         hyps.append(vocab.decode(hyp_ids.tolist()))
