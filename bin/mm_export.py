@@ -1,0 +1,48 @@
+"""mm-export: write a trained model's decoding as a SavedModel (one signature per problem).
+
+  mm-export --output_dir=RUN --export_dir=RUN/export --decode_hparams='beam_size=4'
+"""
+
+import os
+import sys
+
+from absl import flags
+
+from t2t_mm import errors
+from t2t_mm.bin import common
+from t2t_mm.config import gin_config
+from t2t_mm.config import resolve
+from t2t_mm.decoding import export
+from t2t_mm.decoding import loading
+
+common.define_registry_flags()
+common.define_dir_flags()
+common.define_gin_flags()
+flags.DEFINE_string("export_dir", None, "Folder of the SavedModel (default: output_dir/export).")
+flags.DEFINE_string("decode_hparams", "", "Search settings baked into the export, e.g. "
+                    "'beam_size=4,max_decode_length=50'.")
+flags.DEFINE_string("checkpoint_path", None, "Checkpoint to export (default: the latest).")
+
+FLAGS = flags.FLAGS
+
+
+def main() -> int:
+  if common.handle_info_flags():
+    return 0
+  if not FLAGS.output_dir:
+    raise errors.ConfigError("--output_dir is required: the folder the trainer wrote.")
+  dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
+  gin_config.setup(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param)
+  run = loading.load_run(FLAGS.output_dir, checkpoint=FLAGS.checkpoint_path)
+  path = export.export_run(run, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "export"),
+                           dhp)
+  print(f"SavedModel with signatures {sorted(run.specs)} written to {path}.", file=sys.stderr)
+  return 0
+
+
+def console_main() -> None:
+  common.run(main)
+
+
+if __name__ == "__main__":
+  console_main()

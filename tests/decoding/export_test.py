@@ -1,0 +1,56 @@
+"""mm-export: the SavedModel loads in a fresh process and decodes as the library does."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.decoding import loading
+from t2t_mm.decoding import runner as runner_lib
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import session_test  # noqa: E402  pylint: disable=g-import-not-at-top
+
+
+def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):
+  pkg = tmp_path / "export_plugin"
+  pkg.mkdir()
+  (pkg / "__init__.py").write_text(textwrap.dedent("""\
+      from t2t_mm import registry
+      from t2t_mm.testing import fake_problems
+      registry.register_problem(name="fake_copy")(fake_problems.FakeCopyProblem)
+      registry.register_problem(name="fake_image_label")(fake_problems.FakeImageLabelProblem)
+      """))
+  out = tmp_path / "run"
+  problems = {k: session_test.PROBLEMS[k] for k in ("fake_copy", "fake_image_label")}
+  session_test.make_output_dir(out, problems)
+  result = tool("mm-export", f"--usr_dir={pkg}", f"--output_dir={out}",
+                "--decode_hparams=beam_size=2,max_decode_length=6")
+  assert result.returncode == 0, result.stderr
+  ids = [[3, 4, 5, 1], [6, 7, 1, 0]]
+  image = np.random.default_rng(0).random((1, 8, 8, 3)).astype("float32").tolist()
+  code = textwrap.dedent(f"""\
+      import json, tensorflow as tf
+      m = tf.saved_model.load({str(out / 'export')!r})
+      text = m.signatures["fake_copy"](inputs=tf.constant({ids}))
+      label = m.signatures["fake_image_label"](inputs=tf.constant({image}))
+      print(json.dumps({{"names": sorted(m.signatures), "ids": text["ids"].numpy().tolist(),
+                        "scores": text["scores"].numpy().tolist(),
+                        "label": label["ids"].numpy().tolist()}}))
+      """)
+  fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=False)
+  assert fresh.returncode == 0, fresh.stderr
+  served = json.loads(fresh.stdout.strip().splitlines()[-1])
+  assert served["names"] == ["fake_copy", "fake_image_label"]
+  run = loading.load_run(str(out), problems=problems)
+  dhp = DecodeHParams(beam_size=2, max_decode_length=6)
+  feats = {"inputs": np.array(ids, "int32"), "targets": np.zeros((2, 1), "int32"),
+           "target_space": np.full((2,), 1, "int32")}
+  expected = runner_lib.DecodeRunner(run.model).decode(feats, "fake_copy", dhp)
+  np.testing.assert_array_equal(np.array(served["ids"]), expected.ids)
+  np.testing.assert_allclose(np.array(served["scores"]), expected.scores, atol=1e-5)
+  assert np.array(served["label"]).shape == (1, 2, 1)
