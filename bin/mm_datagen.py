@@ -9,6 +9,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.bin import common
 from t2t_mm.config import gin_config
+from t2t_mm.data import datagen
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -16,6 +17,7 @@ common.define_gin_flags()
 flags.DEFINE_string("problem", None, "Comma list of problems, suites (all8, all8_mini) or globs.")
 flags.DEFINE_alias("problems", "problem")
 flags.DEFINE_integer("max_cases", None, "Generate at most this many examples per split.")
+flags.DEFINE_bool("progress", True, "Show a progress bar per problem.")
 
 FLAGS = flags.FLAGS
 
@@ -25,9 +27,15 @@ def main() -> int:
     return 0
   if not FLAGS.problem:
     raise errors.ConfigError("--problem is required, e.g. --problem=all8_mini.")
-  registry.expand_problem_names(FLAGS.problem)
+  if not FLAGS.data_dir:
+    raise errors.ConfigError("--data_dir is required: the folder to write shards and vocabs to.")
+  names = registry.expand_problem_names(FLAGS.problem)
   gin_config.setup(None, FLAGS.gin_file, FLAGS.gin_param)
-  raise errors.NotBuiltError("data generation is not built yet (issue #3).")
+  timings = datagen.generate(names, FLAGS.data_dir, FLAGS.tmp_dir, max_cases=FLAGS.max_cases,
+                             progress=FLAGS.progress)
+  print(f"Generated {len(timings)} problems in {sum(timings.values()):.1f} s into "
+        f"{FLAGS.data_dir}.")
+  return 0
 
 
 def console_main() -> None:
