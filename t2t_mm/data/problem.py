@@ -160,7 +160,8 @@ class Problem:
       if key not in ex:
         raise errors.DataError(f"Problem '{self.name}': an example has no '{key}'.")
       feats[key] = _feature(_KIND[modality], ex[key])
-    return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString()
+    return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString(
+        deterministic=True)  # Map order would otherwise vary with the hash seed.
 
   def generate_data(self, data_dir: str, tmp_dir: str, max_cases: Optional[int] = None,
                     on_example: Optional[Callable[[str], None]] = None) -> None:
