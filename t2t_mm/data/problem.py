@@ -105,8 +105,11 @@ class Problem:
   def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
     raise NotImplementedError
 
-  def num_shards(self, split: str) -> int:
-    return 1
+  examples_per_shard: int = 100_000
+
+  def num_shards(self, split: str, num_examples: int) -> int:
+    """Shards of a split of `num_examples` (default: one per `examples_per_shard`)."""
+    return max(1, -(-num_examples // self.examples_per_shard))
 
   def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
     """Writes the vocab files this problem needs into data_dir (if not there yet)."""
@@ -119,7 +122,10 @@ class Problem:
     if vocab_name == "bytes":
       return text_encoders.ByteVocab()
     if vocab_name == "labels":
-      return text_encoders.ClassLabelVocab(self.class_labels)
+      if self.class_labels:
+        return text_encoders.ClassLabelVocab(self.class_labels)
+      return text_encoders.ClassLabelVocab.from_file(
+          os.path.join(data_dir, f"{self.data_name}.labels.txt"))
     if vocab_name is None:
       return None
     raise errors.ConfigError(f"Problem '{self.name}': unknown vocabulary '{vocab_name}'.")
@@ -183,7 +189,7 @@ class Problem:
         return (self._serialize(ex) for ex in self.examples(split, tmp_dir, start, stop))
 
       callback = (lambda split=split: on_example(split)) if on_example else None
-      shards.write_split(data_dir, self.data_name, split, self.num_shards(split), n, make,
+      shards.write_split(data_dir, self.data_name, split, self.num_shards(split, n), n, make,
                          on_example=callback, key=key)
 
   def total_examples(self, tmp_dir: str, max_cases: Optional[int] = None) -> int:

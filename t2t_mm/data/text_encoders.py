@@ -105,6 +105,19 @@ class ClassLabelVocab:
     if len(self._index) != len(self.labels):
       raise errors.ConfigError(f"Class labels are not unique: {self.labels}.")
 
+  @classmethod
+  def from_file(cls, path: str) -> "ClassLabelVocab":
+    """One class name per line (written by datagen for problems whose classes come with the
+    raw data)."""
+    if not os.path.isfile(path):
+      raise errors.DataError(f"No class label file at {path}; run mm-datagen for its problem.")
+    with open(path, encoding="utf-8") as f:
+      return cls([line.rstrip("\n") for line in f])
+
+  def save(self, path: str) -> None:
+    from t2t_mm.utils import atomic  # pylint: disable=g-import-not-at-top
+    atomic.atomic_write_text(path, "".join(f"{l}\n" for l in self.labels))
+
   @property
   def vocab_size(self) -> int:
     return len(self.labels)
