@@ -3,6 +3,9 @@
   mm-datagen --problem=all8_mini --data_dir=DATA --tmp_dir=RAW
 """
 
+import os
+import time
+
 from absl import flags
 
 from t2t_mm import errors
@@ -17,7 +20,12 @@ common.define_gin_flags()
 flags.DEFINE_string("problem", None, "Comma list of problems, suites (all8, all8_mini) or globs.")
 flags.DEFINE_alias("problems", "problem")
 flags.DEFINE_integer("max_cases", None, "Generate at most this many examples per split.")
-flags.DEFINE_bool("progress", True, "Show a progress bar per problem.")
+flags.DEFINE_bool("progress", True, "Show progress bars.")
+flags.DEFINE_integer("num_workers", min(4, os.cpu_count() or 1),
+                     "Processes writing shards in parallel when there is enough work (20k "
+                     "examples); 1 writes them in this process.")
+flags.DEFINE_integer("parallel_min_examples", 20_000,
+                     "Use --num_workers processes only when this many examples are left.")
 
 FLAGS = flags.FLAGS
 
@@ -29,11 +37,13 @@ def main() -> int:
     raise errors.ConfigError("--problem is required, e.g. --problem=all8_mini.")
   if not FLAGS.data_dir:
     raise errors.ConfigError("--data_dir is required: the folder to write shards and vocabs to.")
+  start = time.time()
   names = registry.expand_problem_names(FLAGS.problem)
   gin_config.setup(None, FLAGS.gin_file, FLAGS.gin_param)
   timings = datagen.generate(names, FLAGS.data_dir, FLAGS.tmp_dir, max_cases=FLAGS.max_cases,
-                             progress=FLAGS.progress)
-  print(f"Generated {len(timings)} problems in {sum(timings.values()):.1f} s into "
+                             progress=FLAGS.progress, num_workers=FLAGS.num_workers,
+                             parallel_min_examples=FLAGS.parallel_min_examples)
+  print(f"Generated {len(timings)} problems in {time.time() - start:.1f} s into "
         f"{FLAGS.data_dir}.")
   return 0
 

@@ -174,6 +174,9 @@ class SpeechEnMini(MiniProblem):
   def check_raw_data(self, tmp_dir: str) -> None:
     speech.check_espeak()
 
+  def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
+    self._word_bank(tmp_dir)  # Synthesize the word clips once, before parallel workers.
+
   def _texts(self, split: str, start: int, stop: int):
     return [grammar.render_speech(grammar.example_for(self.seed, split, i, "speech",
                                                       simple=True))

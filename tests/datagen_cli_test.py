@@ -18,12 +18,13 @@ def _tree(d):
 
 
 def test_all8_mini_generates_with_progress(tool, tmp_path, mini_tmp_dir):
-  result = tool("mm-datagen", "--problem=all8_mini", f"--data_dir={tmp_path}",
-                f"--tmp_dir={mini_tmp_dir}", "--max_cases=30", *TINY)
+  serial = tmp_path / "serial"
+  result = tool("mm-datagen", "--problem=all8_mini", f"--data_dir={serial}",
+                f"--tmp_dir={mini_tmp_dir}", "--max_cases=30", "--num_workers=1", *TINY)
   assert result.returncode == 0, result.stderr
   for name in ("wmt_ende_mini", "speech_en_mini", "parse_en_mini"):
     assert f"{name}: done" in result.stderr
-    assert os.path.isfile(tmp_path / f"{name}-train-00000-of-00001")
+    assert os.path.isfile(serial / f"{name}-train-00000-of-00001")
   assert "wmt_ende_mini_rev" not in result.stderr  # Shares the shards of wmt_ende_mini.
   assert "44/44" in result.stderr  # Progress over train (capped at 30), dev and test.
   assert "Generated 6 problems" in result.stdout
@@ -39,13 +40,17 @@ def test_globs_and_lists(tool, tmp_path, mini_tmp_dir):
 
 def test_sigkill_then_rerun_equals_uninterrupted_run(tool, tmp_path, mini_tmp_dir):
   args = ["--problem=wmt_ende_mini,image_scenes_mini,parse_en_mini", f"--tmp_dir={mini_tmp_dir}",
-          "--noprogress"] + [f"--gin_param=problems.{n}.num_train_examples = 1500"
+          "--noprogress"] + [f"--gin_param=problems.{n}.num_train_examples = 1000"
                              for n in ("wmt_ende_mini", "image_scenes_mini", "parse_en_mini")]
   whole, killed = tmp_path / "whole", tmp_path / "killed"
-  assert tool("mm-datagen", f"--data_dir={whole}", *args).returncode == 0
+  # The uninterrupted run writes with 2 processes, the killed one and its rerun with 1: the
+  # same bytes either way.
+  result = tool("mm-datagen", f"--data_dir={whole}", "--num_workers=2",
+                "--parallel_min_examples=1", *args)
+  assert result.returncode == 0, result.stderr
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
   proc = subprocess.Popen([sys.executable, "-m", "t2t_mm.bin.mm_datagen",
-                           f"--data_dir={killed}", *args], env=env,
+                           f"--data_dir={killed}", "--num_workers=1", *args], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   deadline = time.time() + 120
   # Kill once the first shard is complete: mid-run, other shards unfinished.
@@ -56,7 +61,7 @@ def test_sigkill_then_rerun_equals_uninterrupted_run(tool, tmp_path, mini_tmp_di
   proc.wait()
   partial = _tree(killed)
   assert partial != _tree(whole)  # It really was interrupted.
-  result = tool("mm-datagen", f"--data_dir={killed}", *args)
+  result = tool("mm-datagen", f"--data_dir={killed}", "--num_workers=1", *args)
   assert result.returncode == 0, result.stderr
   assert _tree(killed) == _tree(whole)
 

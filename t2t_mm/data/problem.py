@@ -22,7 +22,7 @@ shards with inputs and targets swapped.
 
 import json
 import os
-from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -169,33 +169,42 @@ class Problem:
     return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString(
         deterministic=True)  # Map order would otherwise vary with the hash seed.
 
-  def generate_data(self, data_dir: str, tmp_dir: str, max_cases: Optional[int] = None,
-                    on_example: Optional[Callable[[str], None]] = None) -> None:
-    """Writes vocab files and the shards of every split; finished shards are skipped.
-
-    Args:
-      max_cases: at most this many examples per split.
-      on_example: called with the split name after each example (progress reporting).
-    """
-    self.check_raw_data(tmp_dir)
-    self.build_vocabs(data_dir, tmp_dir)
+  def plan(self, data_dir: str, tmp_dir: str,
+           max_cases: Optional[int] = None) -> List[shards.ShardTask]:
+    """The shards generate_data writes (finished ones included); clears stale files first."""
+    tasks = []
     for split in self.splits:
       n = self.split_size(split, tmp_dir)
       if max_cases is not None:
         n = min(n, max_cases)
       key = json.dumps({"config": self.config(), "num_examples": n}, sort_keys=True)
+      num_shards = self.num_shards(split, n)
+      shards.prepare_split(data_dir, self.data_name, split, num_shards)
+      tasks += [shards.ShardTask(self.data_name, split, i, num_shards, n, key)
+                for i in range(num_shards)]
+    return tasks
 
-      def make(start, stop, split=split):
-        return (self._serialize(ex) for ex in self.examples(split, tmp_dir, start, stop))
+  def write_shard(self, data_dir: str, tmp_dir: str, task: shards.ShardTask,
+                  on_example: Optional[Callable[[], None]] = None) -> int:
+    """Writes one planned shard unless it is finished; returns its example count."""
 
-      callback = (lambda split=split: on_example(split)) if on_example else None
-      shards.write_split(data_dir, self.data_name, split, self.num_shards(split, n), n, make,
-                         on_example=callback, key=key)
+    def make(start, stop):
+      return (self._serialize(ex) for ex in self.examples(task.split, tmp_dir, start, stop))
 
-  def total_examples(self, tmp_dir: str, max_cases: Optional[int] = None) -> int:
-    """Examples generate_data writes over all splits (for progress bars)."""
-    sizes = [self.split_size(s, tmp_dir) for s in self.splits]
-    return sum(min(n, max_cases) if max_cases is not None else n for n in sizes)
+    return shards.write_task(data_dir, task, make, on_example)
+
+  def generate_data(self, data_dir: str, tmp_dir: str, max_cases: Optional[int] = None,
+                    on_example: Optional[Callable[[], None]] = None) -> None:
+    """Writes vocab files and the shards of every split; finished shards are skipped.
+
+    Args:
+      max_cases: at most this many examples per split (for COCO: images).
+      on_example: called after each example (progress reporting).
+    """
+    self.check_raw_data(tmp_dir)
+    self.build_vocabs(data_dir, tmp_dir)
+    for task in self.plan(data_dir, tmp_dir, max_cases):
+      self.write_shard(data_dir, tmp_dir, task, on_example)
 
   def num_examples(self, mode: str, data_dir: str) -> int:
     return shards.count_examples(shards.split_paths(data_dir, self.data_name, _split(mode)))

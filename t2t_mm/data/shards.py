@@ -17,7 +17,7 @@ import glob
 import json
 import os
 import re
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, List, NamedTuple, Optional
 
 import zlib
 
@@ -74,6 +74,48 @@ def write_shard(path: str, examples: Iterable[bytes],
   return count
 
 
+class ShardTask(NamedTuple):
+  """One shard to write: shard `index` of `num_shards` of `split`, holding its part of the
+  split's `num_examples`; `key` describes the settings it is made with."""
+
+  name: str
+  split: str
+  index: int
+  num_shards: int
+  num_examples: int
+  key: str
+
+  @property
+  def range(self):
+    return shard_range(self.index, self.num_shards, self.num_examples)
+
+
+def prepare_split(data_dir: str, name: str, split: str, num_shards: int) -> None:
+  """Removes temp files of killed writers and shards of another shard count."""
+  os.makedirs(data_dir, exist_ok=True)
+  _remove_stale_temps(data_dir, name, split)
+  pattern = os.path.join(data_dir, f"{glob.escape(name)}-{split}-[0-9]*-of-[0-9]*")
+  for p in glob.glob(pattern):
+    m = _SHARD_RE.match(os.path.basename(p.removesuffix(".json")))
+    if m and int(m["n"]) != num_shards:
+      os.remove(p)
+
+
+def write_task(data_dir: str, task: ShardTask,
+               make_examples: Callable[[int, int], Iterable[bytes]],
+               on_example: Optional[Callable[[], None]] = None) -> int:
+  """Writes the shard of `task` unless it is finished with the same key; returns its count."""
+  path = shard_path(data_dir, task.name, task.split, task.index, task.num_shards)
+  start, stop = task.range
+  if is_finished(path, task.key):
+    if on_example:
+      for _ in range(stop - start):
+        on_example()
+    with open(path + ".json", encoding="utf-8") as f:
+      return json.load(f)["examples"]
+  return write_shard(path, make_examples(start, stop), on_example, task.key)
+
+
 def write_split(data_dir: str, name: str, split: str, num_shards: int, num_examples: int,
                 make_examples: Callable[[int, int], Iterable[bytes]],
                 on_example: Optional[Callable[[], None]] = None, key: str = "") -> List[str]:
@@ -82,25 +124,11 @@ def write_split(data_dir: str, name: str, split: str, num_shards: int, num_examp
   `key` describes the settings the data was made with; a shard made with another key (other
   sizes, --max_cases) is rewritten, and shards of another shard count are removed.
   """
-  os.makedirs(data_dir, exist_ok=True)
-  _remove_stale_temps(data_dir, name, split)
-  pattern = os.path.join(data_dir, f"{glob.escape(name)}-{split}-[0-9]*-of-[0-9]*")
-  for p in glob.glob(pattern):
-    m = _SHARD_RE.match(os.path.basename(p.removesuffix(".json")))
-    if m and int(m["n"]) != num_shards:
-      os.remove(p)
-  paths = []
+  prepare_split(data_dir, name, split, num_shards)
   for i in range(num_shards):
-    path = shard_path(data_dir, name, split, i, num_shards)
-    paths.append(path)
-    start, stop = shard_range(i, num_shards, num_examples)
-    if is_finished(path, key):
-      if on_example:
-        for _ in range(stop - start):
-          on_example()
-      continue
-    write_shard(path, make_examples(start, stop), on_example, key)
-  return paths
+    write_task(data_dir, ShardTask(name, split, i, num_shards, num_examples, key),
+               make_examples, on_example)
+  return [shard_path(data_dir, name, split, i, num_shards) for i in range(num_shards)]
 
 
 # Splits up to this size get a full CRC check when opened; larger ones only a size check.
