@@ -45,6 +45,7 @@ setup(
         "gin-config>=0.5,<0.6",
         "sentencepiece>=0.2,<0.3",
         "numpy>=1.26",
+        "tqdm>=4.60",  # mm-datagen's progress bars (already pulled in by tensorflow-datasets).
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={

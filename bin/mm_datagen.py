@@ -35,10 +35,10 @@ def main() -> int:
     return 0
   if not FLAGS.problem:
     raise errors.ConfigError("--problem is required, e.g. --problem=all8_mini.")
-  if not FLAGS.data_dir:
-    raise errors.ConfigError("--data_dir is required: the folder to write shards and vocabs to.")
   start = time.time()
   names = registry.expand_problem_names(FLAGS.problem)
+  if not FLAGS.data_dir:
+    raise errors.ConfigError("--data_dir is required: the folder to write shards and vocabs to.")
   gin_config.setup(None, FLAGS.gin_file, FLAGS.gin_param)
   timings = datagen.generate(names, FLAGS.data_dir, FLAGS.tmp_dir, max_cases=FLAGS.max_cases,
                              progress=FLAGS.progress, num_workers=FLAGS.num_workers,

@@ -137,3 +137,14 @@ def test_missing_espeak_fails_with_instructions(tmp_path, monkeypatch):
   with pytest.raises(errors.DataError, match="apt-get install -y espeak-ng"):
     make("speech_en_mini").generate_data(str(tmp_path / "d"), str(tmp_path / "t"))
   assert not (tmp_path / "d").exists() or not os.listdir(tmp_path / "d")
+
+
+def test_train_order_is_reproducible_by_seed(data_dir):
+  p = make("wmt_enfr_mini")
+
+  def first(seed):
+    return next(iter(p.dataset("train", data_dir, HP, seed=seed)))["inputs"].numpy()
+
+  a, b, c = first(5), first(5), first(6)
+  assert a.shape == b.shape and (a == b).all()
+  assert a.shape != c.shape or (a != c).any()

@@ -244,11 +244,13 @@ def sample(rng: random.Random, simple: bool = False) -> dict:
 
 
 def example_for(seed: int, split: str, index: int, kind: str, simple: bool = False,
-                dev_percent: int = 5, test_percent: int = 5) -> Optional[dict]:
+                dev_percent: int = 5, test_percent: int = 5,
+                max_words: Optional[int] = None) -> dict:
   """Meaning number `index` of `split`: deterministic, and never in two splits.
 
   Candidates are drawn from a stream seeded by (seed, kind, split, index, attempt) until one
-  whose English text hashes into the split's bucket (crc32 % 100) is found.
+  whose English text hashes into the split's bucket (crc32 % 100), and has at most `max_words`
+  words, is found.
   """
   import zlib  # pylint: disable=g-import-not-at-top
   lo = {"train": 0, "dev": 100 - dev_percent - test_percent, "test": 100 - test_percent}[split]
@@ -257,6 +259,8 @@ def example_for(seed: int, split: str, index: int, kind: str, simple: bool = Fal
     rng = random.Random(f"{seed}/{kind}/{split}/{index}/{attempt}")
     clause = sample_clause(rng, simple=simple)
     key = render_speech(clause)  # Same key for every problem: a dev sentence is in no train set.
+    if max_words is not None and len(key.split()) > max_words:
+      continue
     if lo <= zlib.crc32(key.encode()) % 100 < hi:
       return clause
   raise RuntimeError("no candidate found")  # Unreachable: every bucket is hit quickly.
