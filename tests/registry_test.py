@@ -60,12 +60,12 @@ def test_registering_a_name_twice_is_an_error(clean_registry):
 
 def test_unknown_name_lists_closest(clean_registry):
   # Names the built-in problems (wmt_ende, ...) do not use.
-  for name in ("toy_ende", "toy_enfr", "toy_image_net"):
+  for name in ("toy_ende", "toy_enfr", "picture_net"):
     clean_registry.register_problem(type(name.title(), (WmtEnDeWords,), {}), name=name)
   with pytest.raises(errors.UnknownNameError) as e:
     registry.problem("toy_endee")
   message = str(e.value)
-  assert "toy_endee" in message and "toy_ende" in message and "toy_image_net" not in message
+  assert "toy_endee" in message and "toy_ende" in message and "picture_net" not in message
 
 
 def test_rev_variant_swaps(clean_registry):
