@@ -3,13 +3,14 @@
 Used by Problem.dataset; each function takes and returns a tf.data.Dataset.
 """
 
+from __future__ import annotations
+
 from typing import Callable, List, Optional, Sequence
 
-import tensorflow as tf
-
 from t2t_mm.data.spec import EOS_ID
+from t2t_mm.utils.lazy import tf
 
-AUTOTUNE = tf.data.AUTOTUNE
+AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow here.
 
 
 def read_records(paths: Sequence[str], train: bool, shuffle: bool, seed: Optional[int],

@@ -20,18 +20,19 @@ that shares it. `_rev` variants (was_reversed=True) of text-to-text problems rea
 shards with inputs and targets swapped.
 """
 
+from __future__ import annotations
+
 import json
 import os
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
-import tensorflow as tf
-
 from t2t_mm import errors
 from t2t_mm.data import pipeline
 from t2t_mm.data import shards
 from t2t_mm.data import text_encoders
 from t2t_mm.data.spec import ProblemSpec, TargetSpace
+from t2t_mm.utils.lazy import tf
 
 MODES = ("train", "dev", "test")
 _KIND = {"symbol": "text", "image": "image", "audio_spectral": "audio",

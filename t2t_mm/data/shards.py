@@ -13,6 +13,8 @@ the size matches. A rerun after a crash or SIGKILL skips finished shards and red
 giving the same bytes as an uninterrupted run (generators are deterministic).
 """
 
+from __future__ import annotations
+
 import glob
 import json
 import os
@@ -21,10 +23,9 @@ from typing import Callable, Iterable, List, NamedTuple, Optional
 
 import zlib
 
-import tensorflow as tf
-
 from t2t_mm import errors
 from t2t_mm.utils import atomic
+from t2t_mm.utils.lazy import tf
 
 _SHARD_RE = re.compile(r"^(?P<prefix>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})$")
 

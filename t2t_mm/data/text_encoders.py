@@ -9,13 +9,14 @@ Every vocabulary reserves PAD = 0 and EOS = 1 (t2t_mm/data/spec.py). `encode` ap
     ClassLabelVocab(["cat", "dog"]).encode("dog")  # [1]
 """
 
+from __future__ import annotations
+
 import os
 from typing import Iterable, List, Sequence
 
-import tensorflow as tf
-
 from t2t_mm import errors
 from t2t_mm.data.spec import EOS_ID, PAD_ID
+from t2t_mm.utils.lazy import tf
 
 
 def _strip(ids: Iterable[int]) -> List[int]:
