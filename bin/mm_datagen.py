@@ -21,9 +21,10 @@ flags.DEFINE_string("problem", None, "Comma list of problems, suites (all8, all8
 flags.DEFINE_alias("problems", "problem")
 flags.DEFINE_integer("max_cases", None, "Generate at most this many examples per split.")
 flags.DEFINE_bool("progress", True, "Show progress bars.")
-flags.DEFINE_integer("num_workers", min(4, os.cpu_count() or 1),
-                     "Processes writing shards in parallel when there is enough work (20k "
-                     "examples); 1 writes them in this process.")
+# Each worker starts TensorFlow; on 2 shared cores, 2 workers measured no faster than 1.
+flags.DEFINE_integer("num_workers", max(1, min(4, (os.cpu_count() or 1) // 2)),
+                     "Processes writing shards in parallel when there is enough work (see "
+                     "--parallel_min_examples); 1 writes them in this process.")
 flags.DEFINE_integer("parallel_min_examples", 20_000,
                      "Use --num_workers processes only when this many examples are left.")
 

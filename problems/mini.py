@@ -38,15 +38,17 @@ class MiniProblem(Problem):
   Args:
     was_reversed: swap inputs and targets (text-to-text only).
     num_train_examples, num_dev_examples, num_test_examples: split sizes.
-    seed: seed of the generator; equal seeds give equal data.
+    data_seed: seed of the generator; equal seeds give equal data (named so because
+      `seed` is an hparam, which gin may not bind).
   """
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 20000,
-               num_dev_examples: int = 500, num_test_examples: int = 500, seed: int = 1):
+               num_dev_examples: int = 500, num_test_examples: int = 500,
+               data_seed: int = 1):
     super().__init__(was_reversed=was_reversed)
     self.sizes = {"train": num_train_examples, "dev": num_dev_examples,
                   "test": num_test_examples}
-    self.seed = seed
+    self.seed = data_seed
 
   @property
   def subword_vocab_file(self) -> str:
@@ -108,9 +110,10 @@ class ParseEnMini(_GrammarProblem):
   metrics = ("token_accuracy", "exact_match")
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 3000,
-               num_dev_examples: int = 500, num_test_examples: int = 500, seed: int = 1):
+               num_dev_examples: int = 500, num_test_examples: int = 500,
+               data_seed: int = 1):
     super().__init__(was_reversed, num_train_examples, num_dev_examples, num_test_examples,
-                     seed)
+                     data_seed)
 
 
 @registry.register_problem
@@ -125,9 +128,10 @@ class ImageScenesMini(MiniProblem):
   image_size = (32, 32)
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 8000,
-               num_dev_examples: int = 500, num_test_examples: int = 500, seed: int = 2):
+               num_dev_examples: int = 500, num_test_examples: int = 500,
+               data_seed: int = 2):
     super().__init__(was_reversed, num_train_examples, num_dev_examples, num_test_examples,
-                     seed)
+                     data_seed)
 
   def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
     for i in range(start, stop):
@@ -145,9 +149,10 @@ class CaptionScenesMini(MiniProblem):
   image_size = (32, 32)
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 8000,
-               num_dev_examples: int = 500, num_test_examples: int = 500, seed: int = 3):
+               num_dev_examples: int = 500, num_test_examples: int = 500,
+               data_seed: int = 3):
     super().__init__(was_reversed, num_train_examples, num_dev_examples, num_test_examples,
-                     seed)
+                     data_seed)
 
   def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
     for i in range(start, stop):
@@ -171,9 +176,10 @@ class SpeechEnMini(MiniProblem):
   shuffle_buffer = 512  # Records are ~50 KB each.
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 2000,
-               num_dev_examples: int = 200, num_test_examples: int = 200, seed: int = 4):
+               num_dev_examples: int = 200, num_test_examples: int = 200,
+               data_seed: int = 4):
     super().__init__(was_reversed, num_train_examples, num_dev_examples, num_test_examples,
-                     seed)
+                     data_seed)
     self._bank = None
 
   def check_raw_data(self, tmp_dir: str) -> None:

@@ -32,10 +32,15 @@ def test_all8_mini_generates_with_progress(tool, tmp_path, mini_tmp_dir):
 
 def test_globs_and_lists(tool, tmp_path, mini_tmp_dir):
   result = tool("mm-datagen", "--problem=wmt_*_mini,parse_en_mini", f"--data_dir={tmp_path}",
-                f"--tmp_dir={mini_tmp_dir}", "--noprogress", *TINY)
+                f"--tmp_dir={mini_tmp_dir}", "--noprogress", *TINY,
+                "--gin_param=problems.all8_mini_vocab.vocab_size = 1000",
+                "--gin_param=problems.parse_en_mini.data_seed = 9")
   assert result.returncode == 0, result.stderr
-  made = {f.split("-")[0] for f in os.listdir(tmp_path) if not f.startswith("vocab")}
-  assert made == {"wmt_ende_mini", "wmt_enfr_mini", "parse_en_mini"}
+  made = {f.split("-")[0] for f in os.listdir(tmp_path)}
+  assert made == {"wmt_ende_mini", "wmt_enfr_mini", "parse_en_mini",
+                  "vocab.all8_mini.subword.1000.model"}
+  info = open(tmp_path / "parse_en_mini-train-00000-of-00001.json").read()
+  assert '\\"seed\\": 9' in info  # The settings a shard was made with are recorded.
 
 
 def test_sigkill_then_rerun_equals_uninterrupted_run(tool, tmp_path, mini_tmp_dir):

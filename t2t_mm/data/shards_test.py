@@ -78,7 +78,8 @@ def test_flipped_byte_error_names_file(tmp_path):
 
 
 def test_missing_shards_are_reported(tmp_path):
-  with pytest.raises(errors.DataError, match="No shards of problem 'toy' split 'train'.*mm-datagen"):
+  with pytest.raises(errors.DataError,
+                     match="No shards of problem 'toy' split 'train'.*mm-datagen"):
     shards.split_paths(str(tmp_path), "toy", "train")
   paths = _write(tmp_path)
   os.remove(paths[1])

@@ -9,7 +9,8 @@ from t2t_mm.data import vocab as vocab_lib
 
 HARD_TEXTS = [
     " \tleading space and tab", "line one\nline two\r\n", "emoji 🙂👩‍🔬 and ZWJ",
-    "unseen scripts: Ελληνικά 日本語 עברית हिन्दी", "nul\x00byte and zero\u200bwidth",
+    "unseen scripts: Ελληνικά 日本語 עברית हिन्दी",
+    "nul\x00byte and zero\u200bwidth",
     "  double  spaces  ", "digits 1234567", "", "Die große Katze .",
 ]
 

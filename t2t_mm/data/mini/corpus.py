@@ -14,9 +14,11 @@ from t2t_mm.data.mini import scenes
 
 
 @gin.configurable("all8_mini_vocab", module="problems")
-def vocab_settings(vocab_size: int = 2000, corpus_sentences: int = 6000, seed: int = 7):
+def vocab_settings(vocab_size: int = 2000, corpus_sentences: int = 6000,
+                   data_seed: int = 7):
   """Size of the all8_mini subword vocab and of the corpus it is trained on."""
-  return {"vocab_size": vocab_size, "corpus_sentences": corpus_sentences, "seed": seed}
+  return {"vocab_size": vocab_size, "corpus_sentences": corpus_sentences,
+          "seed": data_seed}
 
 
 def vocab_filename() -> str:
