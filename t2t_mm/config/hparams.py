@@ -53,6 +53,11 @@ class HParams:
   moe_num_experts: int = _f(240, "Experts per MoE layer (paper: 240 joint, 60 single-task).")
   moe_k: int = _f(4, "Experts each token is routed to (paper: k = 4).")
   moe_loss_coef: float = _f(0.01, "Weight w of the importance + load balancing loss.")
+  moe_capacity_factor: float = _f(
+      0.0, "0: exact MoE dispatch (no token dropped; buffer rows = the busiest expert's load, "
+      "so a collapsed router can cost up to E/k times the balanced memory). c > 0 caps each "
+      "expert at ceil(c * tokens * k / E) assignments and drops the overflow (those tokens get "
+      "a smaller MoE output, and a token's output then depends on earlier tokens).")
   tie_embeddings: bool = _f(False, "Share the symbol modality's input and output embeddings.")
   audio_waveform_blocks: int = _f(8, "Strided ConvRes blocks of the audio_waveform modality "
                                   "(paper: 8); time shrinks by 2 per block.")
