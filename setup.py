@@ -46,7 +46,7 @@ setup(
         "sentencepiece>=0.2,<0.3",
         "numpy>=1.26",
         "sacrebleu>=2.4,<3",  # Standard, comparable BLEU; better than a BLEU of our own.
-        "tqdm>=4.66",
+        "tqdm>=4.60",  # Progress bars (already pulled in by tensorflow-datasets).
         "tensorboard>=2.21,<2.22",  # tf.summary needs it; TensorFlow 2.21 no longer pulls it in.
         "matplotlib>=3.8",  # Eval-curve plots of experiments.
     ],

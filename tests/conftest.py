@@ -50,3 +50,9 @@ def plugin_dir(tmp_path):
       "def plugin_tiny():\n"
       "  return HParams(hidden_size=16)\n")
   return str(pkg)
+
+
+@pytest.fixture(scope="session")
+def mini_tmp_dir(tmp_path_factory):
+  """A --tmp_dir shared by the data tests, so espeak-ng word clips are synthesized once."""
+  return str(tmp_path_factory.mktemp("mini_raw"))

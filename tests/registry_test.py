@@ -59,12 +59,13 @@ def test_registering_a_name_twice_is_an_error(clean_registry):
 
 
 def test_unknown_name_lists_closest(clean_registry):
-  for name in ("wmt_ende", "wmt_enfr", "image_net"):
+  # Names the built-in problems (wmt_ende, ...) do not use.
+  for name in ("toy_ende", "toy_enfr", "picture_net"):
     clean_registry.register_problem(type(name.title(), (WmtEnDeWords,), {}), name=name)
   with pytest.raises(errors.UnknownNameError) as e:
-    registry.problem("wmt_endee")
+    registry.problem("toy_endee")
   message = str(e.value)
-  assert "wmt_endee" in message and "wmt_ende" in message and "image_net" not in message
+  assert "toy_endee" in message and "toy_ende" in message and "picture_net" not in message
 
 
 def test_rev_variant_swaps(clean_registry):

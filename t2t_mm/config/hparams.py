@@ -54,6 +54,11 @@ class HParams:
   moe_num_experts: int = _f(240, "Experts per MoE layer (paper: 240 joint, 60 single-task).")
   moe_k: int = _f(4, "Experts each token is routed to (paper: k = 4).")
   moe_loss_coef: float = _f(0.01, "Weight w of the importance + load balancing loss.")
+  moe_capacity_factor: float = _f(
+      0.0, "0: exact MoE dispatch (no token dropped; buffer rows = the busiest expert's load, "
+      "so a collapsed router can cost up to E/k times the balanced memory). c > 0 caps each "
+      "expert at ceil(c * tokens * k / E) assignments and drops the overflow (those tokens get "
+      "a smaller MoE output, and a token's output then depends on earlier tokens).")
   tie_embeddings: bool = _f(False, "Share the symbol modality's input and output embeddings.")
   audio_waveform_blocks: int = _f(8, "Strided ConvRes blocks of the audio_waveform modality "
                                   "(paper: 8); time shrinks by 2 per block.")
@@ -61,7 +66,10 @@ class HParams:
                                   "10 ms log-mel frames; time shrinks by 2 per block.")
   audio_num_mel_bins: int = _f(80, "Mel bins of the audio_spectral modality's log-mel features.")
   dtype_policy: Literal["float32", "mixed_bfloat16"] = _f(
-      "float32", "Keras dtype policy; mixed_bfloat16 computes in bf16 on CPUs that have it.")
+      "float32", "Keras dtype policy: mixed_bfloat16 computes in bf16 (float32 variables, "
+      "MoE router and logits). On the 2-core AVX512_BF16 CPU it made multimodel_tiny's training "
+      "step about 2x SLOWER (translate, batch 32: ~486 vs ~234 ms, bench/model.py shapes), so "
+      "keep float32 on CPU; meant for accelerators with fast bf16.")
 
   # --- Data ---
   batch_size: int = _f(32, "Examples per batch (sequence batches are bucketed by length).")

@@ -106,3 +106,83 @@ def test_bad_k_and_config_round_trip():
   clone.build((None, None, 8))
   clone.set_weights(moe.get_weights())
   np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
+
+
+def _dense_reference(moe, x, gates):
+  """sum_i G_i E_i(x) computed densely over every expert (numpy, float64)."""
+  w1, b1, w2, b2 = (np.asarray(v, "float64") for v in (moe.w1, moe.b1, moe.w2, moe.b2))
+  flat = np.asarray(x, "float64").reshape(-1, w1.shape[1])
+  hidden = np.maximum(np.einsum("nd,edh->neh", flat, w1) + b1[None], 0.0)
+  experts = np.einsum("neh,ehd->ned", hidden, w2) + b2[None]  # [N, E, d]
+  return np.einsum("ne,ned->nd", np.asarray(gates, "float64"), experts).reshape(x.shape)
+
+
+@pytest.mark.parametrize("num_experts,k,groups", [(6, 2, 4), (13, 4, 3), (7, 3, 1), (5, 2, 9)])
+def test_dispatch_equals_dense_reference(num_experts, k, groups):
+  moe = _moe(num_experts=num_experts, k=k, dispatch_groups=groups)
+  rng = np.random.default_rng(num_experts)
+  for v in (moe.b1, moe.b2):  # Non-zero biases, so a misrouted row would show.
+    v.assign(rng.standard_normal(v.shape).astype("float32"))
+  x = _x(b=3, n=7, seed=num_experts)
+  y = np.asarray(moe(x, training=False))
+  np.testing.assert_allclose(y, _dense_reference(moe, x, moe.last_gates), atol=1e-4)
+
+
+def test_dispatch_with_a_skewed_router_equals_dense_reference():
+  # Most tokens pick experts 0 and 1: the buffer's capacity is set by their load.
+  moe = _moe(num_experts=8, k=2)
+  w = np.zeros((8, 8), "float32")
+  w[:, :2] = 1.0
+  moe.w_gate.assign(w + 0.1 * np.random.default_rng(1).standard_normal((8, 8)).astype("float32"))
+  x = np.abs(_x(b=2, n=9))
+  y = np.asarray(moe(x, training=True))
+  np.testing.assert_allclose(y, _dense_reference(moe, x, moe.last_gates), atol=1e-4)
+
+
+def test_gradients_equal_dense_reference_gradients():
+  moe = _moe(num_experts=5, k=2)
+  x = tf.constant(_x(b=2, n=5))
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(x)
+    y = moe(x, training=False)
+    gates = moe.last_gates  # The same router output, so x's gradient through it matches.
+    h = tf.nn.relu(tf.einsum("nd,edh->neh", tf.reshape(x, (-1, 8)), moe.w1) + moe.b1[None])
+    ref = tf.einsum("ne,ned->nd", gates, tf.einsum("neh,ehd->ned", h, moe.w2) + moe.b2[None])
+    target = tf.constant(np.random.default_rng(2).standard_normal((10, 8)).astype("float32"))
+    loss = tf.reduce_sum(tf.reshape(y, (-1, 8)) * target)
+    loss_ref = tf.reduce_sum(ref * target)
+  for v in [x, moe.w1, moe.b1, moe.w2, moe.b2, moe.w_gate]:
+    np.testing.assert_allclose(np.asarray(tf.convert_to_tensor(tape.gradient(loss, v))),
+                               np.asarray(tf.convert_to_tensor(tape.gradient(loss_ref, v))),
+                               atol=1e-4)
+
+
+def test_padded_tokens_take_no_expert_and_interleaved_padding_is_invariant():
+  moe = _moe(num_experts=4, k=2)
+  x = _x(b=3, n=6)
+  mask = (np.random.default_rng(4).random((3, 6)) > 0.4).astype("float32")
+  y = np.asarray(moe(x, mask, training=False))
+  x2 = np.where(mask[..., None] > 0, x, 100.0 * _x(b=3, n=6, seed=9))  # New padded values.
+  y2 = np.asarray(moe(x2, mask, training=False))
+  np.testing.assert_allclose(y, y2, atol=1e-5)
+  assert np.all(y[mask == 0] == 0)
+  ref = _dense_reference(moe, x, np.asarray(moe.last_gates)) * mask[..., None]
+  np.testing.assert_allclose(y, ref, atol=1e-4)
+  np.asarray(moe(x, np.zeros((3, 6), "float32"), training=False))  # No real token: no error.
+
+
+def test_capacity_factor_caps_the_buffer_and_drops_overflow():
+  moe = _moe(num_experts=4, k=2, capacity_factor=1.0)
+  w = np.zeros((8, 4), "float32")
+  w[:, 0], w[:, 1] = 1.0, 0.5
+  moe.w_gate.assign(w)
+  x = np.abs(_x(b=1, n=8))  # Every token picks experts 0 and 1; capacity ceil(8 * 2 / 4) = 4.
+  y = np.asarray(moe(x, training=False))[0]
+  ref = _dense_reference(moe, x, moe.last_gates)[0]
+  np.testing.assert_allclose(y[:4], ref[:4], atol=1e-4)  # The first four (token order) stay.
+  assert np.all(y[4:] == 0)  # The rest overflow and are dropped.
+  exact = _moe(num_experts=4, k=2)
+  exact.set_weights(moe.get_weights())
+  np.testing.assert_allclose(np.asarray(exact(x, training=False))[0], ref, atol=1e-4)
+  with pytest.raises(ValueError, match="capacity_factor"):
+    MixtureOfExperts(8, 16, num_experts=4, k=2, capacity_factor=-1.0)

@@ -178,3 +178,30 @@ def test_keras_and_weights_round_trips(model, tmp_path):
   saving.load_weights(fresh, wpath)
   np.testing.assert_allclose(np.asarray(fresh(f, problem="wave")), y, atol=1e-5)
   assert sorted(os.listdir(os.path.dirname(wpath))) == ["model.weights.h5"]
+
+
+def test_mixed_bfloat16_training_step():
+  """mixed_bfloat16: bf16 compute, float32 variables and logits, finite loss and gradients."""
+  specs = [s for s in SPECS if s.name in ("ende", "label")]
+  m = registry.model("multimodel")(hparams=_hp(dtype_policy="mixed_bfloat16"), specs=specs)
+  assert m.encoder.compute_dtype == "bfloat16"
+  assert all(v.dtype == "float32" for v in m.trainable_variables)
+  opt = keras.optimizers.Adam(1e-3)
+  opt.build(m.trainable_variables)
+  for problem in ("ende", "label"):
+    f = _features(problem)
+    encoded, _ = m.encode(f["inputs"], problem)
+    assert encoded.dtype == "bfloat16"
+    with tf.GradientTape() as tape:
+      logits = m(f, problem=problem, training=True)
+      loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+          f["targets"], logits, from_logits=True)) + tf.add_n(m.losses)
+    assert logits.dtype == "float32"
+    assert np.isfinite(float(loss))
+    grads = tape.gradient(loss, m.trainable_variables)
+    pairs = [(g, v) for g, v in zip(grads, m.trainable_variables) if g is not None]
+    assert len(pairs) > 10
+    dense = [np.asarray(tf.convert_to_tensor(g)) for g, _ in pairs]
+    assert all(np.all(np.isfinite(g)) for g in dense)
+    assert any("moe" in v.path and np.abs(g).sum() > 0 for g, (_, v) in zip(dense, pairs))
+    opt.apply_gradients(pairs)

@@ -23,6 +23,9 @@ def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
   os.makedirs(folder, exist_ok=True)
   fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
   os.close(fd)
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions.
   try:
     yield tmp
     os.replace(tmp, path)

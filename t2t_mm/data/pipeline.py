@@ -1,0 +1,80 @@
+"""tf.data building blocks: reading shards, truncation/filtering, bucketing, batching.
+
+Used by Problem.dataset; each function takes and returns a tf.data.Dataset.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, List, Optional, Sequence
+
+from t2t_mm.data.spec import EOS_ID
+from t2t_mm.utils.lazy import tf
+
+AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow here.
+
+
+def read_records(paths: Sequence[str], train: bool, shuffle: bool, seed: Optional[int],
+                 num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
+  """Serialized records of `paths`; worker `shard_index` of `num_shards` gets a disjoint part.
+
+  Whole files go to workers when there are at least as many files as workers; otherwise the
+  records are split. Train data is shuffled (file order and records) and repeats forever.
+  """
+  files = tf.data.Dataset.from_tensor_slices(list(paths))
+  by_file = num_shards > 1 and len(paths) >= num_shards
+  if by_file:
+    files = files.shard(num_shards, shard_index)
+  if train and shuffle:
+    files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+  if train:
+    files = files.repeat()
+  records = files.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(paths)),
+                             num_parallel_calls=AUTOTUNE, deterministic=True)
+  if num_shards > 1 and not by_file:
+    records = records.shard(num_shards, shard_index)
+  return records
+
+
+def bucket_boundaries(max_length: int, min_length: int = 8, step: float = 1.1) -> List[int]:
+  """Geometric bucket boundaries 8, 9, 10, ..., < max_length (as in Tensor2Tensor)."""
+  bounds, x = [], min_length
+  while x < max_length:
+    bounds.append(x)
+    x = max(x + 1, int(x * step))
+  return bounds
+
+
+def add_eos_and_truncate(ids: tf.Tensor, max_length: int) -> tf.Tensor:
+  """int32 [n] -> int32 [min(n + 1, max_length)], ending with EOS."""
+  ids = ids[: max_length - 1]
+  return tf.concat([ids, tf.constant([EOS_ID], tf.int32)], axis=0)
+
+
+def batch_by_length(ds: tf.data.Dataset, length_fn: Callable[[dict], tf.Tensor],
+                    batch_size: int, max_length: int, train: bool,
+                    min_bucket: int = 8) -> tf.data.Dataset:
+  """Batches of `batch_size` zero-padded examples; train batches come from length buckets.
+
+  Dev/test batches keep the file order (no bucketing), so decodes line up with the data.
+  """
+  if not train:
+    return ds.padded_batch(batch_size)
+  bounds = bucket_boundaries(max_length + 1, min_length=min_bucket)
+  return ds.bucket_by_sequence_length(
+      length_fn, bucket_boundaries=bounds, bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
+      drop_remainder=True)
+
+
+def decode_image(encoded: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
+  """PNG/JPEG bytes -> float32 [H, W, 3] in [0, 1], resized to `size` = (H, W)."""
+  image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+  image = tf.image.convert_image_dtype(image, tf.float32)
+  if image.shape[0] != size[0] or image.shape[1] != size[1]:
+    image = tf.image.resize(image, size, antialias=True)
+  image = tf.ensure_shape(image, [size[0], size[1], 3])
+  return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def decode_audio(pcm: tf.Tensor) -> tf.Tensor:
+  """Little-endian int16 PCM bytes -> float32 [N] in [-1, 1]."""
+  return tf.cast(tf.io.decode_raw(pcm, tf.int16), tf.float32) / 32768.0

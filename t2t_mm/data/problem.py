@@ -1,0 +1,334 @@
+"""Problem: where a dataset comes from, how it is encoded, and how it is read back.
+
+    p = registry.problem("wmt_ende_mini")           # or "wmt_ende_mini_rev" (DE -> EN)
+    p.generate_data(data_dir, tmp_dir)              # shards + vocab files in data_dir
+    p.spec(data_dir)                                # ProblemSpec for the model
+    ds = p.dataset("train", data_dir, hparams)      # batched {"inputs","targets","target_space"}
+    p.target_vocab(data_dir).decode(ids)            # text of predicted ids
+
+A subclass declares its modalities, vocab names, target space and metrics as class attributes
+and implements three hooks over raw examples:
+
+    split_size(split, tmp_dir) -> int              examples in the split
+    examples(split, tmp_dir, start, stop)          yields dicts {"inputs": x, "targets": y}
+    check_raw_data(tmp_dir)                        raises DataError with instructions if missing
+
+Raw values by modality: symbol -> str; image -> uint8 [H, W, 3] array or PNG/JPEG bytes;
+audio -> float array in [-1, 1] or int16 array at `sample_rate`; class_label -> int.
+Shards store text, not ids (tokenization happens in tf.data), so one vocab serves every problem
+that shares it. `_rev` variants (was_reversed=True) of text-to-text problems read the same
+shards with inputs and targets swapped.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+from t2t_mm import errors
+from t2t_mm.data import pipeline
+from t2t_mm.data import shards
+from t2t_mm.data import text_encoders
+from t2t_mm.data.spec import ProblemSpec, TargetSpace
+from t2t_mm.utils.lazy import tf
+
+MODES = ("train", "dev", "test")
+_KIND = {"symbol": "text", "image": "image", "audio_spectral": "audio",
+         "audio_waveform": "audio", "class_label": "label"}
+
+
+class Problem:
+  """Base class of registered problems.
+
+  Args:
+    was_reversed: swap inputs and targets (only for text-to-text problems).
+  """
+
+  input_modality: str = "symbol"
+  target_modality: str = "symbol"
+  input_vocab_name: Optional[str] = "subword"
+  target_vocab_name: str = "subword"
+  target_space: TargetSpace = TargetSpace.GENERIC
+  input_space: TargetSpace = TargetSpace.GENERIC  # Target space of the `_rev` variant.
+  metrics: Tuple[str, ...] = ("accuracy",)
+  sample_rate: Optional[int] = None
+  image_size: Optional[Tuple[int, int]] = None
+  audio_frame_step: int = 160  # Samples per frame: max_input_length counts frames for audio.
+  class_labels: Sequence[str] = ()
+  splits: Tuple[str, ...] = MODES
+  subword_vocab_file: str = "vocab.subword.model"  # In data_dir; shared by language problems.
+  shuffle_buffer: int = 4096
+
+  def __init__(self, was_reversed: bool = False):
+    self.was_reversed = bool(was_reversed)
+    if self.was_reversed and not self.is_text_to_text:
+      raise errors.ConfigError(
+          f"Problem '{self.base_name}' has no _rev variant: only text-to-text problems can be "
+          f"reversed (its modalities are {self.input_modality} -> {self.target_modality}).")
+
+  # --- Identity -------------------------------------------------------------------------------
+
+  @property
+  def base_name(self) -> str:
+    from t2t_mm import registry  # pylint: disable=g-import-not-at-top
+    for name, cls in registry._registries["problems"].items():  # pylint: disable=protected-access
+      if cls is type(self):
+        return name
+    return registry.default_name(type(self))
+
+  @property
+  def name(self) -> str:
+    return self.base_name + ("_rev" if self.was_reversed else "")
+
+  @property
+  def data_name(self) -> str:
+    """Prefix of the shard files (a `_rev` variant reads its base problem's shards)."""
+    return self.base_name
+
+  @property
+  def is_text_to_text(self) -> bool:
+    return self.input_modality == "symbol" and self.target_modality == "symbol"
+
+  def config(self) -> Dict[str, object]:
+    """Settings that change the generated data; stored beside each shard to detect changes."""
+    return {}
+
+  # --- Hooks of subclasses --------------------------------------------------------------------
+
+  def check_raw_data(self, tmp_dir: str) -> None:
+    """Raises errors.DataError saying what to fetch and where, if raw data is missing."""
+
+  def split_size(self, split: str, tmp_dir: str) -> int:
+    raise NotImplementedError
+
+  def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
+    raise NotImplementedError
+
+  examples_per_shard: int = 100_000
+
+  def num_shards(self, split: str, num_examples: int) -> int:
+    """Shards of a split of `num_examples` (default: one per `examples_per_shard`)."""
+    return max(1, -(-num_examples // self.examples_per_shard))
+
+  def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
+    """Writes the vocab files this problem needs into data_dir (if not there yet)."""
+
+  # --- Vocabularies ---------------------------------------------------------------------------
+
+  def _vocab(self, vocab_name: Optional[str], data_dir: str):
+    if vocab_name == "subword":
+      return text_encoders.SubwordVocab(os.path.join(data_dir, self.subword_vocab_file))
+    if vocab_name == "bytes":
+      return text_encoders.ByteVocab()
+    if vocab_name == "labels":
+      if self.class_labels:
+        return text_encoders.ClassLabelVocab(self.class_labels)
+      return text_encoders.ClassLabelVocab.from_file(
+          os.path.join(data_dir, f"{self.data_name}.labels.txt"))
+    if vocab_name is None:
+      return None
+    raise errors.ConfigError(f"Problem '{self.name}': unknown vocabulary '{vocab_name}'.")
+
+  def input_vocab(self, data_dir: str):
+    """The vocabulary of the inputs (None for images and audio)."""
+    name = self.target_vocab_name if self.was_reversed else self.input_vocab_name
+    return self._vocab(name, data_dir)
+
+  def target_vocab(self, data_dir: str):
+    """The vocabulary of the targets: decode(model ids) -> text or class name."""
+    name = self.input_vocab_name if self.was_reversed else self.target_vocab_name
+    return self._vocab(name, data_dir)
+
+  vocab = target_vocab
+
+  # --- Spec -----------------------------------------------------------------------------------
+
+  def spec(self, data_dir: str) -> ProblemSpec:
+    in_vocab, out_vocab = self.input_vocab(data_dir), self.target_vocab(data_dir)
+    return ProblemSpec(
+        name=self.name,
+        input_modality=self.input_modality,
+        target_modality=self.target_modality,
+        target_space=self.input_space if self.was_reversed else self.target_space,
+        target_vocab=out_vocab.name,
+        target_vocab_size=out_vocab.vocab_size,
+        input_vocab=in_vocab.name if in_vocab is not None else None,
+        input_vocab_size=in_vocab.vocab_size if in_vocab is not None else None,
+        metrics=tuple(self.metrics),
+        sample_rate=self.sample_rate)
+
+  # --- Generation -----------------------------------------------------------------------------
+
+  def _serialize(self, ex: dict) -> bytes:
+    feats = {}
+    for key, modality in (("inputs", self.input_modality), ("targets", self.target_modality)):
+      if key not in ex:
+        raise errors.DataError(f"Problem '{self.name}': an example has no '{key}'.")
+      feats[key] = _feature(_KIND[modality], ex[key])
+    return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString(
+        deterministic=True)  # Map order would otherwise vary with the hash seed.
+
+  def plan(self, data_dir: str, tmp_dir: str,
+           max_cases: Optional[int] = None) -> List[shards.ShardTask]:
+    """The shards generate_data writes (finished ones included); clears stale files first."""
+    tasks = []
+    for split in self.splits:
+      n = self.split_size(split, tmp_dir)
+      if max_cases is not None:
+        n = min(n, max_cases)
+      key = json.dumps({"config": self.config(), "num_examples": n}, sort_keys=True)
+      num_shards = self.num_shards(split, n)
+      shards.prepare_split(data_dir, self.data_name, split, num_shards)
+      tasks += [shards.ShardTask(self.data_name, split, i, num_shards, n, key)
+                for i in range(num_shards)]
+    return tasks
+
+  def write_shard(self, data_dir: str, tmp_dir: str, task: shards.ShardTask,
+                  on_example: Optional[Callable[[], None]] = None) -> int:
+    """Writes one planned shard unless it is finished; returns its example count."""
+
+    def make(start, stop):
+      return (self._serialize(ex) for ex in self.examples(task.split, tmp_dir, start, stop))
+
+    return shards.write_task(data_dir, task, make, on_example)
+
+  def generate_data(self, data_dir: str, tmp_dir: str, max_cases: Optional[int] = None,
+                    on_example: Optional[Callable[[], None]] = None) -> None:
+    """Writes vocab files and the shards of every split; finished shards are skipped.
+
+    Args:
+      max_cases: at most this many examples per split (for COCO: images).
+      on_example: called after each example (progress reporting).
+    """
+    self.check_raw_data(tmp_dir)
+    self.build_vocabs(data_dir, tmp_dir)
+    for task in self.plan(data_dir, tmp_dir, max_cases):
+      self.write_shard(data_dir, tmp_dir, task, on_example)
+
+  def has_data(self, data_dir: str) -> bool:
+    """Whether data_dir holds this problem's shards (False if none; DataError if broken)."""
+    if not glob.glob(os.path.join(data_dir, f"{glob.escape(self.data_name)}-*-of-*")):
+      return False
+    for split in self.splits:
+      shards.split_paths(data_dir, self.data_name, split)  # Raises on missing or broken.
+    return True
+
+  def num_examples(self, mode: str, data_dir: str) -> int:
+    return shards.count_examples(shards.split_paths(data_dir, self.data_name, _split(mode)))
+
+  # --- Reading --------------------------------------------------------------------------------
+
+  def dataset(self, mode: str, data_dir: str, hparams, shuffle: bool = True,
+              seed: Optional[int] = None, num_shards: int = 1,
+              shard_index: int = 0) -> tf.data.Dataset:
+    """Batched examples of `mode` (shapes and dtypes: t2t_mm/data/spec.py).
+
+    Symbol sequences are truncated to hparams.max_input_length / max_target_length tokens
+    (EOS kept last), audio to max_input_length frames of `audio_frame_step` samples; nothing
+    is dropped, so a train pipeline can never stall on a filter that rejects everything.
+    Train data is shuffled (seeded by `seed`, else hparams.seed), repeats forever and is
+    bucketed by length into batches of exactly hparams.batch_size. Dev/test data is read
+    once, in order, in batches of up to hparams.batch_size.
+    """
+    split = _split(mode)
+    if not 0 <= shard_index < num_shards:
+      raise errors.ConfigError(f"shard_index={shard_index} is not in 0..{num_shards - 1}.")
+    train = split == "train"
+    seed = hparams.seed if seed is None else seed
+    paths = shards.split_paths(data_dir, self.data_name, split)
+    ds = pipeline.read_records(paths, train, shuffle, seed, num_shards, shard_index)
+    if train and shuffle:
+      ds = ds.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    in_kind, out_kind = _KIND[self.input_modality], _KIND[self.target_modality]
+    if self.was_reversed:
+      in_kind, out_kind = out_kind, in_kind
+    in_vocab, out_vocab = self.input_vocab(data_dir), self.target_vocab(data_dir)
+    max_in = hparams.max_input_length * (self.audio_frame_step if in_kind == "audio" else 1)
+    max_out = hparams.max_target_length
+    space = int(self.input_space if self.was_reversed else self.target_space)
+    stored_in, stored_out = (("targets", "inputs") if self.was_reversed
+                             else ("inputs", "targets"))
+    description = {
+        stored_in: tf.io.FixedLenFeature([], tf.int64 if in_kind == "label" else tf.string),
+        stored_out: tf.io.FixedLenFeature([], tf.int64 if out_kind == "label" else tf.string)}
+
+    def parse_batch(records):
+      raw = tf.io.parse_example(records, description)
+      out = {}
+      for key, stored, kind, vocab in (("inputs", stored_in, in_kind, in_vocab),
+                                       ("targets", stored_out, out_kind, out_vocab)):
+        if kind == "text" and isinstance(vocab, text_encoders.SubwordVocab):
+          ids = vocab.tf_encode(raw[stored])  # Batched in-graph SentencePiece: fast.
+          out[key], out[key + "_len"] = ids.to_tensor(), ids.row_lengths()
+        else:
+          out[key] = raw[stored]
+      return out
+
+    def finish(ex):
+      out = {}
+      for key, kind, vocab, max_len in (("inputs", in_kind, in_vocab, max_in),
+                                        ("targets", out_kind, out_vocab, max_out)):
+        x = ex[key]
+        if kind == "text":
+          ids = x[: ex[key + "_len"]] if key + "_len" in ex else vocab.tf_encode(x)
+          x = pipeline.add_eos_and_truncate(tf.cast(ids, tf.int32), max_len)
+        elif kind == "image":
+          x = pipeline.decode_image(x, self.image_size)
+        elif kind == "audio":
+          x = pipeline.decode_audio(x)[:max_len]
+        else:
+          x = tf.reshape(tf.cast(x, tf.int32), [1])
+        out[key] = x
+      out["target_space"] = tf.constant(space, tf.int32)
+      return out
+
+    ds = ds.batch(256).map(parse_batch, num_parallel_calls=pipeline.AUTOTUNE).unbatch()
+    ds = ds.map(finish, num_parallel_calls=pipeline.AUTOTUNE)  # Ordered: a seed reproduces.
+    batch_size = hparams.batch_size
+    if in_kind == "image" and out_kind == "text":  # Fixed images, padded captions.
+      ds = ds.padded_batch(batch_size, drop_remainder=train)
+    elif in_kind == "image":
+      ds = ds.batch(batch_size, drop_remainder=train)
+    else:
+      def length(ex):
+        n = tf.shape(ex["inputs"])[0]
+        if in_kind == "audio":
+          n = n // self.audio_frame_step
+        if out_kind == "text":
+          n = tf.maximum(n, tf.shape(ex["targets"])[0])
+        return n
+      max_len = max(hparams.max_input_length, max_out)
+      ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train)
+    return ds.prefetch(pipeline.AUTOTUNE)
+
+
+def _split(mode: str) -> str:
+  if mode not in MODES:
+    raise errors.ConfigError(f"Unknown mode '{mode}'; expected one of {', '.join(MODES)}.")
+  return mode
+
+
+def _feature(kind: str, value) -> tf.train.Feature:
+  """A raw value (see the module docstring) as a tf.train.Feature."""
+  if kind == "label":
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+  if kind == "text":
+    if not isinstance(value, str):
+      raise errors.DataError(f"Expected text (str), got {type(value).__name__}.")
+    data = value.encode("utf-8")
+  elif kind == "image":
+    if isinstance(value, np.ndarray):
+      if value.dtype != np.uint8 or value.ndim != 3 or value.shape[-1] != 3:
+        raise errors.DataError(f"Expected a uint8 [H, W, 3] image, got {value.dtype} "
+                               f"{value.shape}.")
+      value = tf.io.encode_png(value).numpy()
+    data = bytes(value)
+  else:  # audio
+    value = np.asarray(value)
+    if value.dtype != np.int16:
+      value = (np.clip(value, -1.0, 1.0) * 32767.0).round().astype(np.int16)
+    data = value.astype("<i2").tobytes()
+  return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))

@@ -1,0 +1,136 @@
+"""Vocabularies: text <-> int ids, in Python (`encode`, `decode`) and in-graph (`tf_encode`).
+
+Every vocabulary reserves PAD = 0 and EOS = 1 (t2t_mm/data/spec.py). `encode` appends no EOS
+(the pipeline does); `decode` stops at the first EOS and drops PAD.
+
+    vocab = SubwordVocab("data/vocab.all8_mini.subword.model")
+    ids = vocab.encode(" \tHällo 🙂")   # [..]; vocab.decode(ids) == " \tHällo 🙂" (lossless)
+    ByteVocab().encode("ab")            # [99, 100]: byte + 2
+    ClassLabelVocab(["cat", "dog"]).encode("dog")  # [1]
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, List, Sequence
+
+from t2t_mm import errors
+from t2t_mm.data.spec import EOS_ID, PAD_ID
+from t2t_mm.utils.lazy import tf
+
+
+def _strip(ids: Iterable[int]) -> List[int]:
+  """Ids up to the first EOS, without PAD."""
+  out = []
+  for i in ids:
+    i = int(i)
+    if i == EOS_ID:
+      break
+    if i != PAD_ID:
+      out.append(i)
+  return out
+
+
+class SubwordVocab:
+  """A SentencePiece model: lossless for any Unicode text (byte fallback, identity normalization).
+
+  Args:
+    path: the `.model` file written by `t2t_mm.data.vocab.build_subword_vocab`.
+  """
+
+  name = "subword"
+
+  def __init__(self, path: str):
+    import sentencepiece as spm  # pylint: disable=g-import-not-at-top
+    if not os.path.isfile(path):
+      raise errors.DataError(f"No subword vocabulary at {path}; run mm-datagen for a problem "
+                             "that uses it first.")
+    self.path = path
+    with open(path, "rb") as f:
+      self.model_proto = f.read()
+    self._sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
+    if self._sp.pad_id() != PAD_ID or self._sp.eos_id() != EOS_ID:
+      raise errors.DataError(f"{path}: expected pad_id={PAD_ID}, eos_id={EOS_ID}, got "
+                             f"{self._sp.pad_id()}, {self._sp.eos_id()}.")
+    self._tokenizer = None
+
+  @property
+  def vocab_size(self) -> int:
+    return self._sp.get_piece_size()
+
+  def encode(self, text: str) -> List[int]:
+    return list(self._sp.encode(text))
+
+  def decode(self, ids: Sequence[int]) -> str:
+    return self._sp.decode(_strip(ids))
+
+  def tf_encode(self, text: tf.Tensor) -> tf.Tensor:
+    """string [] -> int32 [n], or string [B] -> int32 ragged [B, None]; no EOS."""
+    if self._tokenizer is None:
+      import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
+      self._tokenizer = tft.SentencepieceTokenizer(model=self.model_proto, out_type=tf.int32)
+    return self._tokenizer.tokenize(text)
+
+
+class ByteVocab:
+  """UTF-8 bytes shifted by 2 (PAD, EOS): 258 ids, lossless, no file needed."""
+
+  name = "bytes"
+  offset = 2
+  vocab_size = 256 + 2
+
+  def encode(self, text: str) -> List[int]:
+    return [b + self.offset for b in text.encode("utf-8")]
+
+  def decode(self, ids: Sequence[int]) -> str:
+    return bytes(i - self.offset for i in _strip(ids) if i >= self.offset).decode(
+        "utf-8", errors="replace")
+
+  def tf_encode(self, text: tf.Tensor) -> tf.Tensor:
+    """string [] -> int32 [n] (no EOS)."""
+    return tf.cast(tf.io.decode_raw(text, tf.uint8), tf.int32) + self.offset
+
+
+class ClassLabelVocab:
+  """Class names <-> label ids 0 .. n-1 (class labels have no PAD or EOS).
+
+  Args:
+    labels: the class names, in label order.
+  """
+
+  name = "labels"
+
+  def __init__(self, labels: Sequence[str]):
+    self.labels = list(labels)
+    self._index = {l: i for i, l in enumerate(self.labels)}
+    if len(self._index) != len(self.labels):
+      raise errors.ConfigError(f"Class labels are not unique: {self.labels}.")
+
+  @classmethod
+  def from_file(cls, path: str) -> "ClassLabelVocab":
+    """One class name per line (written by datagen for problems whose classes come with the
+    raw data)."""
+    if not os.path.isfile(path):
+      raise errors.DataError(f"No class label file at {path}; run mm-datagen for its problem.")
+    with open(path, encoding="utf-8") as f:
+      return cls([line.rstrip("\n") for line in f])
+
+  def save(self, path: str) -> None:
+    from t2t_mm.utils import atomic  # pylint: disable=g-import-not-at-top
+    atomic.atomic_write_text(path, "".join(f"{l}\n" for l in self.labels))
+
+  @property
+  def vocab_size(self) -> int:
+    return len(self.labels)
+
+  def encode(self, text: str) -> List[int]:
+    if text not in self._index:
+      raise errors.UnknownNameError(
+          f"Unknown class label '{text}'.{errors.did_you_mean(text, self.labels)}")
+    return [self._index[text]]
+
+  def decode(self, ids: Sequence[int]) -> str:
+    ids = list(ids)
+    if not ids or not 0 <= int(ids[0]) < len(self.labels):
+      raise errors.DataError(f"Label ids {ids} are not in 0..{len(self.labels) - 1}.")
+    return self.labels[int(ids[0])]

@@ -1,0 +1,71 @@
+"""Vocabularies: lossless subword round trips (Python and in-graph), bytes and class labels."""
+
+import pytest
+import tensorflow as tf
+
+from t2t_mm import errors
+from t2t_mm.data import text_encoders
+from t2t_mm.data import vocab as vocab_lib
+
+HARD_TEXTS = [
+    " \tleading space and tab", "line one\nline two\r\n", "emoji 🙂👩‍🔬 and ZWJ",
+    "unseen scripts: Ελληνικά 日本語 עברית हिन्दी",
+    "nul\x00byte and zero\u200bwidth",
+    "  double  spaces  ", "digits 1234567", "", "Die große Katze .",
+]
+
+
+@pytest.fixture(scope="module")
+def subword(tmp_path_factory):
+  corpus = ["the big dog sees a cat .", "der große Hund sieht eine Katze .",
+            "le grand chien voit un chat ."] * 200
+  path = str(tmp_path_factory.mktemp("vocab") / "vocab.test.model")
+  return vocab_lib.build_subword_vocab(path, corpus, vocab_size=300)
+
+
+def test_subword_round_trip_is_lossless(subword):
+  for text in HARD_TEXTS:
+    ids = subword.encode(text)
+    assert 1 not in ids and 0 not in ids  # No EOS appended, no PAD.
+    assert subword.decode(ids) == text
+
+
+def test_in_graph_tokenization_matches_python(subword):
+  ragged = subword.tf_encode(tf.constant(HARD_TEXTS))
+  for text, row in zip(HARD_TEXTS, ragged.to_list()):
+    assert row == subword.encode(text)
+  single = subword.tf_encode(tf.constant(HARD_TEXTS[0]))
+  assert single.dtype == tf.int32 and single.numpy().tolist() == subword.encode(HARD_TEXTS[0])
+
+
+def test_decode_stops_at_eos_and_drops_pad(subword):
+  ids = subword.encode("the dog")
+  assert subword.decode([0] + ids + [1] + subword.encode(" junk") + [0, 0]) == "the dog"
+
+
+def test_vocab_file_is_reloaded_with_special_ids(subword):
+  again = text_encoders.SubwordVocab(subword.path)
+  assert again.vocab_size == subword.vocab_size <= 300
+  assert again.encode("big dog") == subword.encode("big dog")
+
+
+def test_missing_vocab_file_names_it(tmp_path):
+  with pytest.raises(errors.DataError, match="vocab.missing.model"):
+    text_encoders.SubwordVocab(str(tmp_path / "vocab.missing.model"))
+
+
+def test_byte_vocab_round_trip():
+  v = text_encoders.ByteVocab()
+  for text in HARD_TEXTS:
+    assert v.decode(v.encode(text) + [1, 5]) == text
+  assert v.encode("a") == [ord("a") + 2] and v.vocab_size == 258
+  assert v.tf_encode(tf.constant("ab")).numpy().tolist() == v.encode("ab")
+
+
+def test_class_label_vocab():
+  v = text_encoders.ClassLabelVocab(["cat", "dog"])
+  assert v.encode("dog") == [1] and v.decode([0]) == "cat" and v.vocab_size == 2
+  with pytest.raises(errors.UnknownNameError, match="'dgo'.*dog"):
+    v.encode("dgo")
+  with pytest.raises(errors.DataError):
+    v.decode([5])
