@@ -4,15 +4,7 @@
     run.model, run.hparams, run.specs, run.problems, run.data_dir, run.checkpoint
 
 The model is built as the trainer builds it (registry.model(hparams.model) with the specs the
-trainer saved) and restored from the checkpoint's `model` and `optimizer` objects.
-
-Why the optimizer too: Keras 3 layers held in Python lists and dicts (the MultiModel's modality
-nets, the encoder's conv blocks) are not children in TensorFlow's checkpoint object graph, so
-`tf.train.Checkpoint(model=model).restore()` silently leaves their variables at their initial
-values. The trainer's checkpoint reaches every model variable through
-`optimizer/_trainable_variables/<i>` (Keras optimizers list the variables they were built on),
-so a stand-in with that one list over the same model (same variable order) restores them all;
-the optimizer's own state is skipped (expect_partial).
+trainer saved) and its variables restored by t2t_mm/training/checkpoints.py.
 """
 
 import dataclasses
@@ -27,9 +19,10 @@ from t2t_mm.config import resolve
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.models.multimodel import spec_from_dict
+from t2t_mm.training import checkpoints
 from t2t_mm.training import outputs
 
-CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_DIR = checkpoints.CHECKPOINT_DIR
 
 
 @dataclasses.dataclass
@@ -40,14 +33,6 @@ class LoadedRun:
   problems: Dict[str, object]
   data_dir: str
   checkpoint: Optional[str]
-
-
-class _OptimizerVariables(tf.Module):
-  """Only the `_trainable_variables` list of a built Keras optimizer (see module docstring)."""
-
-  def __init__(self, variables):
-    super().__init__()
-    self._trainable_variables = list(variables)
 
 
 def latest_checkpoint(output_dir: str) -> str:
@@ -76,11 +61,5 @@ def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[
     raise errors.ConfigError(f"No Problem object for {missing} (trained in {output_dir}).")
   model = registry.model(hp.model)(hparams=hp, specs=list(specs.values()))
   checkpoint = checkpoint or latest_checkpoint(output_dir)
-  stand_in = _OptimizerVariables(model.trainable_variables)
-  checkpointer = tf.train.Checkpoint(model=model, optimizer=stand_in)
-  try:
-    checkpointer.restore(checkpoint).expect_partial().assert_existing_objects_matched()
-  except (AssertionError, ValueError) as e:
-    raise errors.DataError(f"Checkpoint {checkpoint} does not fit the model built from "
-                           f"{output_dir}/hparams.json: {str(e)[:300]}") from e
+  checkpoints.restore_model(model, checkpoint)
   return LoadedRun(model, hp, specs, dict(problems), saved["data_dir"], checkpoint)

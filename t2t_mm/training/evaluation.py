@@ -15,7 +15,9 @@ from typing import Dict, List, Mapping
 import numpy as np
 import tensorflow as tf
 
+from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import spec as spec_lib
+from t2t_mm.decoding import runner
 from t2t_mm.training import losses
 from t2t_mm.training import text_metrics
 
@@ -29,6 +31,7 @@ class Evaluator:
     self.model, self.problems, self.specs = model, problems, specs
     self.data_dir, self.hparams, self.decode_examples = data_dir, hparams, decode_examples
     self._stats_fns = {}
+    self._runner = runner.DecodeRunner(model)
     self.samples: Dict[str, List[tuple]] = {}
 
   def _dev_dataset(self, name: str):
@@ -91,11 +94,15 @@ class Evaluator:
       return {}
     vocab = self.problems[name].target_vocab(self.data_dir)
     refs, hyps = [], []
+    # Cached greedy search, compiled once per problem (one fixed maximum length).
+    settings = DecodeHParams(max_decode_length=self.hparams.max_target_length)
     for features in batches:
-      # One fixed length per problem, so the compiled decoding loop is traced once.
-      ids = self.model.greedy_decode(features, problem=name,
-                                     max_length=self.hparams.max_target_length)
-      for ref_ids, hyp_ids in zip(features["targets"].numpy(), np.asarray(ids)):
+      if hasattr(self.model, "start_decoding"):
+        ids = self._runner.decode(features, name, settings).ids[:, 0, :]
+      else:  # A model without incremental decoding (the contract's minimum).
+        ids = np.asarray(self.model.greedy_decode(features, problem=name,
+                                                  max_length=settings.max_decode_length))
+      for ref_ids, hyp_ids in zip(features["targets"].numpy(), ids):
         refs.append(vocab.decode(ref_ids.tolist()))
         hyps.append(vocab.decode(hyp_ids.tolist()))
     refs, hyps = refs[:self.decode_examples], hyps[:self.decode_examples]

@@ -24,6 +24,7 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.hparams import HParams
+from t2t_mm.training import checkpoints
 from t2t_mm.training import distribution
 from t2t_mm.training import losses
 from t2t_mm.training import mixture
@@ -121,11 +122,11 @@ class Trainer:
         not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy))
 
   def _make_checkpoint_manager(self) -> tf.train.CheckpointManager:
-    items = {"model": self.model, "optimizer": self.optimizer}
+    items = {**checkpoints.model_items(self.model), "optimizer": self.optimizer}
     if self._uses_iterator_checkpoints():
       items.update({f"iterator_{i}": it for i, it in enumerate(self._iterators.values())})
     checkpoint = tf.train.Checkpoint(**items)
-    directory = os.path.join(self.output_dir, "checkpoints")
+    directory = os.path.join(self.output_dir, checkpoints.CHECKPOINT_DIR)
     if not self.chief:  # Saving is collective; other workers write to a scratch folder.
       directory = tempfile.mkdtemp(prefix="t2t_mm_worker_ckpt_")
     return tf.train.CheckpointManager(checkpoint, directory,

@@ -16,6 +16,7 @@ from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
 from t2t_mm.decoding import session as session_lib
 from t2t_mm.testing import fake_problems
+from t2t_mm.training import checkpoints
 from t2t_mm.training import outputs
 
 PROBLEMS = {p.name: p for p in (fake_problems.FakeCopyProblem(),
@@ -36,7 +37,7 @@ def make_output_dir(path, problems=PROBLEMS):
   outputs.write_run_files(str(path), hp, problems, specs, str(path))
   optimizer = tf.keras.optimizers.Adam()
   optimizer.build(model.trainable_variables)
-  ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+  ckpt = tf.train.Checkpoint(**checkpoints.model_items(model), optimizer=optimizer)
   tf.train.CheckpointManager(ckpt, os.path.join(path, "checkpoints"), 2).save(7)
   return model
 
