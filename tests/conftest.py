@@ -21,15 +21,16 @@ def clean_registry():
     registry._registries[kind].update(table)  # pylint: disable=protected-access
 
 
-def run_tool(tool: str, *args: str, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+def run_tool(tool: str, *args: str, cwd=None, timeout=600, stdin=None
+             ) -> subprocess.CompletedProcess:
   """Runs an mm-* tool (as `python -m t2t_mm.bin.<tool>`) and returns its result."""
   module = "t2t_mm.bin." + tool.replace("-", "_")
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
   return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                        cwd=cwd, env=env, timeout=timeout, check=False)
+                        cwd=cwd, env=env, timeout=timeout, check=False, input=stdin)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tool():
   return run_tool
 

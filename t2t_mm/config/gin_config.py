@@ -9,6 +9,7 @@ so no setting has two sources of truth.
     --gin_param='problems.wmt_ende_mini.num_train_examples = 2000'
 """
 
+import importlib
 import inspect
 import os
 from typing import Optional, Sequence
@@ -22,6 +23,8 @@ from t2t_mm.utils import atomic
 
 CONFIG_FILE = "config.gin"  # Every binding in force, reloaded by later runs on output_dir.
 OPERATIVE_FILE = "operative_config.gin"  # The bindings that were actually used.
+# Modules that define gin configurables outside the registry (operational settings).
+CONFIGURABLE_MODULES = ["t2t_mm.training.trainer"]
 _HPARAM_FIELDS = frozenset(typed.field_types(hparams_lib.HParams))
 
 
@@ -53,6 +56,8 @@ def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
   """
   from t2t_mm import registry  # pylint: disable=g-import-not-at-top
   registry.load_builtins()  # Configurables must exist before gin parses bindings for them.
+  for module in CONFIGURABLE_MODULES:  # So a decoder can parse what a trainer saved.
+    importlib.import_module(module)
   files = list(gin_files)
   saved = os.path.join(output_dir, CONFIG_FILE) if output_dir else None
   if saved and os.path.exists(saved):
