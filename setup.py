@@ -56,6 +56,7 @@ setup(
             "mm-datagen = t2t_mm.bin.mm_datagen:console_main",
             "mm-trainer = t2t_mm.bin.mm_trainer:console_main",
             "mm-decoder = t2t_mm.bin.mm_decoder:console_main",
+            "mm-experiment = t2t_mm.bin.mm_experiment:console_main",
         ],
     },
 )
