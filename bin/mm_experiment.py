@@ -39,6 +39,8 @@ flags.DEFINE_string("hparams", "", "Overrides for every run, e.g. 'batch_size=16
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings for data and every run.")
 flags.DEFINE_integer("num_evals", _DEFAULTS.num_evals, "Evaluations per run (eval curves).")
 flags.DEFINE_integer("eval_steps", _DEFAULTS.eval_steps, "Dev batches per problem per eval.")
+flags.DEFINE_integer("decode_examples", _DEFAULTS.decode_examples, "Dev examples per "
+                     "problem decoded in each evaluation (BLEU, WER, exact match).")
 flags.DEFINE_list("runs", [], "Only these runs (names as in results.md), e.g. joint,single_"
                   "parse_en_mini.")
 flags.DEFINE_bool("report_only", False, "Train nothing: write the tables of what has finished.")
@@ -56,7 +58,7 @@ def main() -> int:
       small_problem=FLAGS.small_problem, partner_problem=FLAGS.partner_problem,
       small_train_examples=FLAGS.parse_train_examples, hparams=FLAGS.hparams,
       gin_params=tuple(FLAGS.gin_param), num_evals=FLAGS.num_evals,
-      eval_steps=FLAGS.eval_steps)
+      eval_steps=FLAGS.eval_steps, decode_examples=FLAGS.decode_examples)
   if not FLAGS.output_root:
     raise errors.ConfigError("--output_root is required.")
   if not FLAGS.report_only:

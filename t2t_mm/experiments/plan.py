@@ -47,6 +47,8 @@ class ExperimentConfig:
     gin_params: extra gin bindings for data generation and every run.
     num_evals: evaluations per run (evenly spaced; the last at the end): the eval curves.
     eval_steps: dev batches per problem in each evaluation.
+    decode_examples: dev examples per problem decoded greedily in each evaluation for the
+      problems' own metrics (BLEU, WER, exact match); bound with gin on the trainer.
   """
 
   suite: str = "all8_mini"
@@ -61,6 +63,7 @@ class ExperimentConfig:
   gin_params: Tuple[str, ...] = ()
   num_evals: int = 4
   eval_steps: int = 8
+  decode_examples: int = 32
 
   def __post_init__(self):
     self.no_moe_hparams_set = self.no_moe_hparams_set or f"{self.hparams_set}_no_moe"
@@ -98,6 +101,8 @@ def _check(config: ExperimentConfig, names: Sequence[str]) -> None:
     raise errors.ConfigError(f"num_evals={config.num_evals}: expected at least 1.")
   if config.eval_steps < 1:
     raise errors.ConfigError(f"eval_steps={config.eval_steps}: expected at least 1.")
+  if config.decode_examples < 1:
+    raise errors.ConfigError(f"decode_examples={config.decode_examples}: expected at least 1.")
   if config.small_train_examples is not None and config.small_train_examples < 1:
     raise errors.ConfigError(f"small problem train examples={config.small_train_examples}: "
                              "expected a positive number.")
@@ -116,13 +121,19 @@ def _check(config: ExperimentConfig, names: Sequence[str]) -> None:
     registry.lookup("hparams", hp_set)  # UnknownNameError with close names.
 
 
-def gin_bindings(config: ExperimentConfig) -> List[str]:
-  """The gin bindings of data generation and of every run (small problem's size first)."""
+def data_bindings(config: ExperimentConfig) -> List[str]:
+  """The gin bindings of data generation: the small problem's size, then the user's."""
   bindings = []
   if config.small_train_examples is not None:
     bindings.append(f"problems.{config.small_problem}.num_train_examples = "
                     f"{config.small_train_examples}")
   return bindings + list(config.gin_params)
+
+
+def gin_bindings(config: ExperimentConfig) -> List[str]:
+  """The gin bindings of every run: the data's, and the trainer's decoding for evaluation."""
+  return data_bindings(config) + [
+      f"trainer.TrainerConfig.decode_examples = {config.decode_examples}"]
 
 
 def plan_runs(config: ExperimentConfig) -> List[RunSpec]:

@@ -87,7 +87,7 @@ def prepare_data(config: plan_lib.ExperimentConfig, problems: Sequence[str], dat
                  tmp_dir: str, stream: TextIO) -> None:
   """Generates (or checks) the problems' data in data_dir with the experiment's sizes."""
   from t2t_mm.data import datagen  # pylint: disable=g-import-not-at-top
-  gin_config.setup(None, (), plan_lib.gin_bindings(config))
+  gin_config.setup(None, (), plan_lib.data_bindings(config))
   datagen.generate(list(problems), data_dir, tmp_dir, progress=False, out=stream)
 
 

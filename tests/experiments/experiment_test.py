@@ -232,7 +232,7 @@ def test_tiny_ablations_differ_from_tiny_only_in_the_ablated_part():
 
 def test_small_problem_size_is_bound_with_gin():
   config = plan_lib.ExperimentConfig(small_train_examples=1234)
-  gin_config.setup(None, (), plan_lib.gin_bindings(config))
+  gin_config.setup(None, (), plan_lib.data_bindings(config))
   try:
     assert registry.problem("parse_en_mini").sizes["train"] == 1234
     assert registry.problem("wmt_ende_mini").sizes["train"] == 20000
