@@ -8,10 +8,11 @@ For each problem of the suite, one single-problem Trainer is built and timed:
   eval_s    the first evaluation (eval_steps dev batches + greedy decoding of decode_examples;
             includes tracing the eval step and the decoding loop)
   eval2_s   a second evaluation (traced already): the cost of each later one
-The last line is one JSON object {problem: {...}, "mean_step_s": ..., "mean_first_s": ...,
-"mean_eval_s": ..., "mean_eval2_s": ...}. Defaults mirror mm-experiment's (eval_steps 8,
-decode_examples 32).
-The machine may be shared: the figures are upper bounds of a quiet machine's.
+The last line is one JSON object {problem: {...}, "mean_<figure>": ...}. Defaults mirror
+mm-experiment's (eval_steps 8, decode_examples 32).
+Each figure is measured twice: wall seconds (`*_s`) and this process's CPU seconds (`*_cpu`).
+On a shared machine the wall figures grow with the other load; the CPU seconds do not, and
+bound a quiet machine's wall time from above (TensorFlow's threads run at once there).
 """
 
 import argparse
@@ -24,6 +25,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _timed(fn):
+  """(wall seconds, process CPU seconds) of fn()."""
+  wall, cpu = time.perf_counter(), time.process_time()
+  fn()
+  return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
@@ -44,37 +52,29 @@ def main() -> None:
   out = {}
   for name in registry.expand_problem_names(args.suite):
     tf.keras.backend.clear_session()
-    start = time.perf_counter()
     config = trainer_lib.TrainerConfig(eval_every=0, eval_steps=args.eval_steps,
                                        decode_examples=args.decode_examples)
-    trainer = trainer_lib.Trainer([registry.problem(name)], hparams, args.data_dir,
-                                  tempfile.mkdtemp(prefix="bench_exp_"), config=config)
-    setup_s = time.perf_counter() - start
+    made = []
+    setup = _timed(lambda: made.append(trainer_lib.Trainer(
+        [registry.problem(name)], hparams, args.data_dir,
+        tempfile.mkdtemp(prefix="bench_exp_"), config=config)))
+    trainer = made[0]
     # pylint: disable-next=protected-access
     step_fn, iterator = trainer._steps[name], trainer._iterators[name]
-    start = time.perf_counter()
-    float(step_fn(next(iterator))[0])
-    first_s = time.perf_counter() - start
-    times = []
-    for _ in range(args.steps):
-      start = time.perf_counter()
-      float(step_fn(next(iterator))[0])
-      times.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    trainer.evaluator.evaluate(args.eval_steps)
-    eval_s = time.perf_counter() - start
-    start = time.perf_counter()
-    trainer.evaluator.evaluate(args.eval_steps)
-    eval2_s = time.perf_counter() - start
-    out[name] = {"setup_s": round(setup_s, 2), "first_s": round(first_s, 2),
-                 "step_s": round(statistics.median(times), 4), "eval_s": round(eval_s, 2),
-                 "eval2_s": round(eval2_s, 2)}
+    first = _timed(lambda: float(step_fn(next(iterator))[0]))
+    steps = [_timed(lambda: float(step_fn(next(iterator))[0])) for _ in range(args.steps)]
+    eval1 = _timed(lambda: trainer.evaluator.evaluate(args.eval_steps))
+    eval2 = _timed(lambda: trainer.evaluator.evaluate(args.eval_steps))
+    out[name] = {}
+    for key, (wall, cpu) in (("setup", setup), ("first", first), ("eval", eval1),
+                             ("eval2", eval2)):
+      out[name].update({f"{key}_s": round(wall, 2), f"{key}_cpu": round(cpu, 2)})
+    out[name]["step_s"] = round(statistics.median(w for w, _ in steps), 4)
+    out[name]["step_cpu"] = round(statistics.median(c for _, c in steps), 4)
     print(name, out[name], flush=True)
-  out["mean_step_s"] = round(statistics.mean(
-      v["step_s"] for v in out.values() if isinstance(v, dict)), 4)
-  for key in ("first_s", "eval_s", "eval2_s"):
-    out[f"mean_{key}"] = round(statistics.mean(
-        v[key] for v in out.values() if isinstance(v, dict)), 2)
+  problems = [v for v in out.values() if isinstance(v, dict)]
+  for key in list(problems[0]):
+    out[f"mean_{key}"] = round(statistics.mean(v[key] for v in problems), 4)
   print(json.dumps(out))
 
 

@@ -8,6 +8,8 @@ problem (docs/experiments.md); finished runs are skipped, interrupted ones resum
 tables and writes results.md, results.json and curves.png into --output_root.
 """
 
+import time
+
 from absl import flags
 
 from t2t_mm import errors
@@ -35,6 +37,8 @@ flags.DEFINE_string("no_moe_hparams_set", None, "Ablation without MoE (default "
                     "<hparams_set>_no_moe).")
 flags.DEFINE_string("no_attention_hparams_set", None, "Ablation without attention (default "
                     "<hparams_set>_no_attention).")
+flags.DEFINE_integer("warmup_steps", _DEFAULTS.warmup_steps, "Learning-rate warmup of every "
+                     "run (well below --steps, so single-task runs reach the peak rate).")
 flags.DEFINE_string("hparams", "", "Overrides for every run, e.g. 'batch_size=16' (not mixture).")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings for data and every run.")
 flags.DEFINE_integer("num_evals", _DEFAULTS.num_evals, "Evaluations per run (eval curves).")
@@ -56,11 +60,13 @@ def main() -> int:
       no_moe_hparams_set=FLAGS.no_moe_hparams_set,
       no_attention_hparams_set=FLAGS.no_attention_hparams_set,
       small_problem=FLAGS.small_problem, partner_problem=FLAGS.partner_problem,
-      small_train_examples=FLAGS.parse_train_examples, hparams=FLAGS.hparams,
+      small_train_examples=FLAGS.parse_train_examples, warmup_steps=FLAGS.warmup_steps,
+      hparams=FLAGS.hparams,
       gin_params=tuple(FLAGS.gin_param), num_evals=FLAGS.num_evals,
       eval_steps=FLAGS.eval_steps, decode_examples=FLAGS.decode_examples)
   if not FLAGS.output_root:
     raise errors.ConfigError("--output_root is required.")
+  start = time.perf_counter()
   if not FLAGS.report_only:
     runner.run_experiment(config, FLAGS.output_root, FLAGS.data_dir, FLAGS.tmp_dir,
                           only=FLAGS.runs)
@@ -69,6 +75,7 @@ def main() -> int:
   paths = report_lib.report(config, FLAGS.output_root)
   print("\n" + paths.pop("text"))
   print("Written: " + ", ".join(paths.values()))
+  print(f"mm-experiment took {(time.perf_counter() - start) / 60:.1f} min.")
   return 0
 
 

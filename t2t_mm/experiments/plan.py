@@ -43,7 +43,11 @@ class ExperimentConfig:
     partner_problem: the problem it is paired with in Table 3 (image classification).
     small_train_examples: the small problem's training set size (gin binding of its
       `num_train_examples`); None leaves the problem's default.
-    hparams: overrides applied to every run, e.g. "batch_size=16".
+    warmup_steps: learning-rate warmup of every run. The schedule follows the global step, so
+      the hparams set's warmup (200 in multimodel_tiny) would leave a single-task run of a few
+      hundred steps at a fraction of the peak rate while joint runs (K times longer) pass it:
+      a warmup well below `steps` keeps that bias small.
+    hparams: overrides applied to every run after warmup_steps, e.g. "batch_size=16".
     gin_params: extra gin bindings for data generation and every run.
     num_evals: evaluations per run (evenly spaced; the last at the end): the eval curves.
     eval_steps: dev batches per problem in each evaluation.
@@ -59,6 +63,7 @@ class ExperimentConfig:
   small_problem: str = "parse_en_mini"
   partner_problem: str = "image_scenes_mini"
   small_train_examples: Optional[int] = 3000
+  warmup_steps: int = 50
   hparams: str = ""
   gin_params: Tuple[str, ...] = ()
   num_evals: int = 4
@@ -101,6 +106,8 @@ def _check(config: ExperimentConfig, names: Sequence[str]) -> None:
     raise errors.ConfigError(f"num_evals={config.num_evals}: expected at least 1.")
   if config.eval_steps < 1:
     raise errors.ConfigError(f"eval_steps={config.eval_steps}: expected at least 1.")
+  if config.warmup_steps < 0:
+    raise errors.ConfigError(f"warmup_steps={config.warmup_steps}: expected >= 0.")
   if config.decode_examples < 1:
     raise errors.ConfigError(f"decode_examples={config.decode_examples}: expected at least 1.")
   if config.small_train_examples is not None and config.small_train_examples < 1:

@@ -80,7 +80,9 @@ def _hparams_overrides(config: plan_lib.ExperimentConfig) -> str:
     raise errors.ConfigError(f"hparams='{config.hparams}' sets mixture; the experiment uses "
                              f"mixture={plan_lib.MIXTURE} so that each problem of a joint run "
                              "gets the same steps on average.")
-  return ",".join(x for x in (f"mixture={plan_lib.MIXTURE}", config.hparams) if x)
+  return ",".join(x for x in (f"mixture={plan_lib.MIXTURE}",
+                              f"learning_rate_warmup_steps={config.warmup_steps}",
+                              config.hparams) if x)
 
 
 def prepare_data(config: plan_lib.ExperimentConfig, problems: Sequence[str], data_dir: str,

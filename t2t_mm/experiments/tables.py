@@ -129,11 +129,11 @@ def claims(config: plan_lib.ExperimentConfig, tables: Sequence[Dict]) -> List[st
   deltas = [r["deltas"][1] for r in t2["rows"] if r["metric"] == "token_accuracy"
             and r["problem"] != config.small_problem and r["deltas"][1] is not None]
   if deltas:
-    out.append(f"Larger problems stay near single-task: token accuracy joint minus single, "
+    out.append(f"The other problems stay near single-task: token accuracy joint minus single, "
                f"over {len(deltas)} problems: mean {sum(deltas) / len(deltas):+.3f}, worst "
                f"{min(deltas):+.3f}.")
   else:
-    out.append("Larger problems near single-task: not measured yet.")
+    out.append("The other problems near single-task: not measured yet.")
   for column, label in ((2, "the MoE"), (3, "attention")):
     pairs = [(r["values"][1], r["values"][column]) for r in t4["rows"]
              if r["metric"] == "log_perplexity" and None not in (r["values"][1],

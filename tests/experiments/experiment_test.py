@@ -1,7 +1,8 @@
 """mm-experiment end to end on fake problems and the fake model: runs, skip, resume, tables, plot.
 
-Three registered fake problems stand in for all8_mini (exp_fake_parse is the small problem,
-exp_fake_label its partner); three fake hparams sets stand in for the model and its ablations.
+t2t_mm/testing/fake_suite.py registers three fake problems standing in for all8_mini
+(exp_fake_parse is the small problem, exp_fake_label its partner) and three fake hparams sets
+standing in for the model and its ablations.
 """
 
 import io
@@ -14,95 +15,30 @@ import pytest
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import gin_config
-from t2t_mm.config.hparams import HParams
 from t2t_mm.experiments import plan as plan_lib
 from t2t_mm.experiments import report as report_lib
 from t2t_mm.experiments import runner
 from t2t_mm.experiments import tables as tables_lib
-from t2t_mm.testing import fake_model  # noqa: F401  (registers fake_seq2seq)
-from t2t_mm.testing import fake_problems
+from t2t_mm.testing import fake_suite
 from t2t_mm.training import run as run_lib
 
-SUITE = "exp_fake3"
+SUITE = fake_suite.SUITE
 STEPS = 8
-
-
-class _DatagenHooks:
-  """What datagen needs of a problem; plan() records the train size it was made with."""
-
-  @property
-  def data_name(self):
-    return self.name
-
-  def check_raw_data(self, tmp_dir):
-    del tmp_dir  # In memory: nothing to fetch.
-
-  def build_vocabs(self, data_dir, tmp_dir):
-    del data_dir, tmp_dir  # FakeVocab needs no file.
-
-  def plan(self, data_dir, tmp_dir, max_cases=None):
-    del tmp_dir, max_cases
-    os.makedirs(data_dir, exist_ok=True)
-    with open(os.path.join(data_dir, f"{self.name}.num_train"), "w", encoding="utf-8") as f:
-      f.write(str(self._sizes["train"]))
-    return []
-
-
-class ExpFakeParse(_DatagenHooks, fake_problems.FakeCopyProblem):
-
-  def __init__(self, was_reversed=False, num_train_examples=64):
-    del was_reversed
-    super().__init__(name="exp_fake_parse", num_train=num_train_examples, num_dev=32, seed=1)
-
-
-class ExpFakeLabel(_DatagenHooks, fake_problems.FakeLabelProblem):
-
-  def __init__(self, was_reversed=False, num_train_examples=256):
-    del was_reversed
-    super().__init__(name="exp_fake_label", num_train=num_train_examples, num_dev=32, seed=2)
-
-
-class ExpFakeCopy(_DatagenHooks, fake_problems.FakeCopyProblem):
-
-  def __init__(self, was_reversed=False, num_train_examples=256):
-    del was_reversed
-    super().__init__(name="exp_fake_copy", num_train=num_train_examples, num_dev=32, seed=3,
-                     vocab_size=10)
-
-
-def _fake_hparams(**kw):
-  return HParams(**dict(dict(model="fake_seq2seq", hidden_size=16, batch_size=16,
-                             learning_rate=0.02, learning_rate_warmup_steps=4,
-                             max_input_length=8, max_target_length=8), **kw))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fakes():
-  registry.load_builtins()
-  added = {"problems": [], "hparams": [], "suites": []}
-  for cls, name in ((ExpFakeParse, "exp_fake_parse"), (ExpFakeLabel, "exp_fake_label"),
-                    (ExpFakeCopy, "exp_fake_copy")):
-    if name not in registry._registries["problems"]:  # pylint: disable=protected-access
-      registry.register_problem(cls, name=name)
-      added["problems"].append(name)
-  for name, fn in (("exp_fake", lambda: _fake_hparams()),
-                   ("exp_fake_no_moe", lambda: _fake_hparams(hidden_size=12)),
-                   ("exp_fake_no_attention", lambda: _fake_hparams(hidden_size=8))):
-    registry.register_hparams(fn, name=name)
-    added["hparams"].append(name)
-  registry.register_suite(SUITE, ["exp_fake_parse", "exp_fake_label", "exp_fake_copy"])
-  added["suites"].append(SUITE)
+  added = fake_suite.register()
   yield
-  for kind, names in added.items():
-    for name in names:
-      registry._registries[kind].pop(name)  # pylint: disable=protected-access
+  fake_suite.unregister(added)
   gin.clear_config()
 
 
 def _config(**kw):
   return plan_lib.ExperimentConfig(**dict(dict(
       suite=SUITE, steps=STEPS, hparams_set="exp_fake", small_problem="exp_fake_parse",
-      partner_problem="exp_fake_label", small_train_examples=48, num_evals=2, eval_steps=1),
+      partner_problem="exp_fake_label", small_train_examples=48, num_evals=2, eval_steps=1,
+      warmup_steps=3, decode_examples=16),
       **kw))
 
 
@@ -132,15 +68,18 @@ def test_experiment_end_to_end_skip_resume_tables_plot(tmp_path):
   assert f"Trained exp_fake_parse from step {STEPS // 2} to {STEPS}" in log.getvalue()
   # The small problem's size reached data generation and every run, through gin.
   assert (tmp_path / "data" / "exp_fake_parse.num_train").read_text() == "48"
-  assert "num_train_examples = 48" in (tmp_path / "exp" / "joint" / "config.gin").read_text()
+  gin_text = (tmp_path / "exp" / "joint" / "config.gin").read_text()
+  assert "num_train_examples = 48" in gin_text and "decode_examples = 16" in gin_text
 
   evals = {}
   for r in runs:
     saved = json.loads((tmp_path / "exp" / r.name / "eval_results.json").read_text())
     assert saved["step"] == r.train_steps == STEPS * len(r.problems)
     assert len(saved["history"]) == 2  # num_evals
-    assert json.loads((tmp_path / "exp" / r.name / "hparams.json").read_text())["hparams"][
-        "mixture"] == "uniform"
+    hparams = json.loads((tmp_path / "exp" / r.name / "hparams.json").read_text())["hparams"]
+    assert hparams["mixture"] == "uniform" and hparams["learning_rate_warmup_steps"] == 3
+    assert hparams["hidden_size"] == {"joint_no_moe": 12, "joint_no_attention": 8}.get(
+        r.name, 16)
     evals[r.name] = saved["problems"]
 
   paths = report_lib.report(config, root)
@@ -289,3 +228,22 @@ def test_cli_unknown_flag_and_bad_problem_exit_nonzero(tool, tmp_path):
                 "--small_problem=parse_en")
   assert result.returncode != 0 and "small_problem='parse_en'" in result.stderr
   assert "Traceback" not in result.stderr
+
+
+def test_cli_report_only_maps_flags_and_writes_empty_tables(tool, tmp_path):
+  plugin = tmp_path / "exp_plugin"
+  plugin.mkdir()
+  (plugin / "__init__.py").write_text(
+      "from t2t_mm.testing import fake_suite\nfake_suite.register()\n")
+  root = tmp_path / "exp"
+  result = tool("mm-experiment", f"--usr_dir={plugin}", f"--suite={SUITE}", "--steps=5",
+                f"--output_root={root}", "--small_problem=exp_fake_parse",
+                "--partner_problem=exp_fake_label", "--hparams_set=exp_fake",
+                "--parse_train_examples=40", "--warmup_steps=2", "--report_only")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "Table 3: exp_fake_parse alone, with exp_fake_label, and with all 3" in result.stdout
+  saved = json.loads((root / "results.json").read_text())
+  assert saved["config"]["small_train_examples"] == 40 and saved["config"]["steps"] == 5
+  assert saved["config"]["no_moe_hparams_set"] == "exp_fake_no_moe"
+  assert not any(r["finished"] for r in saved["runs"].values())
+  assert saved["runs"]["joint"]["train_steps"] == 15
