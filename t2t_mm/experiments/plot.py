@@ -42,17 +42,17 @@ def plot_curves(runs: Sequence[plan_lib.RunSpec], collected: Dict[str, Optional[
   fig = Figure(figsize=(10, 2.4 * len(problems)), constrained_layout=True)
   FigureCanvasAgg(fig)
   axes = fig.subplots(len(problems), len(METRICS), squeeze=False)
-  colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
+  palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+  multi_runs = [r.name for r in runs if len(r.problems) > 1]
+  colour = {name: palette[i % len(palette)] for i, name in enumerate(multi_runs)}  # Fixed.
   for row, problem in enumerate(problems):
-    multi = 0
     for r in runs:
       info = collected.get(r.name)
       if problem not in r.problems or not info:
         continue
       single = len(r.problems) == 1
       style = {"color": "black", "linewidth": 2} if single else {
-          "color": colours[multi % len(colours)], "linestyle": "--" if "no_" in r.name else "-"}
-      multi += 0 if single else 1
+          "color": colour[r.name], "linestyle": "--" if "no_" in r.name else "-"}
       for col, (metric, _) in enumerate(METRICS):
         xs, ys = _curve(info, problem, metric)
         axes[row][col].plot(xs, ys, marker="o", markersize=3,

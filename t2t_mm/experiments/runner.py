@@ -116,12 +116,14 @@ def run_experiment(config: plan_lib.ExperimentConfig, output_root: str, data_dir
         f"({total} global steps; {config.steps} steps per problem).", file=stream, flush=True)
   if not pending:
     return done
+  # Before any gin parsing: gin locks its registry then, and the trainer module registers
+  # trainer.TrainerConfig when imported.
+  from t2t_mm.training import run as run_lib  # pylint: disable=g-import-not-at-top
+  import keras  # pylint: disable=g-import-not-at-top
   problems = []
   for r in pending:
     problems += [p for p in r.problems if p not in problems]
   prepare_data(config, problems, data_dir, tmp_dir, stream)
-  from t2t_mm.training import run as run_lib  # pylint: disable=g-import-not-at-top
-  import keras  # pylint: disable=g-import-not-at-top
   train_fn = train_fn or _default_train_fn()
   for i, r in enumerate(pending):
     out_dir = run_dir(output_root, r)

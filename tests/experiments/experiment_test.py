@@ -230,20 +230,24 @@ def test_cli_unknown_flag_and_bad_problem_exit_nonzero(tool, tmp_path):
   assert "Traceback" not in result.stderr
 
 
-def test_cli_report_only_maps_flags_and_writes_empty_tables(tool, tmp_path):
+def test_cli_trains_the_named_run_and_reports(tool, tmp_path):
+  """In a fresh process (gin's registry locks at the first parse: import order matters)."""
   plugin = tmp_path / "exp_plugin"
   plugin.mkdir()
   (plugin / "__init__.py").write_text(
       "from t2t_mm.testing import fake_suite\nfake_suite.register()\n")
   root = tmp_path / "exp"
-  result = tool("mm-experiment", f"--usr_dir={plugin}", f"--suite={SUITE}", "--steps=5",
-                f"--output_root={root}", "--small_problem=exp_fake_parse",
-                "--partner_problem=exp_fake_label", "--hparams_set=exp_fake",
-                "--parse_train_examples=40", "--warmup_steps=2", "--report_only")
-  assert result.returncode == 0, result.stderr[-2000:]
+  result = tool("mm-experiment", f"--usr_dir={plugin}", f"--suite={SUITE}", "--steps=3",
+                f"--output_root={root}", f"--data_dir={tmp_path / 'data'}",
+                "--small_problem=exp_fake_parse", "--partner_problem=exp_fake_label",
+                "--hparams_set=exp_fake", "--parse_train_examples=40", "--warmup_steps=2",
+                "--num_evals=1", "--eval_steps=1", "--decode_examples=4",
+                "--runs=single_exp_fake_parse")
+  assert result.returncode == 0, result.stderr[-3000:]
   assert "Table 3: exp_fake_parse alone, with exp_fake_label, and with all 3" in result.stdout
   saved = json.loads((root / "results.json").read_text())
-  assert saved["config"]["small_train_examples"] == 40 and saved["config"]["steps"] == 5
+  assert saved["config"]["small_train_examples"] == 40 and saved["config"]["steps"] == 3
   assert saved["config"]["no_moe_hparams_set"] == "exp_fake_no_moe"
-  assert not any(r["finished"] for r in saved["runs"].values())
-  assert saved["runs"]["joint"]["train_steps"] == 15
+  assert {n for n, r in saved["runs"].items() if r["finished"]} == {"single_exp_fake_parse"}
+  assert saved["runs"]["joint"]["train_steps"] == 9
+  assert (tmp_path / "data" / "exp_fake_parse.num_train").read_text() == "40"
