@@ -56,7 +56,7 @@ class ExperimentConfig:
   """
 
   suite: str = "all8_mini"
-  steps: int = 300
+  steps: int = 200  # Fits 60 minutes on a quiet 2-core machine: docs/experiments.md.
   hparams_set: str = "multimodel_tiny"
   no_moe_hparams_set: Optional[str] = None
   no_attention_hparams_set: Optional[str] = None
@@ -66,7 +66,7 @@ class ExperimentConfig:
   warmup_steps: int = 50
   hparams: str = ""
   gin_params: Tuple[str, ...] = ()
-  num_evals: int = 4
+  num_evals: int = 3
   eval_steps: int = 8
   decode_examples: int = 32
 
