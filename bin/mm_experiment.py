@@ -28,7 +28,8 @@ flags.DEFINE_string("output_root", None, "Folder of the runs (one subfolder each
 flags.DEFINE_string("data_dir", None, "Folder of generated data (made or checked first).")
 flags.DEFINE_string("tmp_dir", "/tmp/t2t_mm_datagen", "Folder of raw data for generation.")
 flags.DEFINE_integer("parse_train_examples", _DEFAULTS.small_train_examples,
-                     "Training examples of --small_problem (parsing), bound with gin.")
+                     "Training examples of --small_problem (parsing), bound with gin "
+                     "(problems.<small_problem>.num_train_examples); 0: the problem's default.")
 flags.DEFINE_string("small_problem", _DEFAULTS.small_problem, "The problem with little data.")
 flags.DEFINE_string("partner_problem", _DEFAULTS.partner_problem,
                     "The problem the small one is paired with (Table 3).")
@@ -60,7 +61,7 @@ def main() -> int:
       no_moe_hparams_set=FLAGS.no_moe_hparams_set,
       no_attention_hparams_set=FLAGS.no_attention_hparams_set,
       small_problem=FLAGS.small_problem, partner_problem=FLAGS.partner_problem,
-      small_train_examples=FLAGS.parse_train_examples, warmup_steps=FLAGS.warmup_steps,
+      small_train_examples=FLAGS.parse_train_examples or None, warmup_steps=FLAGS.warmup_steps,
       hparams=FLAGS.hparams,
       gin_params=tuple(FLAGS.gin_param), num_evals=FLAGS.num_evals,
       eval_steps=FLAGS.eval_steps, decode_examples=FLAGS.decode_examples)

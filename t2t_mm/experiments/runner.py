@@ -93,11 +93,6 @@ def prepare_data(config: plan_lib.ExperimentConfig, problems: Sequence[str], dat
   datagen.generate(list(problems), data_dir, tmp_dir, progress=False, out=stream)
 
 
-def _default_train_fn():
-  from t2t_mm.training import run  # pylint: disable=g-import-not-at-top
-  return run.train_run
-
-
 def run_experiment(config: plan_lib.ExperimentConfig, output_root: str, data_dir: str,
                    tmp_dir: str, only: Sequence[str] = (),
                    train_fn: Optional[Callable] = None,
@@ -124,7 +119,7 @@ def run_experiment(config: plan_lib.ExperimentConfig, output_root: str, data_dir
   for r in pending:
     problems += [p for p in r.problems if p not in problems]
   prepare_data(config, problems, data_dir, tmp_dir, stream)
-  train_fn = train_fn or _default_train_fn()
+  train_fn = train_fn or run_lib.train_run
   for i, r in enumerate(pending):
     out_dir = run_dir(output_root, r)
     print(f"\n[{i + 1}/{len(pending)}] {r.name}: {', '.join(r.problems)} with {r.hparams_set}, "
