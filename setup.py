@@ -57,6 +57,7 @@ setup(
             "mm-trainer = t2t_mm.bin.mm_trainer:console_main",
             "mm-decoder = t2t_mm.bin.mm_decoder:console_main",
             "mm-export = t2t_mm.bin.mm_export:console_main",
+            "mm-experiment = t2t_mm.bin.mm_experiment:console_main",
         ],
     },
 )

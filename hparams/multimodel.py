@@ -79,3 +79,23 @@ def multimodel_no_moe() -> HParams:
 def multimodel_no_attention() -> HParams:
   """Paper ablation (Table 4): no attention blocks in mixer and decoder."""
   return multimodel_base().replace(use_attention=False)
+
+
+@registry.register_hparams
+def multimodel_tiny_no_moe() -> HParams:
+  """multimodel_tiny without MoE layers (the Table 4 ablation at mm-experiment's scale).
+
+  The MoE layers between conv blocks are left out; everything else, optimizer and schedule
+  included, is multimodel_tiny's, so the two differ only in the MoE.
+  """
+  return multimodel_tiny().replace(moe_encoder_layers=[], moe_decoder_layers=[])
+
+
+@registry.register_hparams
+def multimodel_tiny_no_attention() -> HParams:
+  """multimodel_tiny without attention blocks in mixer and decoder (Table 4 ablation, tiny).
+
+  The mixer then sees the encoding as its masked mean (one vector for all positions) and the
+  decoder is conv blocks only; everything else is multimodel_tiny's.
+  """
+  return multimodel_tiny().replace(use_attention=False)

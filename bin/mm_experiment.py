@@ -1,0 +1,88 @@
+"""mm-experiment: the paper's joint vs single-task comparisons and ablations, in one command.
+
+  mm-experiment --suite=all8_mini --steps=300 --output_root=exp --data_dir=data
+
+Trains each problem alone, all jointly, the small problem (parsing) with its partner (image
+classification), and the joint model without MoE and without attention, at equal steps per
+problem (docs/experiments.md); finished runs are skipped, interrupted ones resume. Prints the
+tables and writes results.md, results.json and curves.png into --output_root.
+"""
+
+import time
+
+from absl import flags
+
+from t2t_mm import errors
+from t2t_mm.bin import common
+from t2t_mm.experiments import plan
+from t2t_mm.experiments import report as report_lib
+from t2t_mm.experiments import runner
+
+_DEFAULTS = plan.ExperimentConfig()
+
+common.define_registry_flags()
+flags.DEFINE_string("suite", _DEFAULTS.suite, "Problems to compare (suite, list or glob).")
+flags.DEFINE_integer("steps", _DEFAULTS.steps, "Training steps per problem; a run on K "
+                     "problems trains K x steps (mixture=uniform).")
+flags.DEFINE_string("output_root", None, "Folder of the runs (one subfolder each) and results.")
+flags.DEFINE_string("data_dir", None, "Folder of generated data (made or checked first).")
+flags.DEFINE_string("tmp_dir", "/tmp/t2t_mm_datagen", "Folder of raw data for generation.")
+flags.DEFINE_integer("parse_train_examples", _DEFAULTS.small_train_examples,
+                     "Training examples of --small_problem (parsing), bound with gin "
+                     "(problems.<small_problem>.num_train_examples); 0: the problem's default.")
+flags.DEFINE_string("small_problem", _DEFAULTS.small_problem, "The problem with little data.")
+flags.DEFINE_string("partner_problem", _DEFAULTS.partner_problem,
+                    "The problem the small one is paired with (Table 3).")
+flags.DEFINE_string("hparams_set", _DEFAULTS.hparams_set, "Model of the runs.")
+flags.DEFINE_string("no_moe_hparams_set", None, "Ablation without MoE (default "
+                    "<hparams_set>_no_moe).")
+flags.DEFINE_string("no_attention_hparams_set", None, "Ablation without attention (default "
+                    "<hparams_set>_no_attention).")
+flags.DEFINE_integer("warmup_steps", _DEFAULTS.warmup_steps, "Learning-rate warmup of every "
+                     "run (well below --steps, so single-task runs reach the peak rate).")
+flags.DEFINE_string("hparams", "", "Overrides for every run, e.g. 'batch_size=16' (not mixture).")
+flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings for data and every run.")
+flags.DEFINE_integer("num_evals", _DEFAULTS.num_evals, "Evaluations per run (eval curves).")
+flags.DEFINE_integer("eval_steps", _DEFAULTS.eval_steps, "Dev batches per problem per eval.")
+flags.DEFINE_integer("decode_examples", _DEFAULTS.decode_examples, "Dev examples per "
+                     "problem decoded in each evaluation (BLEU, WER, exact match).")
+flags.DEFINE_list("runs", [], "Only these runs (names as in results.md), e.g. joint,single_"
+                  "parse_en_mini.")
+flags.DEFINE_bool("report_only", False, "Train nothing: write the tables of what has finished.")
+
+FLAGS = flags.FLAGS
+
+
+def main() -> int:
+  if common.handle_info_flags():
+    return 0
+  config = plan.ExperimentConfig(
+      suite=FLAGS.suite, steps=FLAGS.steps, hparams_set=FLAGS.hparams_set,
+      no_moe_hparams_set=FLAGS.no_moe_hparams_set,
+      no_attention_hparams_set=FLAGS.no_attention_hparams_set,
+      small_problem=FLAGS.small_problem, partner_problem=FLAGS.partner_problem,
+      small_train_examples=FLAGS.parse_train_examples or None, warmup_steps=FLAGS.warmup_steps,
+      hparams=FLAGS.hparams,
+      gin_params=tuple(FLAGS.gin_param), num_evals=FLAGS.num_evals,
+      eval_steps=FLAGS.eval_steps, decode_examples=FLAGS.decode_examples)
+  if not FLAGS.output_root:
+    raise errors.ConfigError("--output_root is required.")
+  start = time.perf_counter()
+  if not FLAGS.report_only:
+    runner.run_experiment(config, FLAGS.output_root, FLAGS.data_dir, FLAGS.tmp_dir,
+                          only=FLAGS.runs)
+  else:
+    runner.check_manifest(FLAGS.output_root, config)
+  paths = report_lib.report(config, FLAGS.output_root)
+  print("\n" + paths.pop("text"))
+  print("Written: " + ", ".join(paths.values()))
+  print(f"mm-experiment took {(time.perf_counter() - start) / 60:.1f} min.")
+  return 0
+
+
+def console_main() -> None:
+  common.run(main)
+
+
+if __name__ == "__main__":
+  console_main()

@@ -1,0 +1,253 @@
+"""mm-experiment end to end on fake problems and the fake model: runs, skip, resume, tables, plot.
+
+t2t_mm/testing/fake_suite.py registers three fake problems standing in for all8_mini
+(exp_fake_parse is the small problem, exp_fake_label its partner) and three fake hparams sets
+standing in for the model and its ablations.
+"""
+
+import io
+import json
+import os
+
+import gin
+import pytest
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.config import gin_config
+from t2t_mm.experiments import plan as plan_lib
+from t2t_mm.experiments import report as report_lib
+from t2t_mm.experiments import runner
+from t2t_mm.experiments import tables as tables_lib
+from t2t_mm.testing import fake_suite
+from t2t_mm.training import run as run_lib
+
+SUITE = fake_suite.SUITE
+STEPS = 8
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fakes():
+  added = fake_suite.register()
+  yield
+  fake_suite.unregister(added)
+  gin.clear_config()
+
+
+def _config(**kw):
+  return plan_lib.ExperimentConfig(**dict(dict(
+      suite=SUITE, steps=STEPS, hparams_set="exp_fake", small_problem="exp_fake_parse",
+      partner_problem="exp_fake_label", small_train_examples=48, num_evals=2, eval_steps=1,
+      warmup_steps=3, decode_examples=16),
+      **kw))
+
+
+class Interrupted(Exception):
+  """Stands for a kill in the middle of a run."""
+
+
+def test_experiment_end_to_end_skip_resume_tables_plot(tmp_path):
+  root, data = str(tmp_path / "exp"), str(tmp_path / "data")
+  config = _config()
+  runs = plan_lib.plan_runs(config)
+
+  # An interrupted run: killed after half its steps (its checkpoint at step 4 stays).
+  def interrupted(options, stream):
+    run_lib.train_run(run_lib.RunOptions(**dict(vars(options), train_steps=STEPS // 2)),
+                      stream=stream)
+    raise Interrupted()
+
+  with pytest.raises(Interrupted):
+    runner.run_experiment(config, root, data, str(tmp_path / "raw"),
+                          only=["single_exp_fake_parse"], train_fn=interrupted,
+                          stream=io.StringIO())
+
+  log = io.StringIO()
+  done = runner.run_experiment(config, root, data, str(tmp_path / "raw"), stream=log)
+  assert done == {r.name: "trained" for r in runs}
+  assert f"Trained exp_fake_parse from step {STEPS // 2} to {STEPS}" in log.getvalue()
+  # The small problem's size reached data generation and every run, through gin.
+  assert (tmp_path / "data" / "exp_fake_parse.num_train").read_text() == "48"
+  gin_text = (tmp_path / "exp" / "joint" / "config.gin").read_text()
+  assert "num_train_examples = 48" in gin_text and "decode_examples = 16" in gin_text
+
+  evals = {}
+  for r in runs:
+    saved = json.loads((tmp_path / "exp" / r.name / "eval_results.json").read_text())
+    assert saved["step"] == r.train_steps == STEPS * len(r.problems)
+    assert len(saved["history"]) == 2  # num_evals
+    hparams = json.loads((tmp_path / "exp" / r.name / "hparams.json").read_text())["hparams"]
+    assert hparams["mixture"] == "uniform" and hparams["learning_rate_warmup_steps"] == 3
+    assert hparams["hidden_size"] == {"joint_no_moe": 12, "joint_no_attention": 8}.get(
+        r.name, 16)
+    evals[r.name] = saved["problems"]
+
+  paths = report_lib.report(config, root)
+  results = json.loads(open(paths["json"], encoding="utf-8").read())
+  tables = {t["id"]: t for t in results["tables"]}
+  # Every cell is the run's eval_results.json value; Δ is that minus the single-task run's.
+  checked = 0
+  for table in tables.values():
+    for row in table["rows"]:
+      for run_name, value, delta in zip(row["runs"], row["values"], row["deltas"]):
+        assert value == pytest.approx(evals[run_name][row["problem"]][row["metric"]])
+        single = evals[f"single_{row['problem']}"][row["problem"]][row["metric"]]
+        assert delta == pytest.approx(value - single)
+        checked += 1
+  assert checked > 40
+  assert tables["table2"]["columns"] == ["single", "joint (3)"]
+  assert tables["table3"]["columns"] == ["alone", "with exp_fake_label", "with all 3"]
+  assert {r["problem"] for r in tables["table3"]["rows"]} == {"exp_fake_parse"}
+  assert len(tables["table4"]["columns"]) == 4
+  metrics = {(r["problem"], r["metric"]) for r in tables["table2"]["rows"]}
+  assert {("exp_fake_parse", "exact_match"), ("exp_fake_label", "top5"),
+          ("exp_fake_copy", "log_perplexity"), ("exp_fake_label", "token_accuracy")} <= metrics
+  # The Markdown shows the same numbers.
+  markdown = open(paths["markdown"], encoding="utf-8").read()
+  joint_ppl = evals["joint"]["exp_fake_copy"]["log_perplexity"]
+  assert f"{joint_ppl:.3f}" in markdown
+  assert "| exp_fake_parse | log_perplexity ↓ |" in markdown
+  assert len(results["claims"]) == 4 and "not measured" not in " ".join(results["claims"])
+  with open(paths["plot"], "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  assert os.path.getsize(paths["plot"]) > 10_000
+
+  # Rerun: every run is finished, nothing is trained, nothing is rewritten.
+  mtimes = {r.name: os.path.getmtime(os.path.join(root, r.name, "eval_results.json"))
+            for r in runs}
+
+  def must_not_train(options, stream):
+    raise AssertionError(f"retrained {options.output_dir}")
+
+  done = runner.run_experiment(config, root, data, str(tmp_path / "raw"),
+                               train_fn=must_not_train, stream=io.StringIO())
+  assert set(done.values()) == {"skipped (finished)"} and len(done) == len(runs)
+  assert mtimes == {r.name: os.path.getmtime(os.path.join(root, r.name, "eval_results.json"))
+                    for r in runs}
+
+  # Other settings in the same output_root are refused, naming what differs.
+  with pytest.raises(errors.ConfigError, match="steps: 8 there, 9 now"):
+    runner.run_experiment(_config(steps=9), root, data, str(tmp_path / "raw"),
+                          train_fn=must_not_train, stream=io.StringIO())
+
+
+def test_report_of_unfinished_runs_marks_cells_missing(tmp_path):
+  config = _config()
+  paths = report_lib.report(config, str(tmp_path))
+  results = json.loads(open(paths["json"], encoding="utf-8").read())
+  assert all(v is None for t in results["tables"] for r in t["rows"] for v in r["values"])
+  assert all("not measured" in c for c in results["claims"])
+  assert "plot" not in paths
+  assert "| exp_fake_parse | log_perplexity ↓ | — | — | — | — | — |" in open(
+      paths["markdown"], encoding="utf-8").read()
+
+
+def test_plan_of_all8_mini_gives_equal_steps_per_problem():
+  config = plan_lib.ExperimentConfig(suite="all8_mini", steps=100)
+  runs = plan_lib.plan_runs(config)
+  names = [r.name for r in runs]
+  assert len(runs) == 8 + 4
+  assert "pair_parse_en_mini_image_scenes_mini" in names
+  assert all(r.steps_per_problem == 100 for r in runs)
+  assert plan_lib.total_steps(runs) == (4 * 8 + 2) * 100
+  by_name = {r.name: r for r in runs}
+  assert by_name["joint"].train_steps == 800
+  assert by_name["joint_no_moe"].hparams_set == "multimodel_tiny_no_moe"
+  assert by_name["joint_no_attention"].hparams_set == "multimodel_tiny_no_attention"
+  assert by_name["joint"].eval_every == 800 // config.num_evals
+
+
+def test_tiny_ablations_differ_from_tiny_only_in_the_ablated_part():
+  tiny = registry.hparams("multimodel_tiny")
+  no_moe = registry.hparams("multimodel_tiny_no_moe")
+  no_att = registry.hparams("multimodel_tiny_no_attention")
+  assert tiny.moe_encoder_layers and no_moe.moe_encoder_layers == []
+  assert no_moe.moe_decoder_layers == []
+  assert no_moe.replace(moe_encoder_layers=tiny.moe_encoder_layers,
+                        moe_decoder_layers=tiny.moe_decoder_layers) == tiny
+  assert tiny.use_attention and not no_att.use_attention
+  assert no_att.replace(use_attention=True) == tiny
+
+
+def test_small_problem_size_is_bound_with_gin():
+  config = plan_lib.ExperimentConfig(small_train_examples=1234)
+  gin_config.setup(None, (), plan_lib.data_bindings(config))
+  try:
+    assert registry.problem("parse_en_mini").sizes["train"] == 1234
+    assert registry.problem("wmt_ende_mini").sizes["train"] == 20000
+  finally:
+    gin.clear_config()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"small_problem": "parse_en"}, errors.ConfigError, "small_problem='parse_en' is not in"),
+    ({"partner_problem": "parse_en_mini"}, errors.ConfigError, "must differ"),
+    ({"steps": 0}, errors.ConfigError, "steps=0"),
+    ({"hparams_set": "multimodel_tin"}, errors.UnknownNameError, "multimodel_tiny"),
+    ({"suite": "parse_en_mini"}, errors.ConfigError, "at least 2"),
+])
+def test_bad_config_is_a_clear_error(kwargs, error, match):
+  with pytest.raises(error, match=match):
+    plan_lib.plan_runs(plan_lib.ExperimentConfig(**kwargs))
+
+
+def test_mixture_override_and_unknown_run_are_errors(tmp_path):
+  with pytest.raises(errors.ConfigError, match="sets mixture"):
+    runner.run_experiment(_config(hparams="mixture=proportional"), str(tmp_path), "d", "t",
+                          stream=io.StringIO())
+  with pytest.raises(errors.UnknownNameError, match="single_exp_fake_parse"):
+    runner.run_experiment(_config(), str(tmp_path), "d", "t", only=["single_exp_fake_pars"],
+                          stream=io.StringIO())
+
+
+def test_claims_read_the_numbers():
+  config = _config()
+  runs = plan_lib.plan_runs(config)
+
+  def info(ppl):
+    return {"problems": {p: {"log_perplexity": ppl, "token_accuracy": 1 - ppl / 10}
+                         for p in ("exp_fake_parse", "exp_fake_label", "exp_fake_copy")},
+            "history": [], "seconds": 1.0, "num_problems": 1, "step": 1}
+
+  collected = {r.name: info(2.0) for r in runs}
+  collected["joint"] = info(1.5)  # Joint helps everything; ablations worse than joint.
+  tables = tables_lib.build_tables(config, runs, collected)
+  text = " ".join(tables_lib.claims(config, tables))
+  assert "helps the small problem (exp_fake_parse): holds" in text
+  assert "without it on 3 of 3 problems" in text
+  assert "mean +0.050" in text
+  collected["joint"] = info(2.5)
+  text = " ".join(tables_lib.claims(config, tables_lib.build_tables(config, runs, collected)))
+  assert "does not hold" in text and "without it on 0 of 3" in text
+
+
+def test_cli_unknown_flag_and_bad_problem_exit_nonzero(tool, tmp_path):
+  result = tool("mm-experiment", "--no_such_flag=1")
+  assert result.returncode != 0 and "no_such_flag" in result.stderr
+  result = tool("mm-experiment", f"--output_root={tmp_path}", f"--data_dir={tmp_path}",
+                "--small_problem=parse_en")
+  assert result.returncode != 0 and "small_problem='parse_en'" in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+def test_cli_trains_the_named_run_and_reports(tool, tmp_path):
+  """In a fresh process (gin's registry locks at the first parse: import order matters)."""
+  plugin = tmp_path / "exp_plugin"
+  plugin.mkdir()
+  (plugin / "__init__.py").write_text(
+      "from t2t_mm.testing import fake_suite\nfake_suite.register()\n")
+  root = tmp_path / "exp"
+  result = tool("mm-experiment", f"--usr_dir={plugin}", f"--suite={SUITE}", "--steps=3",
+                f"--output_root={root}", f"--data_dir={tmp_path / 'data'}",
+                "--small_problem=exp_fake_parse", "--partner_problem=exp_fake_label",
+                "--hparams_set=exp_fake", "--parse_train_examples=40", "--warmup_steps=2",
+                "--num_evals=1", "--eval_steps=1", "--decode_examples=4",
+                "--runs=single_exp_fake_parse")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "Table 3: exp_fake_parse alone, with exp_fake_label, and with all 3" in result.stdout
+  saved = json.loads((root / "results.json").read_text())
+  assert saved["config"]["small_train_examples"] == 40 and saved["config"]["steps"] == 3
+  assert saved["config"]["no_moe_hparams_set"] == "exp_fake_no_moe"
+  assert {n for n, r in saved["runs"].items() if r["finished"]} == {"single_exp_fake_parse"}
+  assert saved["runs"]["joint"]["train_steps"] == 9
+  assert (tmp_path / "data" / "exp_fake_parse.num_train").read_text() == "40"
