@@ -50,7 +50,7 @@ setup(
         "tensorboard>=2.21,<2.22",  # tf.summary needs it; TensorFlow 2.21 no longer pulls it in.
         "matplotlib>=3.8",  # Eval-curve plots of experiments.
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5"]},
     entry_points={
         "console_scripts": [
             "mm-datagen = t2t_mm.bin.mm_datagen:console_main",

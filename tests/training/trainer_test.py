@@ -118,10 +118,14 @@ def test_sigkill_then_rerun_ends_at_the_requested_step(tmp_path):
   assert result["step"] == 400
 
 
-def test_mirrored_on_two_cpus_agrees_with_one_device(tmp_path):
-  single = run_script(tmp_path / "single", 30)
-  mirrored = run_script(tmp_path / "mirrored", 30, "mirrored", 2)
-  a, b = finish(single), finish(mirrored)
+@pytest.fixture(scope="module")
+def single_device_run(tmp_path_factory):
+  """The 30-step single-device run the distributed runs are compared with."""
+  return finish(run_script(tmp_path_factory.mktemp("single"), 30))
+
+
+def test_mirrored_on_two_cpus_agrees_with_one_device(tmp_path, single_device_run):
+  a, b = single_device_run, finish(run_script(tmp_path / "mirrored", 30, "mirrored", 2))
   assert a["step"] == b["step"] == 30
   for name in a["eval_loss"]:
     assert b["eval_loss"][name] == pytest.approx(a["eval_loss"][name], rel=0.02)
@@ -137,8 +141,8 @@ def _free_ports(n):
   return ports
 
 
-def test_two_worker_multi_worker_mirrored_finishes_and_agrees(tmp_path):
-  single = finish(run_script(tmp_path / "single", 30))
+def test_two_worker_multi_worker_mirrored_finishes_and_agrees(tmp_path, single_device_run):
+  single = single_device_run
   workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
   processes = []
   for index in range(2):
