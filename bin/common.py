@@ -48,6 +48,12 @@ def define_gin_flags() -> None:
                             "'problems.wmt_ende_mini.num_train_examples = 2000'.")
 
 
+def require_output_dir() -> str:
+  if not FLAGS.output_dir:
+    raise errors.ConfigError("--output_dir is required: the folder the trainer wrote.")
+  return FLAGS.output_dir
+
+
 def handle_info_flags() -> bool:
   """Imports --usr_dir, prints --registry_help / --hparams_help; True if the tool should exit."""
   if FLAGS.usr_dir:

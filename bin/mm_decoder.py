@@ -11,7 +11,6 @@ from absl import flags
 
 from t2t_mm import errors
 from t2t_mm.bin import common
-from t2t_mm.config import gin_config
 from t2t_mm.config import resolve
 from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
@@ -36,15 +35,14 @@ FLAGS = flags.FLAGS
 def main() -> int:
   if common.handle_info_flags():
     return 0
-  if not FLAGS.output_dir:
-    raise errors.ConfigError("--output_dir is required: the folder the trainer wrote.")
+  common.require_output_dir()
   if FLAGS.decode_interactive == bool(FLAGS.decode_from_file):
     raise errors.ConfigError("Pass exactly one of --decode_interactive and --decode_from_file.")
   if FLAGS.hparams_set:
     resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, FLAGS.output_dir)  # Checks it.
   dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
-  gin_config.setup(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param)
-  run = loading.load_run(FLAGS.output_dir, FLAGS.hparams, FLAGS.checkpoint_path)
+  run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param, FLAGS.hparams,
+                         FLAGS.checkpoint_path)
   session = session_lib.DecodeSession(run, dhp, FLAGS.problem)
   if FLAGS.decode_interactive:
     session_lib.interactive_loop(session, sys.stdin.buffer, sys.stdout)

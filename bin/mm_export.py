@@ -8,9 +8,7 @@ import sys
 
 from absl import flags
 
-from t2t_mm import errors
 from t2t_mm.bin import common
-from t2t_mm.config import gin_config
 from t2t_mm.config import resolve
 from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
@@ -29,11 +27,10 @@ FLAGS = flags.FLAGS
 def main() -> int:
   if common.handle_info_flags():
     return 0
-  if not FLAGS.output_dir:
-    raise errors.ConfigError("--output_dir is required: the folder the trainer wrote.")
+  common.require_output_dir()
   dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
-  gin_config.setup(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param)
-  run = loading.load_run(FLAGS.output_dir, checkpoint=FLAGS.checkpoint_path)
+  run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
+                         checkpoint=FLAGS.checkpoint_path)
   path = export.export_run(run, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "export"),
                            dhp)
   print(f"SavedModel with signatures {sorted(run.specs)} written to {path}.", file=sys.stderr)

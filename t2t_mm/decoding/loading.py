@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.config import gin_config
 from t2t_mm.config import resolve
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data.spec import ProblemSpec
@@ -41,6 +42,13 @@ def latest_checkpoint(output_dir: str) -> str:
     raise errors.DataError(f"No checkpoint in {os.path.join(output_dir, CHECKPOINT_DIR)}: "
                            "train first (mm-trainer --output_dir=...).")
   return path
+
+
+def open_run(output_dir: str, gin_files=(), gin_params=(), hparams_overrides: str = "",
+             checkpoint: Optional[str] = None) -> LoadedRun:
+  """load_run after output_dir's saved gin config (then `gin_files`, `gin_params`) is parsed."""
+  gin_config.setup(output_dir, gin_files, gin_params)
+  return load_run(output_dir, hparams_overrides, checkpoint)
 
 
 def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[str] = None,

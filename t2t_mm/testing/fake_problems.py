@@ -30,6 +30,11 @@ class FakeVocab:
     return " ".join(out)
 
 
+def _with_eos(tokens: np.ndarray) -> np.ndarray:
+  eos = np.full((len(tokens), 1), spec_lib.EOS_ID, np.int32)
+  return np.concatenate([tokens, eos], axis=1).astype(np.int32)
+
+
 class FakeCopyProblem:
   """Random token sequences (ids 2..vocab_size-1) whose target is the same sequence."""
 
@@ -67,7 +72,7 @@ class FakeCopyProblem:
     rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
     n = self._sizes[mode]
     tokens = rng.integers(2, self.vocab_size, size=(n, self.length), dtype=np.int32)
-    with_eos = np.concatenate([tokens, np.full((n, 1), spec_lib.EOS_ID, np.int32)], axis=1)
+    with_eos = _with_eos(tokens)
     return with_eos, self._targets(with_eos)
 
   def _targets(self, inputs: np.ndarray) -> np.ndarray:
@@ -109,8 +114,8 @@ class FakeLabelProblem(FakeCopyProblem):
     n, width = self._sizes[mode], (self.vocab_size - 2) // self.num_classes
     labels = rng.integers(0, self.num_classes, size=(n, 1), dtype=np.int32)
     tokens = 2 + labels * width + rng.integers(0, width, size=(n, self.length), dtype=np.int32)
-    with_eos = np.concatenate([tokens, np.full((n, 1), spec_lib.EOS_ID, np.int32)], axis=1)
-    return with_eos.astype(np.int32), labels
+    with_eos = _with_eos(tokens)
+    return with_eos, labels
 
 
 class FakeLabelVocab:

@@ -21,9 +21,8 @@ PROBLEMS_FILE = "problems.json"
 EVAL_FILE = "eval_results.json"
 
 
-def write_run_files(output_dir: str, hparams, problems: Mapping, specs: Mapping,
-                    data_dir: str) -> None:
-  del hparams  # Saved by config.resolve before the trainer starts.
+def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir: str) -> None:
+  """problems.json: the problems trained, their specs and the data_dir of their vocabularies."""
   entries = []
   for name in problems:
     spec = dataclasses.asdict(specs[name])

@@ -184,7 +184,7 @@ class Trainer:
     """Trains until the global step is `train_steps`, then evaluates; returns eval results."""
     step = self.restore()
     if self.chief:
-      outputs.write_run_files(self.output_dir, self.hparams, self.problems, self.specs,
+      outputs.write_run_files(self.output_dir, self.problems, self.specs,
                               self.data_dir)
     writer = self._summary_writer("train")
     progress = progress_lib.Progress(train_steps, self.config.log_every)

@@ -34,7 +34,7 @@ def make_output_dir(path, problems=PROBLEMS):
   model = registry.model("multimodel")(hparams=hp, specs=list(specs.values()))
   os.makedirs(path, exist_ok=True)
   resolve.save_hparams(str(path), hp, "multimodel_tiny")
-  outputs.write_run_files(str(path), hp, problems, specs, str(path))
+  outputs.write_run_files(str(path), problems, specs, str(path))
   optimizer = tf.keras.optimizers.Adam()
   optimizer.build(model.trainable_variables)
   ckpt = tf.train.Checkpoint(**checkpoints.model_items(model), optimizer=optimizer)
