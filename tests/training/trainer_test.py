@@ -72,17 +72,33 @@ def test_mixture_follows_the_rates(tmp_path):
   assert 150 < picks.count("fake_copy") < 250
 
 
-def test_resume_continues_to_the_requested_step_like_one_run(tmp_path):
-  one = make_trainer(tmp_path / "one")
+def test_resume_with_iterator_checkpoints_equals_one_run(tmp_path):
+  one = make_trainer(tmp_path / "one", checkpoint_iterators=True)
   one.train(40)
-  first = make_trainer(tmp_path / "two")
+  first = make_trainer(tmp_path / "two", checkpoint_iterators=True)
   first.train(20)
-  second = make_trainer(tmp_path / "two")
+  second = make_trainer(tmp_path / "two", checkpoint_iterators=True)
   assert second.restore() == 20
   second.train(40)
   assert second.step == 40
   for a, b in zip(one.model.weights, second.model.weights):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_resume_without_iterator_state_reshuffles_instead_of_replaying(tmp_path):
+  first = make_trainer(tmp_path)
+  first.train(20)
+  first_batch = make_trainer(tmp_path / "fresh")
+  first_batch._start_iterators(0)
+  fresh = next(first_batch._iterators["fake_copy"])["inputs"].numpy()
+  second = make_trainer(tmp_path)
+  second._start_iterators(second.restore())
+  resumed = next(second._iterators["fake_copy"])["inputs"].numpy()
+  assert not np.array_equal(fresh, resumed)
+  second.train(40)
+  assert second.step == 40
+  names = [n for n, _ in tf.train.list_variables(second._checkpoint_manager.latest_checkpoint)]
+  assert not [n for n in names if n.startswith("iterator_")]
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
