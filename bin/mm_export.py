@@ -1,6 +1,9 @@
-"""mm-export: write a trained model's decoding as a SavedModel (one signature per problem).
+"""mm-export: write a trained model's decoding as a SavedModel (two signatures per problem).
 
   mm-export --output_dir=RUN --export_dir=RUN/export --decode_hparams='beam_size=4'
+
+Signatures: NAME (model tensors in, ids out) and NAME_strings (text, image bytes or wav bytes
+in, text out); see t2t_mm/decoding/export.py. Load with `import tensorflow_text` first.
 """
 
 import os
@@ -33,7 +36,8 @@ def main() -> int:
                          checkpoint=FLAGS.checkpoint_path)
   path = export.export_run(run, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "export"),
                            dhp)
-  print(f"SavedModel with signatures {sorted(run.specs)} written to {path}.", file=sys.stderr)
+  print(f"SavedModel written to {path}: signatures NAME and NAME_strings for "
+        f"{', '.join(sorted(run.specs))}.", file=sys.stderr)
   return 0
 
 

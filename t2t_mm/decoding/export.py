@@ -1,26 +1,34 @@
-"""Export a trained model's decoding as a SavedModel: one serving signature per problem.
+"""Export a trained model's decoding as a SavedModel: two serving signatures per problem.
 
     export_run(run, export_dir, DecodeHParams(beam_size=4))
+    import tensorflow_text  # registers the SentencePiece ops the text signatures use
     loaded = tf.saved_model.load(export_dir)
-    out = loaded.signatures["ende"](inputs=ids)   # {"ids": [B, N, L] int32, "scores": [B, N]}
+    loaded.signatures["ende_strings"](text=tf.constant(["the cat sleeps"]))
+        # {"outputs": string [B, N], "scores": float32 [B, N]}   (N = beam_size)
+    loaded.signatures["caption_strings"](image_bytes=tf.constant([png_bytes]))
+    loaded.signatures["speech_strings"](wav_bytes=tf.constant([wav_bytes]))
+    loaded.signatures["ende"](inputs=ids)     # {"ids": int32 [B, N, L], "scores": [B, N]}
 
-Inputs per problem's input modality: symbol ids int32 [B, L] (EOS-terminated, 0-padded),
-images float32 [B, H, W, 3] in [0, 1], waveforms float32 [B, N] at the problem's rate. The whole
-cached search (the while_loop) is in the graph; no Python is needed to serve.
-
-Not yet: string in -> string out signatures (text, encoded image bytes, wav bytes), which need
-the problems' in-graph tokenizers and decoders from the data path (issue #3).
+`NAME_strings`: raw strings in (UTF-8 text, encoded PNG/JPEG/GIF/BMP bytes, or 16-bit PCM WAV
+bytes at any rate), text or class names out; tokenization, image and wav decoding, resampling
+and detokenization run in the graph (t2t_mm/decoding/serving.py), so serving needs neither
+Python nor the vocabulary files. `NAME`: the model's own tensors: symbol ids int32 [B, L]
+(EOS-terminated, 0-padded), images float32 [B, H, W, 3] in [0, 1], waveforms float32 [B, N] at
+the problem's rate. Either way the whole cached search (the while_loop) is in the graph.
 """
 
 import os
 import shutil
 
+from absl import logging
 import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding.loading import LoadedRun
 from t2t_mm.decoding.runner import decode_features
+from t2t_mm.decoding.serving import InputEncoder
+from t2t_mm.decoding.serving import OutputDecoder
 
 
 def _input_spec(spec, problem):
@@ -33,11 +41,24 @@ def _input_spec(spec, problem):
 
 
 class _Exported(tf.Module):
-  """Holds the model's variables (tracked explicitly: see loading.py) and the signatures."""
+  """Holds the model's variables (tracked explicitly: see loading.py), the tokenizers' resources
+  and the signatures."""
 
   def __init__(self, model):
     super().__init__()
     self.model_variables = list(model.variables)
+    self.converters = []
+
+
+def _strings_fn(serve, encode: InputEncoder, decode: OutputDecoder):
+  """strings [B] -> {"outputs": strings [B, N], "scores": [B, N]} around an ids-level `serve`.
+  (A closure, not default arguments: a signature may take only the one input.)"""
+
+  def serve_strings(strings):
+    out = serve(encode(strings))
+    return {"outputs": decode(out["ids"]), "scores": out["scores"]}
+
+  return serve_strings
 
 
 def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHParams()) -> str:
@@ -55,9 +76,23 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
       ids, scores = decode_features(run.model, features, name, dhp, dhp.seed)
       return {"ids": ids, "scores": scores}
 
-    fn = tf.function(serve, input_signature=[_input_spec(spec, run.problems.get(name))])
+    problem = run.problems[name]
+    fn = tf.function(serve, input_signature=[_input_spec(spec, problem)])
     setattr(module, f"decode_{name}", fn)
     signatures[name] = fn.get_concrete_function()
+
+    try:
+      encode = InputEncoder.for_problem(problem, spec, run.data_dir, run.hparams)
+      decode = OutputDecoder.for_problem(problem, spec, run.data_dir)
+    except errors.ConfigError as e:
+      logging.warning("No %s_strings signature (the ids signature is exported): %s", name, e)
+      continue
+    module.converters += [encode, decode]
+
+    fn = tf.function(_strings_fn(serve, encode, decode), input_signature=[
+        tf.TensorSpec([None], tf.string, name=encode.input_name)])
+    setattr(module, f"decode_{name}_strings", fn)
+    signatures[f"{name}_strings"] = fn.get_concrete_function()
   # Atomic: written beside, then renamed into place.
   tmp = export_dir.rstrip("/") + ".tmp"
   if os.path.exists(tmp):

@@ -1,0 +1,157 @@
+"""In-graph conversions for serving: raw strings and file bytes in, text out.
+
+    to_ids = InputEncoder.for_problem(problem, spec, data_dir, hparams)
+    features_inputs = to_ids(tf.constant(["the cat sleeps"]))     # int32 [B, L], EOS, 0-padded
+    to_text = OutputDecoder.for_problem(problem, spec, data_dir)
+    texts = to_text(ids)                                          # ids [B, N, L] -> string [B, N]
+
+What each input modality reads (a batch [B] of scalar strings):
+  symbol:          UTF-8 text -> the problem's vocabulary (SentencePiece in-graph, or bytes)
+  image:           encoded PNG/JPEG/GIF/BMP bytes -> float32 [B, H, W, 3] at the problem's size
+  audio_*:         16-bit PCM WAV bytes, any rate -> float32 [B, N] mono at the problem's rate
+The same steps as t2t_mm/decoding/inputs.py, written with tf ops so that an exported SavedModel
+needs no Python and no vocabulary files to serve (the SentencePiece model is inside the graph).
+These are tf.Modules: the exporter attaches them so that their resources are saved.
+"""
+
+import tensorflow as tf
+
+from t2t_mm import errors
+from t2t_mm.data.spec import EOS_ID
+from t2t_mm.data.spec import PAD_ID
+from t2t_mm.data.text_encoders import ByteVocab
+from t2t_mm.data.text_encoders import ClassLabelVocab
+from t2t_mm.data.text_encoders import SubwordVocab
+
+
+def _sentencepiece(vocab: SubwordVocab):
+  import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
+  return tft.SentencepieceTokenizer(model=vocab.model_proto, out_type=tf.int32)
+
+
+def _vocab_kind(vocab, problem_name: str) -> str:
+  """The in-graph form of `vocab`; ConfigError for vocabularies that have none."""
+  for kind, cls in (("subword", SubwordVocab), ("bytes", ByteVocab), ("labels", ClassLabelVocab)):
+    if isinstance(vocab, cls):
+      return kind
+  raise errors.ConfigError(
+      f"Problem '{problem_name}' uses a {type(vocab).__name__}, which has no in-graph form "
+      "(SubwordVocab, ByteVocab and ClassLabelVocab do).")
+
+
+def _bytes_to_ids(texts: tf.Tensor) -> tf.RaggedTensor:
+  """string [B] -> int32 ragged [B, None]: each UTF-8 byte + ByteVocab.offset."""
+  chars = tf.strings.bytes_split(texts)
+  values = tf.io.decode_raw(chars.flat_values, tf.uint8)[:, 0]
+  return chars.with_flat_values(tf.cast(values, tf.int32) + ByteVocab.offset)
+
+
+def _until_eos(ids: tf.Tensor) -> tf.RaggedTensor:
+  """int32 [M, L] -> ragged [M, None]: the ids before the first EOS, without PAD."""
+  before_eos = tf.cumsum(tf.cast(tf.equal(ids, EOS_ID), tf.int32), axis=1) == 0
+  return tf.ragged.boolean_mask(ids, before_eos & tf.not_equal(ids, PAD_ID))
+
+
+class InputEncoder(tf.Module):
+  """A batch of strings -> the model's "inputs" for one problem (see the module docstring).
+
+  Args:
+    kind: "subword", "bytes", "image" or "audio".
+    max_length: keep at most this many tokens (EOS included) or audio samples.
+    vocab: the SubwordVocab for kind "subword".
+    image_size: (H, W) images are resized to, for kind "image".
+    sample_rate: Hz waveforms are resampled to, for kind "audio".
+  """
+
+  def __init__(self, kind, max_length, vocab=None, image_size=None, sample_rate=None):
+    super().__init__(name=f"{kind}_input_encoder")
+    self.kind, self.max_length = kind, int(max_length)
+    self.image_size, self.sample_rate = image_size, sample_rate
+    self.tokenizer = _sentencepiece(vocab) if kind == "subword" else None
+
+  @classmethod
+  def for_problem(cls, problem, spec, data_dir, hparams) -> "InputEncoder":
+    if spec.input_modality == "symbol":
+      vocab = problem.input_vocab(data_dir)
+      return cls(_vocab_kind(vocab, spec.name), hparams.max_input_length, vocab=vocab)
+    if spec.input_modality == "image":
+      return cls("image", 0, image_size=tuple(problem.image_size))
+    frame_step = getattr(problem, "audio_frame_step", 160)
+    return cls("audio", hparams.max_input_length * frame_step, sample_rate=spec.sample_rate)
+
+  @property
+  def input_name(self) -> str:
+    return {"subword": "text", "bytes": "text", "image": "image_bytes"}.get(self.kind,
+                                                                             "wav_bytes")
+
+  def __call__(self, strings: tf.Tensor) -> tf.Tensor:
+    if self.kind in ("subword", "bytes"):
+      ids = self.tokenizer.tokenize(strings) if self.tokenizer else _bytes_to_ids(strings)
+      ids = ids[:, :self.max_length - 1]
+      eos = tf.fill([tf.shape(strings)[0], 1], EOS_ID)
+      return tf.concat([ids, tf.RaggedTensor.from_tensor(eos)], axis=1).to_tensor(PAD_ID)
+    if self.kind == "image":
+      h, w = self.image_size
+      return tf.map_fn(self._image, strings,
+                       fn_output_signature=tf.TensorSpec([h, w, 3], tf.float32))
+    waves = tf.map_fn(self._wav, strings,
+                      fn_output_signature=tf.RaggedTensorSpec([None], tf.float32))
+    return waves.to_tensor(0.0)
+
+  def _image(self, data: tf.Tensor) -> tf.Tensor:
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    image = tf.image.resize(image, self.image_size, antialias=True)
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+  def _wav(self, data: tf.Tensor) -> tf.RaggedTensor:
+    audio, rate = tf.audio.decode_wav(data)
+    wave = tf.reduce_mean(audio, axis=1)
+    # Linear resampling, as inputs.read_wav does with np.interp.
+    n_in = tf.shape(wave)[0]
+    ratio = tf.cast(rate, tf.float64) / float(self.sample_rate)
+    n_out = tf.maximum(1, tf.cast(tf.round(tf.cast(n_in, tf.float64) / ratio), tf.int32))
+    pos = tf.minimum(tf.cast(tf.range(n_out), tf.float64) * ratio,
+                     tf.cast(n_in - 1, tf.float64))
+    lo = tf.cast(tf.floor(pos), tf.int32)
+    hi = tf.minimum(lo + 1, n_in - 1)
+    frac = tf.cast(pos - tf.floor(pos), tf.float32)
+    wave = tf.gather(wave, lo) * (1.0 - frac) + tf.gather(wave, hi) * frac
+    return tf.RaggedTensor.from_tensor(wave[None, :self.max_length])[0]
+
+
+class OutputDecoder(tf.Module):
+  """Decoded ids [B, N, L] -> strings [B, N]: text, or class names for class labels.
+
+  Args:
+    kind: "subword", "bytes" or "labels".
+    vocab: the SubwordVocab ("subword") or ClassLabelVocab ("labels").
+  """
+
+  def __init__(self, kind, vocab=None):
+    super().__init__(name=f"{kind}_output_decoder")
+    self.kind = kind
+    self.tokenizer = _sentencepiece(vocab) if kind == "subword" else None
+    self.labels = tf.constant(vocab.labels) if kind == "labels" else None
+    self.byte_strings = tf.constant([bytes([i]) for i in range(256)]) if kind == "bytes" else None
+
+  @classmethod
+  def for_problem(cls, problem, spec, data_dir) -> "OutputDecoder":
+    vocab = problem.target_vocab(data_dir)
+    return cls(_vocab_kind(vocab, spec.name), vocab)
+
+  def __call__(self, ids: tf.Tensor) -> tf.Tensor:
+    if self.kind == "labels":
+      return tf.gather(self.labels, ids[:, :, 0])
+    shape = tf.shape(ids)
+    flat = _until_eos(tf.reshape(ids, [-1, shape[2]]))
+    if self.tokenizer is not None:
+      texts = self.tokenizer.detokenize(flat)
+    else:
+      byte_ids = tf.clip_by_value(flat - ByteVocab.offset, 0, 255)
+      texts = tf.strings.reduce_join(tf.gather(self.byte_strings, byte_ids), axis=1)
+    # Ids can spell invalid UTF-8 (byte pieces, bytes); U+FFFD for those, as decode() does.
+    texts = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace",
+                                         replacement_char=0xFFFD)
+    return tf.reshape(texts, shape[:2])
+
