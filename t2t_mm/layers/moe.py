@@ -11,10 +11,14 @@ Why (bench/model.py, 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
     experts than at 16: thousands of small ops. One batched matmul is E-independent.
   * with one buffer (G=1) C is the busiest expert's load: a random router's max load is
     1.64x the mean at 240 experts (1.06x at 16), and 240/16 stayed at ~2.0-2.3. Ranking
-    experts by load into G=4 groups cuts the padding to 1.15x (1.01x at 16); 240/16 then
-    measured 1.18-1.51 (bench: 1136 vs 1714 ms, 1.51; load 5 on 2 cores, so noisy), and
-    multimodel_tiny's translate step fell from 779 to 250 ms. What is left at 240: the
-    [N, E] router work and the [E, d, h] weight gather and gradients, which grow with E.
+    experts by load into G=4 groups cuts the padding to 1.15x (1.01x at 16), and
+    multimodel_tiny's translate step fell from 779 to 250 ms. On a quiet machine 240/16 is
+    1.9 (903 vs 473 ms): the router costs 83 vs 16 ms, and the rest is the batched matmuls
+    themselves, which run at about half speed with ~140 rows per expert (240 experts) instead
+    of ~2,070 (16), at equal FLOPs (docs/STACK.md). One run at 240 gave G=4/8/16: 1097 /
+    960 / 1045 ms, within this machine's run-to-run spread (the bench read 903 at G=4).
+  * the weights are gathered per group (gradient: IndexedSlices); slicing them in place was
+    slower, as a strided slice's gradient is a dense copy of the whole [E, d, h] weight.
   * exact dispatch keeps each token's output a function of that token alone, so the
     MultiModel's padding invariance holds. `capacity_factor` > 0 caps each expert's rows
     (bounded memory under a collapsed router) at the price of dropping overflow assignments.
