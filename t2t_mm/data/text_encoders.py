@@ -64,12 +64,18 @@ class SubwordVocab:
   def decode(self, ids: Sequence[int]) -> str:
     return self._sp.decode(_strip(ids))
 
-  def tf_encode(self, text: tf.Tensor) -> tf.Tensor:
-    """string [] -> int32 [n], or string [B] -> int32 ragged [B, None]; no EOS."""
+  @property
+  def tokenizer(self):
+    """The in-graph tensorflow-text SentencepieceTokenizer (a tf.Module: attach it to a module
+    you export, so its resource is saved)."""
     if self._tokenizer is None:
       import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
       self._tokenizer = tft.SentencepieceTokenizer(model=self.model_proto, out_type=tf.int32)
-    return self._tokenizer.tokenize(text)
+    return self._tokenizer
+
+  def tf_encode(self, text: tf.Tensor) -> tf.Tensor:
+    """string [] -> int32 [n], or string [B] -> int32 ragged [B, None]; no EOS."""
+    return self.tokenizer.tokenize(text)
 
 
 class ByteVocab:

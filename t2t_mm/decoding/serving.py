@@ -17,16 +17,12 @@ These are tf.Modules: the exporter attaches them so that their resources are sav
 import tensorflow as tf
 
 from t2t_mm import errors
+from t2t_mm.data import pipeline
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.text_encoders import ByteVocab
 from t2t_mm.data.text_encoders import ClassLabelVocab
 from t2t_mm.data.text_encoders import SubwordVocab
-
-
-def _sentencepiece(vocab: SubwordVocab):
-  import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
-  return tft.SentencepieceTokenizer(model=vocab.model_proto, out_type=tf.int32)
 
 
 def _vocab_kind(vocab, problem_name: str) -> str:
@@ -37,13 +33,6 @@ def _vocab_kind(vocab, problem_name: str) -> str:
   raise errors.ConfigError(
       f"Problem '{problem_name}' uses a {type(vocab).__name__}, which has no in-graph form "
       "(SubwordVocab, ByteVocab and ClassLabelVocab do).")
-
-
-def _bytes_to_ids(texts: tf.Tensor) -> tf.RaggedTensor:
-  """string [B] -> int32 ragged [B, None]: each UTF-8 byte + ByteVocab.offset."""
-  chars = tf.strings.bytes_split(texts)
-  values = tf.io.decode_raw(chars.flat_values, tf.uint8)[:, 0]
-  return chars.with_flat_values(tf.cast(values, tf.int32) + ByteVocab.offset)
 
 
 def _until_eos(ids: tf.Tensor) -> tf.RaggedTensor:
@@ -58,7 +47,7 @@ class InputEncoder(tf.Module):
   Args:
     kind: "subword", "bytes", "image" or "audio".
     max_length: keep at most this many tokens (EOS included) or audio samples.
-    vocab: the SubwordVocab for kind "subword".
+    vocab: the SubwordVocab or ByteVocab of kinds "subword" and "bytes".
     image_size: (H, W) images are resized to, for kind "image".
     sample_rate: Hz waveforms are resampled to, for kind "audio".
   """
@@ -67,7 +56,9 @@ class InputEncoder(tf.Module):
     super().__init__(name=f"{kind}_input_encoder")
     self.kind, self.max_length = kind, int(max_length)
     self.image_size, self.sample_rate = image_size, sample_rate
-    self.tokenizer = _sentencepiece(vocab) if kind == "subword" else None
+    self.vocab = vocab
+    # Tracked here so that the SavedModel holds the SentencePiece resource.
+    self.tokenizer = vocab.tokenizer if kind == "subword" else None
 
   @classmethod
   def for_problem(cls, problem, spec, data_dir, hparams) -> "InputEncoder":
@@ -85,26 +76,24 @@ class InputEncoder(tf.Module):
                                                                              "wav_bytes")
 
   def __call__(self, strings: tf.Tensor) -> tf.Tensor:
+    # Per example, with the data pipeline's own steps, so serving encodes as training did.
     if self.kind in ("subword", "bytes"):
-      ids = self.tokenizer.tokenize(strings) if self.tokenizer else _bytes_to_ids(strings)
-      ids = ids[:, :self.max_length - 1]
-      eos = tf.fill([tf.shape(strings)[0], 1], EOS_ID)
-      return tf.concat([ids, tf.RaggedTensor.from_tensor(eos)], axis=1).to_tensor(PAD_ID)
+      ids = tf.map_fn(self._text, strings,
+                      fn_output_signature=tf.RaggedTensorSpec([None], tf.int32))
+      return ids.to_tensor(PAD_ID)
     if self.kind == "image":
       h, w = self.image_size
-      return tf.map_fn(self._image, strings,
+      return tf.map_fn(lambda data: pipeline.decode_image(data, self.image_size), strings,
                        fn_output_signature=tf.TensorSpec([h, w, 3], tf.float32))
     waves = tf.map_fn(self._wav, strings,
                       fn_output_signature=tf.RaggedTensorSpec([None], tf.float32))
     return waves.to_tensor(0.0)
 
-  def _image(self, data: tf.Tensor) -> tf.Tensor:
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    image = tf.image.convert_image_dtype(image, tf.float32)
-    image = tf.image.resize(image, self.image_size, antialias=True)
-    return tf.clip_by_value(image, 0.0, 1.0)
+  def _text(self, text: tf.Tensor) -> tf.Tensor:
+    ids = tf.cast(self.vocab.tf_encode(text), tf.int32)
+    return pipeline.add_eos_and_truncate(ids, self.max_length)
 
-  def _wav(self, data: tf.Tensor) -> tf.RaggedTensor:
+  def _wav(self, data: tf.Tensor) -> tf.Tensor:
     audio, rate = tf.audio.decode_wav(data)
     wave = tf.reduce_mean(audio, axis=1)
     # Linear resampling, as inputs.read_wav does with np.interp.
@@ -117,7 +106,7 @@ class InputEncoder(tf.Module):
     hi = tf.minimum(lo + 1, n_in - 1)
     frac = tf.cast(pos - tf.floor(pos), tf.float32)
     wave = tf.gather(wave, lo) * (1.0 - frac) + tf.gather(wave, hi) * frac
-    return tf.RaggedTensor.from_tensor(wave[None, :self.max_length])[0]
+    return wave[:self.max_length]
 
 
 class OutputDecoder(tf.Module):
@@ -131,7 +120,7 @@ class OutputDecoder(tf.Module):
   def __init__(self, kind, vocab=None):
     super().__init__(name=f"{kind}_output_decoder")
     self.kind = kind
-    self.tokenizer = _sentencepiece(vocab) if kind == "subword" else None
+    self.tokenizer = vocab.tokenizer if kind == "subword" else None
     self.labels = tf.constant(vocab.labels) if kind == "labels" else None
     self.byte_strings = tf.constant([bytes([i]) for i in range(256)]) if kind == "bytes" else None
 

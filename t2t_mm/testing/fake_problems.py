@@ -68,8 +68,12 @@ class FakeCopyProblem:
     del data_dir
     return FakeVocab()
 
+  def _rng(self, mode: str) -> np.random.Generator:
+    """The generator of `mode`'s examples: fixed by the seed, different per split."""
+    return np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+
   def _arrays(self, mode: str):
-    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    rng = self._rng(mode)
     n = self._sizes[mode]
     tokens = rng.integers(2, self.vocab_size, size=(n, self.length), dtype=np.int32)
     with_eos = _with_eos(tokens)
@@ -110,7 +114,7 @@ class FakeLabelProblem(FakeCopyProblem):
         input_vocab_size=self.vocab_size, metrics=("accuracy", "top5"))
 
   def _arrays(self, mode: str):
-    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    rng = self._rng(mode)
     n, width = self._sizes[mode], (self.vocab_size - 2) // self.num_classes
     labels = rng.integers(0, self.num_classes, size=(n, 1), dtype=np.int32)
     tokens = 2 + labels * width + rng.integers(0, width, size=(n, self.length), dtype=np.int32)
@@ -155,7 +159,7 @@ class FakeImageLabelProblem(FakeCopyProblem):
     return FakeLabelVocab(3)
 
   def _arrays(self, mode: str):
-    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    rng = self._rng(mode)
     n = self._sizes[mode]
     images = rng.random((n, *self.image_size, 3)).astype(np.float32)
     return images, images.mean(axis=(1, 2)).argmax(-1)[:, None].astype(np.int32)
@@ -182,7 +186,7 @@ class FakeSpeechProblem(FakeCopyProblem):
     return None
 
   def _arrays(self, mode: str):
-    rng = np.random.default_rng([self._seed, ("train", "dev", "test").index(mode)])
+    rng = self._rng(mode)
     n = self._sizes[mode]
     loud = rng.integers(0, 2, (n, 4))
     wave = rng.uniform(-0.1, 0.1, (n, 4, 200)) * (1 + 8 * loud[:, :, None])

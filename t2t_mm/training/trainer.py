@@ -128,12 +128,13 @@ class Trainer:
     """Input iterators for a run that starts (or resumes without iterator state) at `step`."""
     if self._iterators is not None:
       return
-    seed = self.hparams.seed
+    datasets = self._datasets  # Seeded with hparams.seed: right for a fresh run.
     if step:  # A fresh order for the resumed run, the same on every worker.
       seed = int(np.random.SeedSequence([self.hparams.seed, step]).generate_state(1)[0])
+      with self.strategy.scope():
+        datasets = {name: self._distributed_dataset(name, seed) for name in self.problems}
     with self.strategy.scope():
-      self._iterators = {name: iter(self._distributed_dataset(name, seed))
-                         for name in self.problems}
+      self._iterators = {name: iter(ds) for name, ds in datasets.items()}
 
   def _uses_iterator_checkpoints(self) -> bool:
     return self.config.checkpoint_iterators and self.strategy.num_replicas_in_sync == 1 and (
