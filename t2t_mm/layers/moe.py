@@ -1,29 +1,31 @@
 """Sparsely-gated mixture of experts (Shazeer et al. 2017) with noisy top-k gating.
 
-Dispatch (constant op count in E; FLOPs ~ tokens x k): the N*k (token, expert) assignments
-are sorted by expert (argsort), experts are ranked by load and cut into G = dispatch_groups
-groups of ranks; group g gathers its rows into a [E_g, C_g, d] buffer (C_g = the largest load
-in the group: exact, no token dropped) and runs its experts as one batched matmul pair
-[E_g, C_g, d] x [E_g, d, h] -> [E_g, C_g, h] -> [E_g, C_g, d]; outputs are gathered back per
-assignment, weighted by the gates and summed per token. Padded tokens go to no expert.
-Why (bench/model.py, 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
-  * the previous per-expert loop (dynamic_partition, E matmul pairs) cost 2.7x more at 240
-    experts than at 16: thousands of small ops. One batched matmul is E-independent.
-  * with one buffer (G=1) C is the busiest expert's load: a random router's max load is
-    1.64x the mean at 240 experts (1.06x at 16), and 240/16 stayed at ~2.0-2.3. Ranking
-    experts by load into G=4 groups cuts the padding to 1.15x (1.01x at 16), and
-    multimodel_tiny's translate step fell from 779 to 250 ms. On a quiet machine 240/16 is
-    1.9 (903 vs 473 ms): the router costs 83 vs 16 ms, and the rest is the batched matmuls
-    themselves, which run at about half speed with ~140 rows per expert (240 experts) instead
-    of ~2,070 (16), at equal FLOPs (docs/STACK.md). One run at 240 gave G=4/8/16: 1097 /
-    960 / 1045 ms, within this machine's run-to-run spread (the bench read 903 at G=4).
-  * the weights are gathered per group (gradient: IndexedSlices); slicing them in place was
-    slower, as a strided slice's gradient is a dense copy of the whole [E, d, h] weight.
+Dispatch (constant op count per expert, no padding; FLOPs ~ tokens x k): the N*k
+(token, expert) assignments are sorted by expert (stable argsort), the rows are gathered in
+that order and split by each expert's load into E blocks; expert i runs one 2-D matmul pair
+on its block; the outputs are gathered back per assignment, weighted by the gates and summed
+per token. Padded tokens go to no expert.
+Why (bench/model.py: 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
+  * a loop of per-expert slices (dynamic_partition, strided slices of the weights) cost 2.7x
+    more at 240 experts than at 16: a strided slice's gradient is a dense zero-padded copy
+    of the whole [E, d, h] weight, once per expert. Unstacking the weights once (gradient:
+    one stack) and splitting the rows once (gradient: one concat) avoids that.
+  * experts as one batched matmul over a [E, C, d] capacity buffer (the previous dispatch)
+    pads every expert to the busiest one's load (1.64x the mean for a random router at 240
+    experts, 1.15x with experts ranked by load in 4 groups), and TF's BatchMatMul runs
+    ~136-row matrices at about half the speed of 2-D MatMul on this CPU: 240/16 was 1.9-2.0
+    (903 vs 473 ms). Split blocks with 2-D matmuls: 1.5-1.6 (662 vs 416 ms in one run).
+  * what is left at 240 experts: the router (two [N, d] x [d, E] matmuls, E-wide noise,
+    top-k, the load's erf) costs ~100 vs ~20 ms, and 2-D matmuls with ~136 rows still run
+    ~1.4x slower than with ~2,000 in their backward pass (docs/STACK.md). Pre-transposed
+    weights for the backward pass and a fused router matmul were both slower (measured).
   * exact dispatch keeps each token's output a function of that token alone, so the
     MultiModel's padding invariance holds. `capacity_factor` > 0 caps each expert's rows
-    (bounded memory under a collapsed router) at the price of dropping overflow assignments.
-  * dynamic shapes: the gradient does not compile under XLA (docs/STACK.md); keep XLA off.
-tf.argsort(stable=True) is used because keras.ops.argsort is not stable on TensorFlow.
+    (bounded work under a collapsed router) at the price of dropping overflow assignments.
+  * dynamic shapes: the gradient does not compile under XLA, and XLA on CPU ran the router
+    alone 9x slower (docs/STACK.md); keep XLA off.
+tf.argsort(stable=True) is used because keras.ops.argsort is not stable on TensorFlow, and
+tf.split because keras.ops.split takes only static sections.
 """
 
 import keras
@@ -63,8 +65,6 @@ class MixtureOfExperts(keras.layers.Layer):
     noise_epsilon: added to the noise standard deviation.
     capacity_factor: 0 (default) = exact dispatch; c > 0 caps each expert at
       ceil(c * real tokens * k / E) assignments and drops the rest (in token order).
-    dispatch_groups: G, groups of experts (ranked by load) that each get their own buffer
-      capacity; more groups pad less but add G small ops and a gather of the weights.
 
   Example:
     >>> moe = MixtureOfExperts(8, 16, num_experts=4, k=2)
@@ -72,8 +72,7 @@ class MixtureOfExperts(keras.layers.Layer):
   """
 
   def __init__(self, hidden_size, filter_size, num_experts, k=2, loss_coef=0.01,
-               noise_epsilon=1e-2, capacity_factor=0.0, dispatch_groups=4,
-               **kwargs):
+               noise_epsilon=1e-2, capacity_factor=0.0, **kwargs):
     super().__init__(**kwargs)
     if not 0 < k < num_experts:
       raise ValueError(f"MixtureOfExperts: need 0 < k < num_experts, got k={k}, "
@@ -85,9 +84,6 @@ class MixtureOfExperts(keras.layers.Layer):
                        f"{capacity_factor}.")
     self.loss_coef, self.noise_epsilon = loss_coef, noise_epsilon
     self.capacity_factor = float(capacity_factor)
-    if dispatch_groups < 1:
-      raise ValueError(f"MixtureOfExperts: dispatch_groups must be >= 1, got {dispatch_groups}.")
-    self.dispatch_groups = min(dispatch_groups, num_experts)
     self.seed_generator = keras.random.SeedGenerator(0)
     self.last_gates = None
 
@@ -153,65 +149,46 @@ class MixtureOfExperts(keras.layers.Layer):
   def dispatch(self, flat, mask_flat, top_idx, top_gates):
     """Run each token's k experts: flat [N, d], top_idx/top_gates [N, k] -> [N, d].
 
-      assignments (token, expert), N*k of them, sorted by expert; experts ranked by load
-      experts in G groups of ranks; group g: buffer [E_g, C_g, d], C_g = its largest load
-        -> one batched matmul pair [E_g, C_g, d] x [E_g, d, h] -> [E_g, C_g, h] -> [E_g, C_g, d]
-      y_t = sum_j gate_tj * output[slot of (t, j)]
-    Slots past an expert's load hold any row and are never read back (no gradient). With
-    capacity_factor > 0, C_g <= ceil(cf * real tokens * k / E) and the assignments past it
-    (in token order) are dropped. Padded tokens go to no expert.
+      assignments (token, expert), A = N*k of them -> stable sort by expert
+      rows [A, d] = flat[token of each sorted assignment]
+      split by expert load -> E blocks [load_i, d]   (no padding, no capacity buffer)
+      block i -> relu(block W1_i + b1_i) W2_i + b2_i  (one 2-D matmul pair per expert)
+      y_t = sum_j gate_tj * output row of (t, j)       (unsorted by the inverse permutation)
+    Padded tokens (and, with capacity_factor > 0, the assignments past an expert's capacity
+    in token order) go to an extra block E that no expert reads; their weight is 0.
     """
     e, k, d = self.num_experts, self.k, self.hidden_size
     n = ops.shape(flat)[0]
     a = n * k
     expert = ops.reshape(ops.cast(top_idx, "int32"), (-1,))
-    real = ops.greater(ops.repeat(mask_flat, k), 0.0)
-    counts = ops.bincount(ops.where(real, expert, e), minlength=e + 1)[:e]
-    by_load = ops.cast(ops.argsort(-counts), "int32")  # Rank r -> expert, busiest first.
-    rank_of = ops.scatter(by_load[:, None], ops.arange(e, dtype="int32"), (e,))
-    rank = ops.where(real, ops.take(rank_of, expert), e)  # Padded tokens: bin E, never read.
-    order = ops.cast(tf.argsort(rank, stable=True), "int32")  # [A], grouped by rank.
-    ranked_counts = ops.take(counts, by_load)
-    starts = ops.cumsum(ranked_counts) - ranked_counts
-    limit = None
+    bucket = ops.where(ops.greater(ops.repeat(mask_flat, k), 0.0), expert, e)
     if self.capacity_factor > 0:
-      real_tokens = ops.sum(mask_flat)
-      limit = ops.cast(ops.ceil(self.capacity_factor * real_tokens * k / e), "int32")
-    outs, slot_base, caps, offset = [], [], [], ops.convert_to_tensor(0, "int32")
-    bounds = [round(g * e / self.dispatch_groups) for g in range(self.dispatch_groups + 1)]
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-      if hi == lo:
-        continue
-      cap = ranked_counts[lo]
-      if limit is not None:
-        cap = ops.minimum(cap, limit)
-      cap = ops.maximum(cap, 1)  # Keeps every gather index valid when no token is real.
-      # Slot (i, c) <- assignment order[starts[lo + i] + c] (clamped when c >= load).
-      src = ops.minimum(starts[lo:hi, None] + ops.arange(cap, dtype="int32")[None, :], a - 1)
-      token = ops.floor_divide(ops.take(order, ops.reshape(src, (-1,))), k)
-      xs = ops.reshape(ops.take(flat, token, axis=0), (hi - lo, cap, d))
-      ids = by_load[lo:hi]
-      w1, b1 = ops.take(self.w1, ids, axis=0), ops.take(self.b1, ids, axis=0)
-      w2, b2 = ops.take(self.w2, ids, axis=0), ops.take(self.b2, ids, axis=0)
-      hidden = ops.relu(ops.matmul(xs, ops.cast(w1, xs.dtype))
-                        + ops.cast(b1, xs.dtype)[:, None, :])
-      out = ops.matmul(hidden, ops.cast(w2, xs.dtype)) + ops.cast(b2, xs.dtype)[:, None, :]
-      outs.append(ops.reshape(out, (-1, d)))
-      slot_base.append(offset + ops.arange(hi - lo, dtype="int32") * cap)
-      caps.append(ops.zeros((hi - lo,), "int32") + cap)
-      offset = offset + (hi - lo) * cap
-    out = ops.concatenate(outs, axis=0)
-    slot_base = ops.concatenate(slot_base, axis=0)  # [E]: first slot of each rank.
-    # Assignment i sits at slot_base[rank] + (its position within its expert).
-    safe_rank = ops.minimum(rank, e - 1)
-    pos_sorted = ops.arange(a, dtype="int32") - ops.take(starts, ops.take(safe_rank, order))
-    pos = ops.scatter(order[:, None], pos_sorted, (a,))  # Inverse permutation.
-    kept = ops.logical_and(real, ops.less(pos, ops.take(ops.concatenate(caps, 0), safe_rank)))
-    slot = ops.where(kept, ops.take(slot_base, safe_rank) + pos, 0)
-    picked = ops.take(out, slot, axis=0)  # [A, d]
-    weight = ops.where(kept, ops.reshape(top_gates, (-1,)), 0.0)
+      limit = ops.cast(ops.ceil(self.capacity_factor * ops.sum(mask_flat) * k / e), "int32")
+      bucket = ops.where(ops.less(self._position_in_bucket(bucket), limit), bucket, e)
+    order = ops.cast(tf.argsort(bucket, stable=True), "int32")  # [A], grouped by expert.
+    loads = ops.bincount(bucket, minlength=e + 1)
+    rows = ops.take(flat, ops.floor_divide(order, k), axis=0)  # [A, d]
+    # tf.split with per-expert sizes: keras.ops.split takes static sections only.
+    blocks = tf.split(rows, ops.cast(loads, "int32"), num=e + 1)
+    cast = lambda w: ops.unstack(ops.cast(w, rows.dtype), axis=0)  # noqa: E731
+    w1, b1, w2, b2 = cast(self.w1), cast(self.b1), cast(self.w2), cast(self.b2)
+    outs = [ops.matmul(ops.relu(ops.matmul(blocks[i], w1[i]) + b1[i]), w2[i]) + b2[i]
+            for i in range(e)]
+    out = ops.concatenate(outs + [ops.zeros_like(blocks[e])], axis=0)  # [A, d], sorted.
+    unsort = ops.scatter(order[:, None], ops.arange(a, dtype="int32"), (a,))
+    picked = ops.take(out, unsort, axis=0)  # [A, d] in (token, j) order.
+    weight = ops.where(ops.less(bucket, e), ops.reshape(top_gates, (-1,)), 0.0)
     return ops.sum(ops.reshape(picked * ops.cast(weight, picked.dtype)[:, None], (n, k, d)),
                    axis=1)
+
+  def _position_in_bucket(self, bucket):
+    """[A] bucket ids -> each assignment's position among its bucket's, in token order."""
+    a = ops.shape(bucket)[0]
+    order = ops.cast(tf.argsort(bucket, stable=True), "int32")
+    loads = ops.bincount(bucket, minlength=self.num_experts + 1)
+    starts = ops.cast(ops.cumsum(loads) - loads, "int32")
+    pos_sorted = ops.arange(a, dtype="int32") - ops.take(starts, ops.take(bucket, order))
+    return ops.scatter(order[:, None], pos_sorted, (a,))
 
   def compute_output_shape(self, input_shape):
     return input_shape
@@ -220,4 +197,4 @@ class MixtureOfExperts(keras.layers.Layer):
     return {**super().get_config(), "hidden_size": self.hidden_size,
             "filter_size": self.filter_size, "num_experts": self.num_experts, "k": self.k,
             "loss_coef": self.loss_coef, "noise_epsilon": self.noise_epsilon,
-            "capacity_factor": self.capacity_factor, "dispatch_groups": self.dispatch_groups}
+            "capacity_factor": self.capacity_factor}

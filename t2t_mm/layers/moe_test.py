@@ -117,9 +117,9 @@ def _dense_reference(moe, x, gates):
   return np.einsum("ne,ned->nd", np.asarray(gates, "float64"), experts).reshape(x.shape)
 
 
-@pytest.mark.parametrize("num_experts,k,groups", [(6, 2, 4), (13, 4, 3), (7, 3, 1), (5, 2, 9)])
-def test_dispatch_equals_dense_reference(num_experts, k, groups):
-  moe = _moe(num_experts=num_experts, k=k, dispatch_groups=groups)
+@pytest.mark.parametrize("num_experts,k", [(6, 2), (13, 4), (7, 3), (5, 2)])
+def test_dispatch_equals_dense_reference(num_experts, k):
+  moe = _moe(num_experts=num_experts, k=k)
   rng = np.random.default_rng(num_experts)
   for v in (moe.b1, moe.b2):  # Non-zero biases, so a misrouted row would show.
     v.assign(rng.standard_normal(v.shape).astype("float32"))
@@ -129,7 +129,7 @@ def test_dispatch_equals_dense_reference(num_experts, k, groups):
 
 
 def test_dispatch_with_a_skewed_router_equals_dense_reference():
-  # Most tokens pick experts 0 and 1: the buffer's capacity is set by their load.
+  # Most tokens pick experts 0 and 1; several experts get no row at all.
   moe = _moe(num_experts=8, k=2)
   w = np.zeros((8, 8), "float32")
   w[:, :2] = 1.0
