@@ -53,6 +53,7 @@ class SubwordVocab:
       raise errors.DataError(f"{path}: expected pad_id={PAD_ID}, eos_id={EOS_ID}, got "
                              f"{self._sp.pad_id()}, {self._sp.eos_id()}.")
     self._tokenizer = None
+    self._fast = None  # (FastSentencepieceTokenizer, pattern), built on first use.
 
   @property
   def vocab_size(self) -> int:
@@ -70,12 +71,62 @@ class SubwordVocab:
     you export, so its resource is saved)."""
     if self._tokenizer is None:
       import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
-      self._tokenizer = tft.SentencepieceTokenizer(model=self.model_proto, out_type=tf.int32)
+      # Eager even when first used inside a tf.function or a dataset map, so that later
+      # graphs can capture it.
+      with tf.init_scope():
+        self._tokenizer = tft.SentencepieceTokenizer(model=self.model_proto, out_type=tf.int32)
     return self._tokenizer
 
   def tf_encode(self, text: tf.Tensor) -> tf.Tensor:
-    """string [] -> int32 [n], or string [B] -> int32 ragged [B, None]; no EOS."""
-    return self.tokenizer.tokenize(text)
+    """string [] -> int32 [n], or string [B] -> int32 ragged [B, None]; no EOS.
+
+    Equal to `encode` (SentencePiece) for every input. Lines made only of characters that
+    are single pieces of a unigram vocab go through tensorflow-text's
+    FastSentencepieceTokenizer (~2.5x faster here); the rest (characters that need byte
+    fallback, which the fast one turns into <unk>, tabs and other non-space whitespace,
+    a literal U+2581) through the SentencepieceTokenizer. docs/STACK.md has the figures.
+    """
+    text = tf.convert_to_tensor(text, tf.string)
+    if text.shape.rank == 0:
+      return self._tf_encode_batch(text[None]).flat_values
+    if text.shape.rank != 1:
+      raise ValueError(f"SubwordVocab.tf_encode({self.path}): expected a string scalar or "
+                       f"vector, got shape {text.shape}.")
+    return self._tf_encode_batch(text)
+
+  def _tf_encode_batch(self, text: tf.Tensor) -> tf.Tensor:
+    fast, pattern = self._fast_path()
+    if fast is None:
+      return self.tokenizer.tokenize(text)
+    #   text [B] -> on_fast [B] (every character a single piece)
+    #   fast ids [B, None] for all; exact ids [X, None] for the X others; pick row by row.
+    on_fast = tf.strings.regex_full_match(text, pattern)
+    fast_ids = fast.tokenize(text).with_row_splits_dtype(tf.int64)
+    others = tf.cast(tf.where(tf.logical_not(on_fast))[:, 0], tf.int32)
+    exact_ids = self.tokenizer.tokenize(tf.gather(text, others)).with_row_splits_dtype(tf.int64)
+    b = tf.shape(text)[0]
+    pick = tf.tensor_scatter_nd_update(tf.range(b), others[:, None],
+                                       b + tf.range(tf.shape(others)[0]))
+    return tf.gather(tf.concat([fast_ids, exact_ids], axis=0), pick)
+
+  def _fast_path(self):
+    """(FastSentencepieceTokenizer, RE2 pattern of the lines it encodes exactly) or (None, None)
+    for a non-unigram model."""
+    if self._fast is None:
+      from sentencepiece import sentencepiece_model_pb2  # pylint: disable=g-import-not-at-top
+      proto = sentencepiece_model_pb2.ModelProto()
+      proto.ParseFromString(self.model_proto)
+      if proto.trainer_spec.model_type != proto.trainer_spec.UNIGRAM:
+        self._fast = (None, None)
+      else:
+        import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
+        normal = proto.SentencePiece.NORMAL
+        chars = sorted({p.piece.replace("\u2581", " ") for p in proto.pieces
+                        if p.type == normal and len(p.piece) == 1} - {"\u2581"})
+        pattern = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]*"
+        with tf.init_scope():  # Its model is a constant: eager, as for `tokenizer`.
+          self._fast = (tft.FastSentencepieceTokenizer(self.model_proto), pattern)
+    return self._fast
 
 
 class ByteVocab:

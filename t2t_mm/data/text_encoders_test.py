@@ -1,5 +1,7 @@
 """Vocabularies: lossless subword round trips (Python and in-graph), bytes and class labels."""
 
+import random
+
 import pytest
 import tensorflow as tf
 
@@ -36,6 +38,44 @@ def test_in_graph_tokenization_matches_python(subword):
     assert row == subword.encode(text)
   single = subword.tf_encode(tf.constant(HARD_TEXTS[0]))
   assert single.dtype == tf.int32 and single.numpy().tolist() == subword.encode(HARD_TEXTS[0])
+
+
+def test_in_graph_fast_and_exact_paths_equal_sentencepiece_on_random_text(subword):
+  # Lines of known characters take the fast tokenizer, the others the exact one; both must
+  # give SentencePiece's ids. The pool mixes vocab words with byte-fallback characters,
+  # whitespace other than " ", a literal U+2581 and the special pieces' spellings.
+  rng = random.Random(0)
+  pool = (["the", "big", "dog", "Hund", "große", "chat", " ", "  ", ".", "e", "x"] * 6 +
+          ["\t", "\n", "\r", "🙂", "Ä", "漢", "\u2581", "\u3000", "\xa0", "</s>", "<pad>",
+           "<unk>", "<0x41>", "Q", "\x00"])
+  texts = ["".join(rng.choice(pool) for _ in range(rng.randrange(0, 10))) for _ in range(3000)]
+  pattern = subword._fast_path()[1]  # pylint: disable=protected-access
+  on_fast = tf.strings.regex_full_match(tf.constant(texts), pattern).numpy()
+  assert 0.2 < on_fast.mean() < 0.8  # Both paths are exercised.
+  rows = subword.tf_encode(tf.constant(texts)).to_list()
+  mismatched = [t for t, row in zip(texts, rows) if row != subword.encode(t)]
+  assert not mismatched, mismatched[:5]
+
+
+def test_in_graph_tokenization_of_a_bpe_model_matches_python(tmp_path):
+  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / "vocab.bpe.model")
+  spm.SentencePieceTrainer.train(
+      sentence_iterator=iter(["the big dog sees a cat ."] * 50), model_prefix=path[:-6],
+      vocab_size=300, model_type="bpe", byte_fallback=True, pad_id=0, eos_id=1, unk_id=2,
+      bos_id=-1, minloglevel=2)
+  v = text_encoders.SubwordVocab(path)
+  assert v._fast_path() == (None, None)  # pylint: disable=protected-access
+  rows = v.tf_encode(tf.constant(HARD_TEXTS + ["the dog"])).to_list()
+  assert rows == [v.encode(t) for t in HARD_TEXTS + ["the dog"]]
+
+
+def test_in_graph_tokenizers_first_built_inside_a_map_serve_later_graphs(subword):
+  fresh = text_encoders.SubwordVocab(subword.path)
+  first = tf.data.Dataset.from_tensor_slices(["the dog", "\tQ"]).batch(2).map(fresh.tf_encode)
+  second = tf.data.Dataset.from_tensor_slices(["big cat"]).map(fresh.tokenizer.tokenize)
+  assert next(iter(first)).to_list() == [fresh.encode("the dog"), fresh.encode("\tQ")]
+  assert next(iter(second)).numpy().tolist() == fresh.encode("big cat")
 
 
 def test_decode_stops_at_eos_and_drops_pad(subword):
