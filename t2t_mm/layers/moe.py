@@ -14,7 +14,8 @@ Why (bench/model.py: 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
     pads every expert to the busiest one's load (1.64x the mean for a random router at 240
     experts, 1.15x with experts ranked by load in 4 groups), and TF's BatchMatMul runs
     ~136-row matrices at about half the speed of 2-D MatMul on this CPU: 240/16 was 1.9-2.0
-    (903 vs 473 ms). Split blocks with 2-D matmuls: 1.5-1.6 (662 vs 416 ms in one run).
+    (903 vs 473 ms). Split blocks with 2-D matmuls: 1.63 and 1.69 in two bench runs of one
+    session whose run of the previous dispatch read 2.14.
   * what is left at 240 experts: the router (two [N, d] x [d, E] matmuls, E-wide noise,
     top-k, the load's erf) costs ~100 vs ~20 ms, and 2-D matmuls with ~136 rows still run
     ~1.4x slower than with ~2,000 in their backward pass (docs/STACK.md). Pre-transposed
