@@ -3,6 +3,7 @@
 Prints the float32 matmul peak (2048^3 chained matmuls), the MoE step time (forward + backward)
 at 240 vs 16 experts with k = 4 at the same tokens, MoE vs a dense FFN of the same active
 compute, multimodel_tiny's training step per modality (batch 32) and its FLOP/s over the peak.
+The MoE and dense steps are timed in alternating rounds (the VM's speed drifts between runs).
 The last line is
   moe_240_vs_16_experts=<r> moe_vs_dense_ffn=<r> tiny_step_mfu=<f>
 Targets (issue #4): <= 1.3, <= 2.0, >= 0.15. No XLA (slower on CPU; see docs/STACK.md).
@@ -51,7 +52,7 @@ def matmul_peak(n=2048, chain=8):
   return 2 * n ** 3 * chain / sec
 
 
-def ffn_vs_moe(tokens=8192, d=256, h=512, k=4):
+def ffn_vs_moe(tokens=8192, d=256, h=512, k=4, rounds=4):
   x = tf.random.normal((tokens, d))
 
   def step_of(layer, call):
@@ -63,15 +64,20 @@ def ffn_vs_moe(tokens=8192, d=256, h=512, k=4):
       return tape.gradient(loss, layer.trainable_variables)
     return step
 
-  times = {}
+  steps = {}
   for e in (16, 240):
     moe = MixtureOfExperts(d, h, num_experts=e, k=k)
     moe.build((None, d))
     moe.w_gate.assign(tf.random.normal((d, e)) * 0.1)  # A trained-like, token-dependent router.
-    times[e] = timeit(step_of(moe, lambda t, m=moe: m(t, training=True)), x)
+    steps[e] = step_of(moe, lambda t, m=moe: m(t, training=True))
   dense = keras.Sequential([keras.layers.Dense(k * h, activation="relu"), keras.layers.Dense(d)])
   dense.build((None, d))
-  times["dense"] = timeit(step_of(dense, dense), x)
+  steps["dense"] = step_of(dense, dense)
+  # Alternating rounds, so that the machine's speed drift hits every variant alike.
+  times = {name: 0.0 for name in steps}
+  for r in range(rounds):
+    for name, step in steps.items():
+      times[name] += timeit(step, x, warmup=2 if r == 0 else 0, min_time=0.5) / rounds
   return times
 
 
