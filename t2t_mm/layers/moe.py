@@ -176,8 +176,9 @@ class MixtureOfExperts(keras.layers.Layer):
     outs = [ops.matmul(ops.relu(ops.matmul(blocks[i], w1[i]) + b1[i]), w2[i]) + b2[i]
             for i in range(e)]
     out = ops.concatenate(outs + [ops.zeros_like(blocks[e])], axis=0)  # [A, d], sorted.
-    unsort = ops.scatter(order[:, None], ops.arange(a, dtype="int32"), (a,))
-    picked = ops.take(out, unsort, axis=0)  # [A, d] in (token, j) order.
+    # Unsort by scattering (a permutation): its gradient is a dense gather, where a gather's
+    # sparse gradient would make the concat's gradient slice it once per expert (O(E * A)).
+    picked = ops.scatter(order[:, None], out, (a, d))  # [A, d] in (token, j) order.
     weight = ops.where(ops.less(bucket, e), ops.reshape(top_gates, (-1,)), 0.0)
     return ops.sum(ops.reshape(picked * ops.cast(weight, picked.dtype)[:, None], (n, k, d)),
                    axis=1)
