@@ -3,7 +3,7 @@
 Dispatch (constant op count per expert, no padding; FLOPs ~ tokens x k): the N*k
 (token, expert) assignments are sorted by expert (stable argsort), the rows are gathered in
 that order and split by each expert's load into E blocks; expert i runs one 2-D matmul pair
-on its block; the outputs are gathered back per assignment, weighted by the gates and summed
+on its block; the outputs are scattered back to assignment order, weighted by the gates and summed
 per token. Padded tokens go to no expert.
 Why (bench/model.py: 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
   * a loop of per-expert slices (dynamic_partition, strided slices of the weights) cost 2.7x
@@ -154,7 +154,7 @@ class MixtureOfExperts(keras.layers.Layer):
       rows [A, d] = flat[token of each sorted assignment]
       split by expert load -> E blocks [load_i, d]   (no padding, no capacity buffer)
       block i -> relu(block W1_i + b1_i) W2_i + b2_i  (one 2-D matmul pair per expert)
-      y_t = sum_j gate_tj * output row of (t, j)       (unsorted by the inverse permutation)
+      y_t = sum_j gate_tj * output row of (t, j)       (scattered back to (t, j) order)
     Padded tokens (and, with capacity_factor > 0, the assignments past an expert's capacity
     in token order) go to an extra block E that no expert reads; their weight is 0.
     """
