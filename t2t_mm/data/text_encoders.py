@@ -94,13 +94,20 @@ class SubwordVocab:
                        f"vector, got shape {text.shape}.")
     return self._tf_encode_batch(text)
 
+  def on_fast_path(self, text: tf.Tensor) -> tf.Tensor:
+    """string [B] -> bool [B]: the lines tf_encode gives to the fast tokenizer."""
+    pattern = self._fast_path()[1]
+    if pattern is None:
+      return tf.zeros(tf.shape(text), tf.bool)
+    return tf.strings.regex_full_match(text, pattern)
+
   def _tf_encode_batch(self, text: tf.Tensor) -> tf.Tensor:
-    fast, pattern = self._fast_path()
+    fast = self._fast_path()[0]
     if fast is None:
       return self.tokenizer.tokenize(text)
     #   text [B] -> on_fast [B] (every character a single piece)
     #   fast ids [B, None] for all; exact ids [X, None] for the X others; pick row by row.
-    on_fast = tf.strings.regex_full_match(text, pattern)
+    on_fast = self.on_fast_path(text)
     fast_ids = fast.tokenize(text).with_row_splits_dtype(tf.int64)
     others = tf.cast(tf.where(tf.logical_not(on_fast))[:, 0], tf.int32)
     exact_ids = self.tokenizer.tokenize(tf.gather(text, others)).with_row_splits_dtype(tf.int64)

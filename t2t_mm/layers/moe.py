@@ -171,8 +171,9 @@ class MixtureOfExperts(keras.layers.Layer):
     rows = ops.take(flat, ops.floor_divide(order, k), axis=0)  # [A, d]
     # tf.split with per-expert sizes: keras.ops.split takes static sections only.
     blocks = tf.split(rows, ops.cast(loads, "int32"), num=e + 1)
-    cast = lambda w: ops.unstack(ops.cast(w, rows.dtype), axis=0)  # noqa: E731
-    w1, b1, w2, b2 = cast(self.w1), cast(self.b1), cast(self.w2), cast(self.b2)
+    # One unstack per weight (its gradient is one stack), not a slice per expert.
+    w1, b1, w2, b2 = (ops.unstack(ops.cast(w, rows.dtype), axis=0)
+                      for w in (self.w1, self.b1, self.w2, self.b2))
     outs = [ops.matmul(ops.relu(ops.matmul(blocks[i], w1[i]) + b1[i]), w2[i]) + b2[i]
             for i in range(e)]
     out = ops.concatenate(outs + [ops.zeros_like(blocks[e])], axis=0)  # [A, d], sorted.
