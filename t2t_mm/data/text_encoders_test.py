@@ -56,6 +56,11 @@ def test_in_graph_fast_and_exact_paths_equal_sentencepiece_on_random_text(subwor
   assert not mismatched, mismatched[:5]
 
 
+def test_in_graph_tokenization_of_a_matrix_names_the_vocab_and_the_shape(subword):
+  with pytest.raises(ValueError, match=r"vocab.test.model.*string scalar or vector.*\(2, 1\)"):
+    subword.tf_encode(tf.constant([["a"], ["b"]]))
+
+
 def test_in_graph_tokenization_of_a_bpe_model_matches_python(tmp_path):
   import sentencepiece as spm  # pylint: disable=g-import-not-at-top
   path = str(tmp_path / "vocab.bpe.model")
