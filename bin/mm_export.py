@@ -1,6 +1,7 @@
 """mm-export: write a trained model's decoding as a SavedModel (two signatures per problem).
 
-  mm-export --output_dir=RUN --export_dir=RUN/export --decode_hparams='beam_size=4'
+  mm-export --output_dir=RUN --export_dir=RUN/export --decode_hparams='beam_size=4' \
+      [--problems=wmt_ende_mini,caption_scenes_mini]
 
 Signatures: NAME (model tensors in, ids out) and NAME_strings (text, image bytes or wav bytes
 in, text out); see t2t_mm/decoding/export.py. Load with `import tensorflow_text` first.
@@ -23,6 +24,7 @@ flags.DEFINE_string("export_dir", None, "Folder of the SavedModel (default: outp
 flags.DEFINE_string("decode_hparams", "", "Search settings baked into the export, e.g. "
                     "'beam_size=4,max_decode_length=50'.")
 flags.DEFINE_string("checkpoint_path", None, "Checkpoint to export (default: the latest).")
+flags.DEFINE_list("problems", None, "Trained problems to export (comma list; default: all).")
 
 FLAGS = flags.FLAGS
 
@@ -34,10 +36,11 @@ def main() -> int:
   dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
                          checkpoint=FLAGS.checkpoint_path)
+  names = FLAGS.problems or list(run.specs)
   path = export.export_run(run, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "export"),
-                           dhp)
+                           dhp, names)
   print(f"SavedModel written to {path}: signatures NAME and NAME_strings for "
-        f"{', '.join(sorted(run.specs))}.", file=sys.stderr)
+        f"{', '.join(sorted(names))}.", file=sys.stderr)
   return 0
 
 

@@ -19,6 +19,7 @@ the problem's rate. Either way the whole cached search (the while_loop) is in th
 
 import os
 import shutil
+from typing import Optional, Sequence
 
 from absl import logging
 import tensorflow as tf
@@ -61,13 +62,17 @@ def _strings_fn(serve, encode: InputEncoder, decode: OutputDecoder):
   return serve_strings
 
 
-def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHParams()) -> str:
-  """Writes the SavedModel; returns export_dir. Refuses to overwrite a non-empty folder."""
+def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHParams(),
+               problems: Optional[Sequence[str]] = None) -> str:
+  """Writes the SavedModel with the signatures of `problems` (default: every trained problem);
+  returns export_dir. Refuses to overwrite a non-empty folder."""
+  names = [run.check_problem(n) for n in problems] if problems else list(run.specs)
   if os.path.isdir(export_dir) and os.listdir(export_dir):
     raise errors.ConfigError(f"Export folder {export_dir} is not empty; choose a new one.")
   module = _Exported(run.model)
   signatures = {}
-  for name, spec in run.specs.items():
+  for name in names:
+    spec = run.specs[name]
     space = int(spec.target_space)
 
     def serve(inputs, name=name, space=space):

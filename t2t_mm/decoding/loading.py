@@ -35,6 +35,14 @@ class LoadedRun:
   data_dir: str
   checkpoint: Optional[str]
 
+  def check_problem(self, name: str) -> str:
+    """`name` if this run was trained on it; else an UnknownNameError with close names."""
+    if name not in self.specs:
+      raise errors.UnknownNameError(
+          f"Unknown problem '{name}'.{errors.did_you_mean(name, self.specs)} This model "
+          f"was trained on: {', '.join(self.specs)}.")
+    return name
+
 
 def latest_checkpoint(output_dir: str) -> str:
   path = tf.train.latest_checkpoint(os.path.join(output_dir, CHECKPOINT_DIR))

@@ -45,11 +45,7 @@ class DecodeSession:
   # --- Settings ---
 
   def _check_problem(self, name: str) -> str:
-    if name not in self.run.specs:
-      raise errors.UnknownNameError(
-          f"Unknown problem '{name}'.{errors.did_you_mean(name, self.run.specs)} This model "
-          f"was trained on: {', '.join(self.run.specs)}.")
-    return name
+    return self.run.check_problem(name)
 
   def command(self, key: str, value: str) -> str:
     if key == "problem":

@@ -12,6 +12,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import resolve
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.decoding import export
 from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
 from t2t_mm.decoding import session as session_lib
@@ -132,6 +133,13 @@ def test_a_stream_of_bad_lines_gets_messages_and_the_session_goes_on(session, me
   assert len([l for l in last.splitlines() if "\t-" in l]) == 3  # 3 beams with scores.
   assert session.dhp.beam_size == 3
   session.dhp = DecodeHParams(max_decode_length=8)
+
+
+def test_exporting_an_untrained_problem_names_the_trained_ones_and_writes_nothing(session,
+                                                                                 tmp_path):
+  with pytest.raises(errors.UnknownNameError, match="'fake_cpy'.*fake_copy.*trained on"):
+    export.export_run(session.run, str(tmp_path / "export"), problems=["fake_cpy"])
+  assert not os.path.exists(tmp_path / "export")
 
 
 def test_long_text_is_cut_to_max_input_length(session):
