@@ -1,7 +1,7 @@
 """mm-export: write a trained model's decoding as a SavedModel (two signatures per problem).
 
-  mm-export --output_dir=RUN --export_dir=RUN/export --decode_hparams='beam_size=4' \
-      [--problems=wmt_ende_mini,caption_scenes_mini]
+  mm-export --output_dir=RUN --export_dir=RUN/export --decode_hparams='beam_size=4'
+  mm-export --output_dir=RUN --export_dir=RUN/ende --problems=wmt_ende_mini   # a subset
 
 Signatures: NAME (model tensors in, ids out) and NAME_strings (text, image bytes or wav bytes
 in, text out); see t2t_mm/decoding/export.py. Load with `import tensorflow_text` first.
