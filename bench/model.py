@@ -7,6 +7,7 @@ The MoE and dense steps are timed in alternating rounds (the VM's speed drifts b
 The last line is
   moe_240_vs_16_experts=<r> moe_vs_dense_ffn=<r> tiny_step_mfu=<f>
 Targets (issue #4): <= 1.3, <= 2.0, >= 0.15. No XLA (slower on CPU; see docs/STACK.md).
+It runs under the mm-* tools' runtime defaults (t2t_mm.bin: the BFC allocator), as the trainer.
 """
 
 import os
@@ -15,6 +16,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import t2t_mm.bin  # noqa: E402,F401  The tools' TensorFlow runtime defaults (BFC allocator).
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

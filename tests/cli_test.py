@@ -1,6 +1,9 @@
 """The mm-* tools: registry help, unknown flags, unknown names and bad overrides exit non-zero."""
 
 import json
+import os
+import subprocess
+import sys
 
 
 def test_registry_help_lists_registered_items(tool, plugin_dir):
@@ -93,3 +96,28 @@ def test_trainer_trains_resumes_and_needs_no_flags_again(tool, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert "from step 12 to 16" in result.stdout
   assert (out / "checkpoints" / "ckpt-16.index").exists()
+
+
+
+def test_tools_run_tensorflow_with_the_bfc_cpu_allocator():
+  # Only the BFC allocator keeps stats; TensorFlow's default CPU allocator raises here.
+  code = ("import t2t_mm.bin.mm_trainer\n"
+          "import tensorflow as tf\n"
+          "tf.reduce_sum(tf.ones((256, 256)))\n"
+          "print(tf.config.experimental.get_memory_info('CPU:0')['peak'])\n")
+  env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(env, TF_CPP_MIN_LOG_LEVEL="2"), timeout=300, check=False)
+  assert result.returncode == 0, result.stderr
+  assert int(result.stdout.split()[-1]) >= 256 * 256 * 4
+
+
+def test_a_runtime_setting_the_user_made_wins_over_the_tools_default():
+  code = ("import os\n"
+          "os.environ['TF_CPU_ALLOCATOR_USE_BFC'] = 'false'\n"
+          "import t2t_mm.bin\n"
+          "print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])\n")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.split() == ["false"]
