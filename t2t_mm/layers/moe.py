@@ -17,9 +17,13 @@ Why (bench/model.py: 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
     (903 vs 473 ms). Split blocks with 2-D matmuls: 1.63 and 1.69 in two bench runs of one
     session whose run of the previous dispatch read 2.14.
   * what is left at 240 experts: the router (two [N, d] x [d, E] matmuls, E-wide noise,
-    top-k, the load's erf) costs ~100 vs ~20 ms, and 2-D matmuls with ~136 rows still run
-    ~1.4x slower than with ~2,000 in their backward pass (docs/STACK.md). Pre-transposed
-    weights for the backward pass and a fused router matmul were both slower (measured).
+    top-k, the load's erf) costs ~90 vs ~20 ms, 2-D matmuls with ~136 rows still run
+    ~1.4x slower than with ~2,000 in their backward pass, and the stacked weight gradients
+    (2 x 126 MB) are one more copy (docs/STACK.md). Pre-transposed weights for the backward
+    pass and a fused router matmul were both slower (measured).
+  * the allocator matters: under TensorFlow's default CPU allocator those gradients are
+    page-faulted in again every step. The mm-* tools run with the BFC allocator
+    (t2t_mm/bin/__init__.py): 240/16 experts 1.66 -> 1.39-1.55 in bench/model.py.
   * exact dispatch keeps each token's output a function of that token alone, so the
     MultiModel's padding invariance holds. `capacity_factor` > 0 caps each expert's rows
     (bounded work under a collapsed router) at the price of dropping overflow assignments.
