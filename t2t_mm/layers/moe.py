@@ -20,10 +20,10 @@ Why (bench/model.py: 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
     top-k, the load's erf) costs ~90 vs ~20 ms, 2-D matmuls with ~136 rows still run
     ~1.4x slower than with ~2,000 in their backward pass, and the stacked weight gradients
     (2 x 126 MB) are one more copy (docs/STACK.md). Pre-transposed weights for the backward
-    pass and a fused router matmul were both slower (measured).
+    pass were slower, a fused router matmul no faster (measured).
   * the allocator matters: under TensorFlow's default CPU allocator those gradients are
     page-faulted in again every step. The mm-* tools run with the BFC allocator
-    (t2t_mm/bin/__init__.py): 240/16 experts 1.66 -> 1.39-1.55 in bench/model.py.
+    (bin/__init__.py): 240/16 experts 1.66 -> 1.39-1.55 in bench/model.py.
   * exact dispatch keeps each token's output a function of that token alone, so the
     MultiModel's padding invariance holds. `capacity_factor` > 0 caps each expert's rows
     (bounded work under a collapsed router) at the price of dropping overflow assignments.
