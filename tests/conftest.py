@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-from t2t_mm import registry
+# Two xdist workers share the 2 cores, and the tools' subprocesses inherit this: one intra-op
+# thread per process keeps them from oversubscribing the cores (Eigen's pool spins while it
+# waits). Set before TensorFlow's runtime starts; a value already set wins.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+
+from t2t_mm import registry  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture
