@@ -21,7 +21,8 @@ import time
 
 def _measure(args) -> dict:
   """Runs in a child process: {"trainer_s": per-step s, "bare_s": per-step s}."""
-  import t2t_mm.bin  # pylint: disable=g-import-not-at-top,unused-import  # Runtime defaults, as mm-trainer.
+  # The tools' TensorFlow runtime defaults (BFC allocator), as mm-trainer runs.
+  import t2t_mm.bin  # pylint: disable=g-import-not-at-top,unused-import
   from t2t_mm.training import distribution  # pylint: disable=g-import-not-at-top
   strategy = distribution.make_strategy(args.distribution, cpu_devices=args.cpu_devices)
   from t2t_mm import registry  # pylint: disable=g-import-not-at-top

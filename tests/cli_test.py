@@ -98,7 +98,6 @@ def test_trainer_trains_resumes_and_needs_no_flags_again(tool, tmp_path):
   assert (out / "checkpoints" / "ckpt-16.index").exists()
 
 
-
 def test_tools_run_tensorflow_with_the_bfc_cpu_allocator():
   # Only the BFC allocator keeps stats; TensorFlow's default CPU allocator raises here.
   code = ("import t2t_mm.bin.mm_trainer\n"

@@ -40,16 +40,13 @@ class DecodeSession:
     self.run, self.dhp = run, dhp or DecodeHParams()
     self.runner = DecodeRunner(run.model)
     self._vocabs: Dict[Tuple[str, str], object] = {}
-    self.problem = self._check_problem(problem or next(iter(run.specs)))
+    self.problem = self.run.check_problem(problem or next(iter(run.specs)))
 
   # --- Settings ---
 
-  def _check_problem(self, name: str) -> str:
-    return self.run.check_problem(name)
-
   def command(self, key: str, value: str) -> str:
     if key == "problem":
-      self.problem = self._check_problem(value)
+      self.problem = self.run.check_problem(value)
       spec = self.run.specs[value]
       return f"problem={value} ({spec.input_modality} -> {spec.target_modality})"
     self.dhp = self.dhp.replace(**typed.parse_overrides(f"{key}={value}", DecodeHParams))
