@@ -26,6 +26,7 @@ from t2t_mm import registry  # noqa: E402
 from t2t_mm.data.spec import ProblemSpec  # noqa: E402
 from t2t_mm.data.spec import TargetSpace  # noqa: E402
 from t2t_mm.layers.moe import MixtureOfExperts  # noqa: E402
+from t2t_mm.training import optimization  # noqa: E402
 
 
 def timeit(fn, *args, warmup=2, min_time=1.5, min_iters=3):
@@ -137,7 +138,7 @@ def tiny_steps():
   hp = registry.hparams("multimodel_tiny")
   specs = tiny_specs()
   model = registry.model("multimodel")(hparams=hp, specs=list(specs.values()))
-  opt = keras.optimizers.Adam(1e-3)
+  opt = optimization.make_optimizer(hp)  # The trainer's optimizer (fused Adam updates).
   opt.build(model.trainable_variables)
   results = {}
   for name, spec in specs.items():

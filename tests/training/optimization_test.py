@@ -1,0 +1,120 @@
+"""FusedAdam: the same updates as keras.optimizers.Adam, on one device and mirrored."""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from t2t_mm import registry
+from t2t_mm.training import optimization
+
+
+def _run_steps(optimizer, steps=4):
+  """Trains a dense kernel, an embedding table (sparse gradients) and a bias whose gradients
+  are so small that epsilon matters, for `steps` steps."""
+  rng = np.random.default_rng(0)
+  kernel = keras.Variable(rng.normal(size=(5, 3)).astype("float32"), name="kernel")
+  table = keras.Variable(rng.normal(size=(10, 3)).astype("float32"), name="table")
+  bias = keras.Variable(np.zeros((3,), "float32"), name="bias")
+  optimizer.build([kernel, table, bias])
+  x = tf.constant(rng.normal(size=(8, 5)).astype("float32"))
+  ids = tf.constant([1, 4, 4, 7])
+
+  @tf.function
+  def step():
+    with tf.GradientTape() as tape:
+      # Large values so that global_clipnorm=1.0 clips.
+      loss = 30.0 * tf.reduce_sum(tf.square(x @ kernel.value)) + tf.reduce_sum(
+          tf.gather(table.value, ids) ** 3) + 1e-6 * tf.reduce_sum(bias.value * [1., 2., 3.])
+    grads = tape.gradient(loss, [kernel.value, table.value, bias.value])
+    assert isinstance(grads[1], tf.IndexedSlices)
+    optimizer.apply_gradients(zip(grads, [kernel, table, bias]))
+
+  for _ in range(steps):
+    step()
+  slots = [v.numpy() for v in optimizer.variables if v.path.endswith(("momentum", "velocity"))]
+  return kernel.numpy(), table.numpy(), bias.numpy(), slots
+
+
+def _hparams_optimizers():
+  hp = registry.hparams("multimodel_tiny").replace(
+      learning_rate=0.2, learning_rate_warmup_steps=2, clip_grad_norm=1.0)
+  schedule = optimization.learning_rate_schedule(hp)
+  kwargs = dict(beta_1=hp.adam_beta1, beta_2=hp.adam_beta2, epsilon=hp.adam_epsilon,
+                global_clipnorm=hp.clip_grad_norm)
+  return hp, keras.optimizers.Adam(schedule, **kwargs), optimization.FusedAdam(schedule, **kwargs)
+
+
+def test_fused_adam_matches_keras_adam_with_schedule_clipping_and_sparse_gradients():
+  _, reference, fused = _hparams_optimizers()
+  want, got = _run_steps(reference), _run_steps(fused)
+  start = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+  assert not np.allclose(want[0], start, atol=1e-3)  # The steps moved the kernel.
+  # Steps of up to lr = 0.2; float32 rounding differs in the fused kernel's order of ops.
+  for g, w in zip(got[:2], want[:2]):
+    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+  # The bias's clipped gradients are far below epsilon: its steps scale with them (1:2:3),
+  # where with epsilon ignored each would be about lr.
+  assert np.all(np.abs(want[2]) > 1e-6) and abs(want[2][2] / want[2][0] - 3.0) < 0.1
+  np.testing.assert_allclose(got[2], want[2], rtol=1e-3, atol=1e-9)
+  assert len(got[3]) == len(want[3]) == 6  # m and v of each variable.
+  for g, w in zip(got[3], want[3]):
+    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-9)
+
+
+def test_trainer_optimizer_is_fused_adam_from_hparams_and_config_round_trips():
+  hp = registry.hparams("multimodel_tiny")
+  opt = optimization.make_optimizer(hp)
+  assert isinstance(opt, optimization.FusedAdam)
+  assert (opt.beta_1, opt.beta_2, opt.epsilon, opt.global_clipnorm) == (
+      hp.adam_beta1, hp.adam_beta2, hp.adam_epsilon, hp.clip_grad_norm)
+  again = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+  assert type(again) is optimization.FusedAdam
+  assert again.get_config() == opt.get_config()
+
+
+def test_fused_adam_updates_every_replica_copy_under_mirrored_strategy():
+  """Two logical CPUs (set before TensorFlow starts, so in a fresh process): after mirrored
+  steps, each replica's copy of the variable and its slots equals mirrored Keras Adam's."""
+  script = textwrap.dedent("""
+      import numpy as np, tensorflow as tf, keras
+      from t2t_mm.training import distribution, optimization
+      strategy = distribution.make_strategy("mirrored", cpu_devices=2)
+      x = tf.constant(np.random.default_rng(1).normal(size=(4, 5)).astype("float32"))
+
+      def train(make_opt, strat):
+        with strat.scope():
+          kernel = keras.Variable(np.ones((5, 3), "float32"), name="kernel")
+          opt = make_opt()
+          opt.build([kernel])
+        @tf.function
+        def step():
+          def replica_step():
+            with tf.GradientTape() as tape:
+              loss = tf.reduce_sum(tf.square(x @ kernel.value))
+            opt.apply_gradients([(tape.gradient(loss, kernel.value), kernel)])
+          strat.run(replica_step)
+        for _ in range(3):
+          step()
+        copies = [kernel.value] + [
+            v.value for v in opt.variables if v.path.endswith(("momentum", "velocity"))]
+        return [[c.numpy() for c in strat.experimental_local_results(v)] for v in copies]
+
+      assert strategy.num_replicas_in_sync == 2
+      want = train(lambda: keras.optimizers.Adam(0.1), strategy)
+      got = train(lambda: optimization.FusedAdam(0.1), strategy)
+      assert len(got) == len(want) == 3  # The kernel, m and v.
+      assert not np.allclose(want[0][0], 1.0)
+      for w, g in zip(want, got):
+        assert len(g) == 2, len(g)
+        for copy, ref in zip(g, w):
+          np.testing.assert_allclose(copy, ref, rtol=1e-4, atol=1e-5)
+      print("REPLICAS_AGREE")
+      """)
+  result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "REPLICAS_AGREE" in result.stdout
