@@ -7,9 +7,12 @@ The MoE and dense steps are timed in alternating rounds (the VM's speed drifts b
 The last line is
   moe_240_vs_16_experts=<r> moe_vs_dense_ffn=<r> tiny_step_mfu=<f>
 Targets (issue #4): <= 1.3, <= 2.0, >= 0.15. No XLA (slower on CPU; see docs/STACK.md).
+`--scale_tokens 16384,32768` also times 240 vs 16 experts at those token counts (each expert's
+row count grows with tokens x k / experts; small blocks are what cost at 240 experts).
 It runs under the mm-* tools' runtime defaults (t2t_mm.bin: the BFC allocator), as the trainer.
 """
 
+import argparse
 import os
 import sys
 import time
@@ -168,12 +171,21 @@ def tiny_steps():
 
 
 def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--scale_tokens", default="",
+                      help="Comma-separated token counts at which to also time 240 vs 16 experts.")
+  args = parser.parse_args()
   tf.config.optimizer.set_jit(False)
   peak = matmul_peak()
   print(f"float32 matmul peak (2048^3 chained): {peak / 1e9:.1f} GFLOP/s")
   t = ffn_vs_moe()
   print(f"MoE step (fwd+bwd, 8192 tokens, d=256, h=512, k=4): 16 experts {t[16] * 1e3:.1f} ms, "
         f"240 experts {t[240] * 1e3:.1f} ms; dense FFN (h=4*512) {t['dense'] * 1e3:.1f} ms")
+  for tokens in [int(n) for n in args.scale_tokens.split(",") if n]:
+    ts = ffn_vs_moe(tokens=tokens, rounds=2)
+    print(f"MoE step at {tokens} tokens: 16 experts {ts[16] * 1e3:.1f} ms, 240 experts "
+          f"{ts[240] * 1e3:.1f} ms, ratio {ts[240] / ts[16]:.2f} ({tokens * 4 // 240} rows per "
+          f"expert at 240)")
   steps = tiny_steps()
   total_t = total_f = 0.0
   for name, (sec, flops) in steps.items():

@@ -42,9 +42,10 @@ class FusedAdam(keras.optimizers.Adam):
       var <- var - lr sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
 
   The same update as keras.optimizers.Adam (same slots, checkpoints and config), written as
-  one ResourceApplyAdam per variable instead of about twenty element-wise ops. Why: Keras's
-  version made the multimodel_tiny training step trace ~4,300 more ops (of ~15,000) and run
-  ~25% slower on a 2-core CPU (259 vs 200 ms per step, docs/STACK.md). Sparse gradients are
+  one ResourceApplyAdam per variable instead of about twenty element-wise ops. Why: with
+  Keras's version a multimodel_tiny training step has ~30% more graph ops (15,456 vs 10,996
+  for translation), takes ~3 s longer to trace and ~2.5 s longer to run the first time (per
+  problem, 2-core CPU); later steps are ~5% faster fused (docs/STACK.md). Sparse gradients are
   densified first, as Keras's Adam does. Falls back to Keras's update for amsgrad or a
   backend other than TensorFlow.
 
