@@ -41,25 +41,35 @@ class FusedAdam(keras.optimizers.Adam):
       m <- m + (g - m)(1 - beta_1)        v <- v + (g^2 - v)(1 - beta_2)
       var <- var - lr sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
 
-  The same update as keras.optimizers.Adam (same slots, checkpoints and config), written as
-  one ResourceApplyAdam per variable instead of about twenty element-wise ops. Why: with
-  Keras's version a multimodel_tiny training step has ~30% more graph ops (15,456 vs 10,996
-  for translation), takes ~3 s longer to trace and ~2.5 s longer to run the first time (per
-  problem, 2-core CPU); later steps are ~5% faster fused (docs/STACK.md). Sparse gradients are
-  densified first, as Keras's Adam does. Falls back to Keras's update for amsgrad or a
-  backend other than TensorFlow.
+  Keras's Adam update (same slots, checkpoints and config), written as one ResourceApplyAdam
+  per variable instead of about twenty element-wise ops. Why: with Keras's version a
+  multimodel_tiny training step has 41% more graph ops (15,456 vs 10,996 for translation),
+  takes ~3 s longer to trace and ~2.5 s longer to run the first time (per problem, 2-core
+  CPU); later steps are ~5% faster fused (docs/STACK.md).
+  A sparse gradient (IndexedSlices) is summed into a dense one first, so v gets the square of
+  the summed gradient as in dense Adam. Keras's Adam, given an unclipped IndexedSlices, squares
+  each slice before repeated rows are summed; with global clipping (the trainer's default)
+  Keras densifies first too. Falls back to Keras's update for amsgrad, for variables other
+  than float32/float64 (the kernel would compute 1 - beta in their precision) and on backends
+  other than TensorFlow. Tested on one device and under MirroredStrategy; not on TPUs.
+
+  Args:
+    As keras.optimizers.Adam.
 
   Example:
     >>> opt = FusedAdam(1e-3, beta_1=0.85, beta_2=0.997, epsilon=1e-6, global_clipnorm=2.0)
   """
 
   def update_step(self, gradient, variable, learning_rate):
-    if self.amsgrad or keras.backend.backend() != "tensorflow":
-      return super().update_step(gradient, variable, learning_rate)
+    """Applies one Adam step to `variable` (inside strategy.extended.update on TF)."""
+    # The TF backend passes the tf.Variable (or a replica's copy); other callers may not.
     if isinstance(variable, keras.Variable):
       variable = variable.value
-    index = self._get_variable_index(variable)
     dtype = variable.dtype
+    if (self.amsgrad or keras.backend.backend() != "tensorflow"
+        or dtype not in (tf.float32, tf.float64)):
+      return super().update_step(gradient, variable, learning_rate)
+    index = self._get_variable_index(variable)
     step = tf.cast(self.iterations + 1, dtype)
     beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
     # Inside strategy.extended.update, a mirrored slot's .handle is this device's copy.
@@ -69,6 +79,7 @@ class FusedAdam(keras.optimizers.Adam):
         beta2_power=tf.pow(beta_2, step), lr=tf.cast(learning_rate, dtype), beta1=beta_1,
         beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype),
         grad=tf.cast(tf.convert_to_tensor(gradient), dtype))
+    return None
 
 
 def make_optimizer(hp: HParams) -> keras.optimizers.Optimizer:

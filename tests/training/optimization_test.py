@@ -12,16 +12,16 @@ from t2t_mm import registry
 from t2t_mm.training import optimization
 
 
-def _run_steps(optimizer, steps=4):
-  """Trains a dense kernel, an embedding table (sparse gradients) and a bias whose gradients
-  are so small that epsilon matters, for `steps` steps."""
+def _run_steps(optimizer, steps=4, ids=(1, 4, 4, 7), densify=False):
+  """Trains a dense kernel, an embedding table (sparse gradients; `densify` hands them to the
+  optimizer as dense tensors) and a bias whose gradients are so small that epsilon matters."""
   rng = np.random.default_rng(0)
   kernel = keras.Variable(rng.normal(size=(5, 3)).astype("float32"), name="kernel")
   table = keras.Variable(rng.normal(size=(10, 3)).astype("float32"), name="table")
   bias = keras.Variable(np.zeros((3,), "float32"), name="bias")
   optimizer.build([kernel, table, bias])
   x = tf.constant(rng.normal(size=(8, 5)).astype("float32"))
-  ids = tf.constant([1, 4, 4, 7])
+  ids = tf.constant(ids)
 
   @tf.function
   def step():
@@ -31,6 +31,8 @@ def _run_steps(optimizer, steps=4):
           tf.gather(table.value, ids) ** 3) + 1e-6 * tf.reduce_sum(bias.value * [1., 2., 3.])
     grads = tape.gradient(loss, [kernel.value, table.value, bias.value])
     assert isinstance(grads[1], tf.IndexedSlices)
+    if densify:
+      grads[1] = tf.convert_to_tensor(grads[1])
     optimizer.apply_gradients(zip(grads, [kernel, table, bias]))
 
   for _ in range(steps):
@@ -39,30 +41,43 @@ def _run_steps(optimizer, steps=4):
   return kernel.numpy(), table.numpy(), bias.numpy(), slots
 
 
-def _hparams_optimizers():
+def _optimizers(clip_grad_norm):
   hp = registry.hparams("multimodel_tiny").replace(
-      learning_rate=0.2, learning_rate_warmup_steps=2, clip_grad_norm=1.0)
+      learning_rate=0.2, learning_rate_warmup_steps=2, clip_grad_norm=clip_grad_norm)
   schedule = optimization.learning_rate_schedule(hp)
   kwargs = dict(beta_1=hp.adam_beta1, beta_2=hp.adam_beta2, epsilon=hp.adam_epsilon,
-                global_clipnorm=hp.clip_grad_norm)
-  return hp, keras.optimizers.Adam(schedule, **kwargs), optimization.FusedAdam(schedule, **kwargs)
+                global_clipnorm=hp.clip_grad_norm or None)
+  return keras.optimizers.Adam(schedule, **kwargs), optimization.FusedAdam(schedule, **kwargs)
 
 
-def test_fused_adam_matches_keras_adam_with_schedule_clipping_and_sparse_gradients():
-  _, reference, fused = _hparams_optimizers()
-  want, got = _run_steps(reference), _run_steps(fused)
+def _assert_same_training(got, want):
   start = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
   assert not np.allclose(want[0], start, atol=1e-3)  # The steps moved the kernel.
   # Steps of up to lr = 0.2; float32 rounding differs in the fused kernel's order of ops.
   for g, w in zip(got[:2], want[:2]):
     np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(got[2], want[2], rtol=1e-3, atol=0)
+  assert len(got[3]) == len(want[3]) == 6  # m and v of each variable.
+  for g, w in zip(got[3], want[3]):
+    assert np.abs(w).max() > 0
+    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6 * np.abs(w).max())
+
+
+def test_fused_adam_matches_keras_adam_with_schedule_clipping_and_sparse_gradients():
+  reference, fused = _optimizers(clip_grad_norm=1.0)
+  want, got = _run_steps(reference), _run_steps(fused)
   # The bias's clipped gradients are far below epsilon: its steps scale with them (1:2:3),
   # where with epsilon ignored each would be about lr.
   assert np.all(np.abs(want[2]) > 1e-6) and abs(want[2][2] / want[2][0] - 3.0) < 0.1
-  np.testing.assert_allclose(got[2], want[2], rtol=1e-3, atol=1e-9)
-  assert len(got[3]) == len(want[3]) == 6  # m and v of each variable.
-  for g, w in zip(got[3], want[3]):
-    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-9)
+  _assert_same_training(got, want)
+
+
+def test_fused_adam_sums_repeated_sparse_rows_first_as_dense_adam():
+  """Unclipped, with id 4 gathered twice: FusedAdam given the IndexedSlices trains as Keras's
+  Adam given the same gradient as a dense tensor (v gets the square of the summed rows)."""
+  reference, fused = _optimizers(clip_grad_norm=0.0)
+  want, got = _run_steps(reference, densify=True), _run_steps(fused)
+  _assert_same_training(got, want)
 
 
 def test_trainer_optimizer_is_fused_adam_from_hparams_and_config_round_trips():
