@@ -21,6 +21,9 @@ Why (bench/model.py: 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
     ~1.4x slower than with ~2,000 in their backward pass, and the stacked weight gradients
     (2 x 126 MB) are one more copy (docs/STACK.md). Pre-transposed weights for the backward
     pass were slower, a fused router matmul no faster (measured).
+  * the gap is the small blocks (~tokens x k / E rows per expert): one bench/model.py
+    --scale_tokens run read 1.53 at 8,192 tokens, 1.34 at 16,384 and 1.27 at 32,768. Shazeer
+    et al. keep expert batches large by combining data-parallel batches for the MoE.
   * the allocator matters: under TensorFlow's default CPU allocator those gradients are
     page-faulted in again every step. The mm-* tools run with the BFC allocator
     (bin/__init__.py): 240/16 experts 1.66 -> 1.39-1.55 in bench/model.py.
