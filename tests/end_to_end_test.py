@@ -15,8 +15,11 @@ from t2t_mm.decoding import session as session_lib
 
 PROBLEM_CLASSES = ("wmt_ende_mini", "wmt_enfr_mini", "image_scenes_mini", "caption_scenes_mini",
                    "speech_en_mini", "parse_en_mini")
+# One encoder and one decoder block (each with its MoE): every part of the model is there,
+# and each problem's traces (train, eval, decode, export) take ~40% less time than with two.
 TINY = ("hidden_size=16,filter_size=16,num_heads=2,moe_num_experts=4,batch_size=4,"
-        "max_input_length=48,max_target_length=24")
+        "max_input_length=48,max_target_length=24,num_encoder_blocks=1,moe_encoder_layers=[0],"
+        "num_decoder_blocks=1,moe_decoder_layers=[0]")
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,11 @@ def make_output_dir(path, problems=PROBLEMS):
   """An output_dir laid out as the trainer writes it, with a random-weight tiny MultiModel."""
   hp = registry.hparams("multimodel_tiny").replace(
       hidden_size=16, filter_size=16, num_heads=2, moe_num_experts=4, moe_k=2,
-      audio_waveform_blocks=2, max_input_length=16)
+      audio_waveform_blocks=2, max_input_length=16,
+      # One block each (with its MoE): decoding plumbing, not depth, is tested here; caches
+      # across stacked blocks are t2t_mm/decoding/search_test.py's.
+      num_encoder_blocks=1, moe_encoder_layers=[0], num_decoder_blocks=1,
+      moe_decoder_layers=[0])
   specs = {name: p.spec(None) for name, p in problems.items()}
   tf.keras.utils.set_random_seed(0)
   model = registry.model("multimodel")(hparams=hp, specs=list(specs.values()))
