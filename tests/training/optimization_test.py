@@ -42,12 +42,11 @@ def _run_steps(optimizer, steps=4, ids=(1, 4, 4, 7), densify=False):
 
 
 def _optimizers(clip_grad_norm):
+  """(keras.optimizers.Adam, FusedAdam) with the trainer's settings (make_optimizer)."""
   hp = registry.hparams("multimodel_tiny").replace(
       learning_rate=0.2, learning_rate_warmup_steps=2, clip_grad_norm=clip_grad_norm)
-  schedule = optimization.learning_rate_schedule(hp)
-  kwargs = dict(beta_1=hp.adam_beta1, beta_2=hp.adam_beta2, epsilon=hp.adam_epsilon,
-                global_clipnorm=hp.clip_grad_norm or None)
-  return keras.optimizers.Adam(schedule, **kwargs), optimization.FusedAdam(schedule, **kwargs)
+  fused = optimization.make_optimizer(hp)
+  return keras.optimizers.Adam.from_config(fused.get_config()), fused
 
 
 def _assert_same_training(got, want):
