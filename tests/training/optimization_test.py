@@ -132,3 +132,15 @@ def test_fused_adam_updates_every_replica_copy_under_mirrored_strategy():
                           timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert "REPLICAS_AGREE" in result.stdout
+
+
+def test_update_step_called_directly_matches_keras_adam():
+  """Outside apply_gradients (no per-step powers computed), update_step works out its own."""
+  results = []
+  for optimizer in _optimizers(clip_grad_norm=0.0):
+    variable = keras.Variable(np.ones((3,), "float32"))
+    optimizer.build([variable])
+    optimizer.update_step(tf.constant([0.5, -1.0, 2.0]), variable.value, tf.constant(0.1))
+    results.append(variable.numpy())
+  assert not np.allclose(results[0], 1.0)
+  np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
