@@ -13,6 +13,14 @@ def mask_rows(x, mask):
   return x * ops.cast(mask, x.dtype)[:, :, None, None]
 
 
+def subsample(x, strides):
+  """x[:, ::s_h, ::s_w] of x [B, H, W, C]: what a strided 1x1 conv reads."""
+  s_h, s_w = strides
+  if s_h == 1 and s_w == 1:
+    return x
+  return x[:, ::s_h, ::s_w, :]
+
+
 def pad_2d(x, kernel, dilation=(1, 1)):
   """Explicit zero padding so that output (i, j) of a strided op sits at input (i*s, j*s)."""
   x = mm_ops.pad_axis(x, 1, *mm_ops.same_padding(kernel[0], dilation[0]))
@@ -24,8 +32,12 @@ class ConvRes(keras.layers.Layer):
   """Xception ConvRes block (Chollet 2017; paper Sec. 2.3) on x [B, H, W, C]:
 
     y = MaxPool_s(LN(SepConv(ReLU(LN(SepConv(ReLU(x)))))))   [B, ceil(H/s_h), ceil(W/s_w), f]
-    out = y + Conv1x1_s([ReLU](x))                           strided 1x1 residual
+    out = y + Conv1x1([ReLU](x)[:, ::s_h, ::s_w])            strided 1x1 residual
 
+  The residual subsamples first and then runs a unit-stride 1x1 conv: the same function as a
+  strided 1x1 conv, with the same kernel, but it never reaches oneDNN's strided 1x1 backward-
+  weights kernel, which on NHWC inputs with fewer channels than its block (the audio nets' 1, 2,
+  4 and 8) writes past its workspace: wrong gradients, then heap corruption (docs/STACK.md).
   Rows (axis 1, time for audio) whose mask is 0 are zeroed before every op that mixes rows, and
   padding is explicit, so trailing padded rows never change real outputs.
 
@@ -54,8 +66,7 @@ class ConvRes(keras.layers.Layer):
     self.norm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm2", dtype=pol)
     self.pool = keras.layers.MaxPooling2D(self.kernel_size, self.strides, padding="valid",
                                           dtype=pol)
-    self.residual = keras.layers.Conv2D(f, (1, 1), strides=self.strides, name="residual",
-                                        dtype=pol)
+    self.residual = keras.layers.Conv2D(f, (1, 1), name="residual", dtype=pol)
     b, h, w, c = None, None, input_shape[2], input_shape[3]  # Any length: explicit padding.
     self.sep1.build((b, h, w, c))
     self.sep2.build((b, h, w, f))
@@ -68,7 +79,7 @@ class ConvRes(keras.layers.Layer):
     y = mask_rows(self.norm1(self.sep1(pad_2d(ops.relu(x), self.kernel_size))), padding_mask)
     y = mask_rows(self.norm2(self.sep2(pad_2d(ops.relu(y), self.kernel_size))), padding_mask)
     y = self.pool(pad_2d(y, self.kernel_size))
-    res = self.residual(ops.relu(x) if self.res_relu else x)
+    res = self.residual(subsample(ops.relu(x) if self.res_relu else x, self.strides))
     return mask_rows(y + res, mm_ops.downsample_mask(padding_mask, self.strides[0]))
 
   def compute_output_shape(self, input_shape):
