@@ -19,6 +19,7 @@ the problem's rate. Either way the whole cached search (the while_loop) is in th
 
 import os
 import shutil
+import tempfile
 from typing import Optional, Sequence
 
 from absl import logging
@@ -98,12 +99,18 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
         tf.TensorSpec([None], tf.string, name=encode.input_name)])
     setattr(module, f"decode_{name}_strings", fn)
     signatures[f"{name}_strings"] = fn.get_concrete_function()
-  # Atomic: written beside, then renamed into place.
-  tmp = export_dir.rstrip("/") + ".tmp"
-  if os.path.exists(tmp):
-    shutil.rmtree(tmp)
-  tf.saved_model.save(module, tmp, signatures=signatures)
-  if os.path.isdir(export_dir):
-    os.rmdir(export_dir)  # Empty (checked above).
-  os.replace(tmp, export_dir)
+  # Atomic: written to a fresh folder of our own beside the target, then renamed into place.
+  # A folder we did not make (say a user's X.tmp) is never touched.
+  target = os.path.abspath(export_dir.rstrip("/"))
+  os.makedirs(os.path.dirname(target), exist_ok=True)
+  tmp = tempfile.mkdtemp(prefix=os.path.basename(target) + ".tmp-",
+                         dir=os.path.dirname(target))
+  try:
+    tf.saved_model.save(module, tmp, signatures=signatures)
+    if os.path.isdir(target):
+      os.rmdir(target)  # Empty (checked above).
+    os.replace(tmp, target)
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)  # Ours alone: made by mkdtemp above.
+    raise
   return export_dir

@@ -27,9 +27,15 @@ def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):
   out = tmp_path / "run"
   problems = {k: session_test.PROBLEMS[k] for k in ("fake_copy", "fake_image_label")}
   session_test.make_output_dir(out, problems)
+  # A folder the exporter did not make, named as its old temporary folder, stays as it was.
+  (out / "export.tmp").mkdir()
+  (out / "export.tmp" / "mine.txt").write_text("keep me")
   result = tool("mm-export", f"--usr_dir={pkg}", f"--output_dir={out}",
                 "--decode_hparams=beam_size=2,max_decode_length=6")
   assert result.returncode == 0, result.stderr
+  assert (out / "export.tmp" / "mine.txt").read_text() == "keep me"
+  assert sorted(p.name for p in out.iterdir() if p.name.startswith("export")) == [
+      "export", "export.tmp"]  # No temporary folder of ours is left behind.
   ids = [[3, 4, 5, 1], [6, 7, 1, 0]]
   image = np.random.default_rng(0).random((1, 8, 8, 3)).astype("float32").tolist()
   code = textwrap.dedent(f"""\
