@@ -54,3 +54,37 @@ def test_unknown_configurable_and_missing_file_are_errors(sized_problem):
     gin_config.setup(None, [], ["problems.no_such_problem.num_examples = 1"])
   with pytest.raises(errors.ConfigError, match="nope.gin"):
     gin_config.setup(None, ["nope.gin"], [])
+
+
+@pytest.mark.parametrize("line", [
+    "import os\nproblems.gin_sized_problem.num_examples = 1",
+    "problems.gin_sized_problem.num_examples = @os.system()",
+    "problems.gin_sized_problem.num_examples = @system()",
+    "problems.gin_sized_problem.num_examples = %MACRO",
+    "include '/tmp/elsewhere.gin'",
+    "problems.gin_sized_problem.num_examples = [1,\n    @os.system()]",
+])
+def test_a_run_folders_config_gin_may_not_run_code(sized_problem, tmp_path, line):
+  marker = tmp_path / "ran"
+  (tmp_path / "config.gin").write_text(
+      line.replace("os.system()", f"os.system('touch {marker}')").replace(
+          "@system()", f"@os.system('touch {marker}')") + "\n")
+  with pytest.raises(errors.DataError, match=r"config\.gin, line \d"):
+    gin_config.setup(str(tmp_path), [], [])
+  assert not marker.exists()
+
+
+def test_a_run_folders_literal_bindings_still_load(sized_problem, tmp_path):
+  (tmp_path / "config.gin").write_text(
+      "# Parameters for gin_sized_problem:\n"
+      "problems.gin_sized_problem.num_examples = 12\n"
+      "problems.gin_sized_problem.was_reversed = False  # trailing comments are literal-safe\n")
+  gin_config.setup(str(tmp_path), [], [])
+  assert registry.problem(sized_problem).num_examples == 12
+
+
+def test_the_users_own_gin_file_keeps_references(sized_problem, tmp_path):
+  gin_file = tmp_path / "mine.gin"
+  gin_file.write_text("problems.gin_sized_problem.num_examples = %N\nN = 3\n")
+  gin_config.setup(None, [str(gin_file)], [])
+  assert registry.problem(sized_problem).num_examples == 3

@@ -9,9 +9,11 @@ so no setting has two sources of truth.
     --gin_param='problems.wmt_ende_mini.num_train_examples = 2000'
 """
 
+import ast
 import importlib
 import inspect
 import os
+import re
 from typing import Optional, Sequence
 
 import gin
@@ -48,6 +50,46 @@ def _check_not_hparam(binding: str) -> None:
         f"--hparams={param}=... so that it has one source of truth.")
 
 
+_BINDING = re.compile(r"^([A-Za-z_][\w./]*)\s*=\s*(.*)$")
+
+
+def check_data_only(path: str) -> None:
+  """Refuses a gin file from a run folder unless it only binds names to literal values.
+
+  A run folder may come from anyone, and gin can import modules (`import os`), call any
+  configurable (`@os.system()`) and pull in other files (`include`). What the tools reload from
+  output_dir/config.gin may therefore only be `name = literal` bindings, each value a Python
+  literal (numbers, strings, booleans, None, lists, tuples, dicts of those). The user's own
+  --gin_file and --gin_param are not checked: what a user types is theirs to run.
+  """
+  with open(path, encoding="utf-8") as f:
+    lines = f.read().splitlines()
+  bindings = []  # [line number, target, value text]
+  for number, line in enumerate(lines, 1):
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+      continue
+    match = _BINDING.match(line)
+    if match and not line[0].isspace():
+      bindings.append([number, match.group(1), match.group(2)])
+    elif bindings and (line[0].isspace() or stripped[0] in ")]}"):
+      bindings[-1][2] += "\n" + line  # A value continued on the next line.
+    else:
+      raise errors.DataError(
+          f"{path}, line {number}: '{stripped[:80]}' is not a 'name = literal' binding; a run "
+          "folder's config.gin may not import, include or call anything. Remove the line, or "
+          "pass the file yourself with --gin_file if you trust it.")
+  for number, target, value in bindings:
+    try:
+      ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+      raise errors.DataError(
+          f"{path}, line {number}: the value of '{target}' is not a literal "
+          f"({value.strip()[:80]!r}); a run folder's config.gin may only bind literal values "
+          "(no @references, %macros or calls). Pass the file yourself with --gin_file if you "
+          "trust it.") from None
+
+
 def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
           gin_params: Sequence[str] = ()) -> None:
   """Parses output_dir's saved config.gin (if any), then `gin_files`, then `gin_params`.
@@ -61,6 +103,7 @@ def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
   files = list(gin_files)
   saved = os.path.join(output_dir, CONFIG_FILE) if output_dir else None
   if saved and os.path.exists(saved):
+    check_data_only(saved)  # Data, not code: checked before gin sees any of it.
     files.insert(0, saved)
   for f in files:
     if not os.path.isfile(f):
