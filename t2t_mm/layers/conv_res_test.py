@@ -3,8 +3,8 @@
 The oneDNN regression: a strided 1x1 Conv2D on NHWC input with fewer channels than oneDNN's
 channel block (the waveform net's first blocks have 1, 2, 4, 8) gets its kernel
 gradient from oneDNN's "reduce to unit stride" 1x1 backward-weights kernel, which writes past
-its workspace (uxlfoundation/oneDNN#6035): a wrong gradient (relative error 0.57 to 1.0 measured),
-then a segfault or glibc heap corruption. TensorFlow routes convolutions to oneDNN by default
+its workspace (uxlfoundation/oneDNN#6035): a wrong gradient, then a segfault or glibc heap
+corruption (figures in docs/STACK.md). TensorFlow routes convolutions to oneDNN by default
 only on CPUs with AVX512_VNNI / AVX512_BF16 / AMX; TF_ENABLE_ONEDNN_OPTS=1 forces it on any
 x86 CPU, so the test reproduces it everywhere (it crashed on an AVX2-only AMD EPYC as well).
 """
