@@ -41,13 +41,16 @@ def main() -> int:
   if FLAGS.hparams_set:
     resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, FLAGS.output_dir)  # Checks it.
   dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
+  out_path = None
+  if FLAGS.decode_from_file:  # Checked before the model is loaded.
+    out_path = FLAGS.decode_to_file or FLAGS.decode_from_file + ".decoded"
+    file_decode.check_paths(FLAGS.decode_from_file, out_path)
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param, FLAGS.hparams,
                          FLAGS.checkpoint_path)
   session = session_lib.DecodeSession(run, dhp, FLAGS.problem)
   if FLAGS.decode_interactive:
     session_lib.interactive_loop(session, sys.stdin.buffer, sys.stdout)
     return 0
-  out_path = FLAGS.decode_to_file or FLAGS.decode_from_file + ".decoded"
   n = file_decode.decode_file(session, FLAGS.decode_from_file, out_path)
   print(f"Decoded {n} lines of {FLAGS.decode_from_file} into {out_path}.", file=sys.stderr)
   return 0

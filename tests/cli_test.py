@@ -63,24 +63,8 @@ def test_decoder_needs_output_dir_with_hparams(tool, tmp_path):
   assert result.returncode != 0 and "hparams.json" in result.stderr
 
 
-def test_trainer_trains_resumes_and_needs_no_flags_again(tool, tmp_path):
-  pkg = tmp_path / "fake_cli_plugin"
-  pkg.mkdir()
-  (pkg / "__init__.py").write_text(
-      "from t2t_mm import registry\n"
-      "from t2t_mm.testing import fake_model, fake_problems\n\n"
-      "@registry.register_problem\n"
-      "class CliCopy(fake_problems.FakeCopyProblem):\n"
-      "  def __init__(self, was_reversed=False):\n"
-      "    super().__init__(name='cli_copy')\n\n"
-      "@registry.register_problem\n"
-      "class CliLabel(fake_problems.FakeLabelProblem):\n"
-      "  def __init__(self, was_reversed=False):\n"
-      "    super().__init__(name='cli_label')\n\n"
-      "@registry.register_hparams\n"
-      "def cli_fake():\n"
-      "  return registry.hparams('multimodel_tiny').replace(\n"
-      "      model='fake_seq2seq', hidden_size=16, batch_size=8)\n")
+def test_trainer_trains_resumes_and_needs_no_flags_again(tool, tmp_path, fake_plugin_dir):
+  pkg = fake_plugin_dir
   out = tmp_path / "run"
   common = (f"--usr_dir={pkg}", "--data_dir=unused", f"--output_dir={out}", "--eval_steps=1")
   result = tool("mm-trainer", *common, "--problems=cli_copy,cli_label", "--hparams_set=cli_fake",

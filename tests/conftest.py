@@ -58,6 +58,33 @@ def plugin_dir(tmp_path):
   return str(pkg)
 
 
+FAKE_PLUGIN = (
+    "from t2t_mm import registry\n"
+    "from t2t_mm.testing import fake_model, fake_problems\n\n"
+    "@registry.register_problem\n"
+    "class CliCopy(fake_problems.FakeCopyProblem):\n"
+    "  def __init__(self, was_reversed=False):\n"
+    "    super().__init__(name='cli_copy')\n\n"
+    "@registry.register_problem\n"
+    "class CliLabel(fake_problems.FakeLabelProblem):\n"
+    "  def __init__(self, was_reversed=False):\n"
+    "    super().__init__(name='cli_label')\n\n"
+    "@registry.register_hparams\n"
+    "def cli_fake():\n"
+    "  return registry.hparams('multimodel_tiny').replace(\n"
+    "      model='fake_seq2seq', hidden_size=16, batch_size=8)\n")
+
+
+@pytest.fixture(scope="session")
+def fake_plugin_dir(tmp_path_factory):
+  """A --usr_dir registering in-memory problems cli_copy, cli_label and hparams set cli_fake
+  (the fake_seq2seq model): a trainer run of a few steps takes seconds."""
+  pkg = tmp_path_factory.mktemp("plugins") / "fake_cli_plugin"
+  pkg.mkdir()
+  (pkg / "__init__.py").write_text(FAKE_PLUGIN)
+  return str(pkg)
+
+
 @pytest.fixture(scope="session")
 def mini_tmp_dir(tmp_path_factory):
   """A --tmp_dir shared by the data tests, so espeak-ng word clips are synthesized once."""

@@ -125,3 +125,26 @@ def test_decode_hparams():
   with pytest.raises(errors.UnknownNameError, match="beam_size"):
     resolve.resolve_decode_hparams("beam_sise=4")
   assert isinstance(dhp, hparams_lib.DecodeHParams)
+
+
+def test_every_registered_set_is_consistent():
+  registry.load_builtins()
+  for name in registry.names("hparams"):
+    assert registry.hparams(name).check_consistent() is not None, name
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ("hidden_size=0", "'hidden_size' must be >= 1, got 0"),
+    ("dropout=1.5", "'dropout' must be in [0, 1), got 1.5"),
+    ("learning_rate=0", "'learning_rate' must be > 0"),
+    ("conv_kernel_sizes=[3,3]", "'conv_kernel_sizes' must be 4 integers >= 1"),
+    ("hidden_size=30,num_heads=7", "must be divisible by 'num_heads' (7)"),
+    ("moe_num_experts=2,moe_k=4", "'moe_k' (4) must be <= 'moe_num_experts' (2)"),
+    ("moe_encoder_layers=[7]", "positions [7] are outside 0 .. 6"),
+    ("hidden_size=64,,moe_k=2", "Empty item"),
+    ("conv_dilations=[1,,2,4]", "expects list[int]"),
+])
+def test_out_of_range_and_inconsistent_hparams_are_errors(overrides, message):
+  with pytest.raises(errors.ConfigError) as info:
+    resolve.resolve_hparams("multimodel_base", overrides)
+  assert message in str(info.value)

@@ -99,6 +99,42 @@ class HParams:
 
   def __post_init__(self):
     typed.validate(self)
+    typed.check_at_least(self, 1, "hidden_size", "filter_size", "num_heads", "kernel_size",
+                         "moe_num_experts", "moe_k", "batch_size", "max_input_length",
+                         "max_target_length", "audio_num_mel_bins")
+    typed.check_at_least(self, 0, "num_encoder_blocks", "num_mixer_blocks", "num_decoder_blocks",
+                         "audio_waveform_blocks", "audio_spectral_blocks",
+                         "learning_rate_warmup_steps", "moe_loss_coef", "moe_capacity_factor",
+                         "clip_grad_norm", "label_smoothing", "adam_epsilon")
+    typed.check_positive(self, "learning_rate", "mixture_temperature")
+    for key in ("dropout", "attention_dropout", "label_smoothing", "adam_beta1", "adam_beta2"):
+      if not 0.0 <= getattr(self, key) < 1.0:
+        raise errors.ConfigError(f"hparam '{key}' must be in [0, 1), got {getattr(self, key)}.")
+    for key in ("conv_kernel_sizes", "conv_dilations"):
+      if len(getattr(self, key)) != 4 or min(getattr(self, key)) < 1:
+        raise errors.ConfigError(f"hparam '{key}' must be 4 integers >= 1 (one per ConvStep), "
+                                 f"got {getattr(self, key)}.")
+
+  def check_consistent(self) -> "HParams":
+    """Checks the rules between fields (a run's final hparams); returns self.
+
+    Kept out of __post_init__ so that a set derived in several replace() steps may pass
+    through a combination that the next step repairs.
+    """
+    if self.hidden_size % self.num_heads:
+      raise errors.ConfigError(
+          f"hparam 'hidden_size' ({self.hidden_size}) must be divisible by 'num_heads' "
+          f"({self.num_heads}): each head gets hidden_size / num_heads channels.")
+    if self.moe_k > self.moe_num_experts:
+      raise errors.ConfigError(f"hparam 'moe_k' ({self.moe_k}) must be <= 'moe_num_experts' "
+                               f"({self.moe_num_experts}).")
+    for key, blocks in (("moe_encoder_layers", self.num_encoder_blocks),
+                        ("moe_decoder_layers", self.num_decoder_blocks)):
+      bad = [i for i in getattr(self, key) if not 0 <= i <= blocks]
+      if bad:
+        raise errors.ConfigError(f"hparam '{key}' = {getattr(self, key)}: positions {bad} are "
+                                 f"outside 0 .. {blocks} (the number of blocks).")
+    return self
 
   def replace(self, **changes) -> "HParams":
     """A copy with `changes`; unknown keys and wrong types raise errors.ConfigError."""
@@ -125,11 +161,8 @@ class DecodeHParams:
 
   def __post_init__(self):
     typed.validate(self)
-    if self.beam_size < 1:
-      raise errors.ConfigError(f"decode hparam 'beam_size' must be >= 1, got {self.beam_size}.")
-    if self.max_decode_length < 1:
-      raise errors.ConfigError("decode hparam 'max_decode_length' must be >= 1, got "
-                               f"{self.max_decode_length}.")
+    typed.check_at_least(self, 1, "beam_size", "max_decode_length", "batch_size",
+                         "max_input_chars", what="decode hparam")
     if self.sampling_temperature < 0 or self.top_k < 0 or self.alpha < 0:
       raise errors.ConfigError("decode hparams 'sampling_temperature', 'top_k' and 'alpha' must "
                                f"be >= 0, got {self.sampling_temperature}, {self.top_k}, "

@@ -40,7 +40,7 @@ def type_name(tp) -> str:
 
 
 def _bad(key: str, tp, value) -> errors.ConfigError:
-  return errors.ConfigError(f"hparam '{key}' expects {type_name(tp)}, got {value!r}.")
+  return errors.ConfigError(f"'{key}' expects {type_name(tp)}, got {value!r}.")
 
 
 def coerce(key: str, tp, value):
@@ -104,7 +104,12 @@ def split_top_level(text: str, sep: str = ",") -> List[str]:
   if depth or quote:
     raise errors.ConfigError(f"Unclosed bracket or quote in '{text}'.")
   parts.append("".join(current))
-  return [p.strip() for p in parts if p.strip()]
+  parts = [p.strip() for p in parts]
+  if parts == [""]:
+    return []
+  if "" in parts:  # 'a=1,,b=2' or '[1,]' is a slip of the keyboard, not "nothing here".
+    raise errors.ConfigError(f"Empty item in '{text}': remove the extra '{sep}'.")
+  return parts
 
 
 def _unquote(text: str) -> str:
@@ -184,6 +189,21 @@ def validate(obj) -> None:
   """Checks every field of dataclass instance `obj` against its type (call in __post_init__)."""
   for key, tp in field_types(type(obj)).items():
     object.__setattr__(obj, key, coerce(key, tp, getattr(obj, key)))
+
+
+def check_at_least(obj, minimum, *keys: str, what: str = "hparam") -> None:
+  """Raises errors.ConfigError naming the first of `keys` whose value is below `minimum`."""
+  for key in keys:
+    value = getattr(obj, key)
+    if value < minimum:
+      raise errors.ConfigError(f"{what} '{key}' must be >= {minimum}, got {value}.")
+
+
+def check_positive(obj, *keys: str, what: str = "hparam") -> None:
+  """Raises errors.ConfigError naming the first of `keys` whose value is not > 0."""
+  for key in keys:
+    if not getattr(obj, key) > 0:
+      raise errors.ConfigError(f"{what} '{key}' must be > 0, got {getattr(obj, key)}.")
 
 
 def from_dict(cls, values: Dict[str, Any], base=None):

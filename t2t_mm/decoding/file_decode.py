@@ -8,6 +8,7 @@ line yields `ERROR: <message>` on its output line (and a warning), so lines stay
 output file is written atomically.
 """
 
+import os
 import sys
 from typing import List, Optional
 
@@ -55,9 +56,23 @@ def decode_lines(session: DecodeSession, lines: List[bytes], show_progress: bool
   return results
 
 
+def check_paths(in_path: str, out_path: str) -> None:
+  """Fails before any decoding if `in_path` cannot be read or `out_path` cannot be written."""
+  if not os.path.isfile(in_path) or not os.access(in_path, os.R_OK):
+    raise errors.ConfigError(f"--decode_from_file={in_path} is not a readable file.")
+  if os.path.isdir(out_path):
+    raise errors.ConfigError(f"--decode_to_file={out_path} is a folder; give a file path.")
+  parent = os.path.dirname(os.path.abspath(out_path))
+  while not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+    raise errors.ConfigError(f"--decode_to_file={out_path}: cannot write in {parent}.")
+
+
 def decode_file(session: DecodeSession, in_path: str, out_path: str,
                 show_progress: bool = True) -> int:
   """Decodes `in_path` into `out_path`; returns the number of lines."""
+  check_paths(in_path, out_path)
   try:
     with open(in_path, "rb") as f:
       lines = f.read().splitlines()

@@ -44,12 +44,21 @@ class LoadedRun:
     return name
 
 
-def latest_checkpoint(output_dir: str) -> str:
-  path = tf.train.latest_checkpoint(os.path.join(output_dir, CHECKPOINT_DIR))
-  if not path:
-    raise errors.DataError(f"No checkpoint in {os.path.join(output_dir, CHECKPOINT_DIR)}: "
-                           "train first (mm-trainer --output_dir=...).")
-  return path
+def restore_checkpoint(model, output_dir: str, checkpoint: Optional[str] = None) -> str:
+  """Restores `checkpoint`, or the newest readable one of `output_dir`; returns its path.
+
+  Damaged checkpoints of the run are skipped with a warning naming them.
+  """
+  if checkpoint:
+    checkpoints.restore_model(model, checkpoint)
+    return checkpoint
+  directory = os.path.join(output_dir, CHECKPOINT_DIR)
+  restored = checkpoints.restore_newest(directory,
+                                        lambda prefix: checkpoints.restore_model(model, prefix))
+  if not restored:
+    raise errors.DataError(f"No checkpoint in {directory}: train first (mm-trainer "
+                           "--output_dir=...).")
+  return restored
 
 
 def open_run(output_dir: str, gin_files=(), gin_params=(), hparams_overrides: str = "",
@@ -76,6 +85,5 @@ def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[
   if missing:
     raise errors.ConfigError(f"No Problem object for {missing} (trained in {output_dir}).")
   model = registry.model(hp.model)(hparams=hp, specs=list(specs.values()))
-  checkpoint = checkpoint or latest_checkpoint(output_dir)
-  checkpoints.restore_model(model, checkpoint)
+  checkpoint = restore_checkpoint(model, output_dir, checkpoint)
   return LoadedRun(model, hp, specs, dict(problems), saved["data_dir"], checkpoint)

@@ -17,6 +17,9 @@ class FakeSeq2Seq(keras.Model):
   """Shares an input net per input_key and an output net per target_key, like the MultiModel."""
 
   def __init__(self, hparams, specs, **kwargs):
+    # Explicit names everywhere: checkpoints match variables by path, and Keras's automatic
+    # names (dense_7) count up across the models built in one process.
+    kwargs.setdefault("name", "fake_seq2seq")
     super().__init__(**kwargs)
     self.specs = {s.name: s for s in specs}
     d = hparams.hidden_size
@@ -25,14 +28,24 @@ class FakeSeq2Seq(keras.Model):
     for s in specs:
       in_key, out_key = "_".join(map(str, s.input_key)), "_".join(s.target_key)
       if in_key not in self.input_nets:
-        self.input_nets[in_key] = keras.layers.Embedding(s.input_vocab_size, d)
+        self.input_nets[in_key] = keras.layers.Embedding(s.input_vocab_size, d,
+                                                         name=f"input_{in_key}")
       if out_key not in self.output_nets:
-        self.target_embeddings[out_key] = keras.layers.Embedding(s.target_vocab_size, d)
-        self.output_nets[out_key] = keras.layers.Dense(s.target_vocab_size)
-    self.command = keras.layers.Embedding(len(spec_lib.TargetSpace), d)
-    self.position = keras.layers.Embedding(512, d)
-    self.hidden = keras.layers.Dense(d, activation="relu")
-    self.router = keras.layers.Dense(2)
+        self.target_embeddings[out_key] = keras.layers.Embedding(s.target_vocab_size, d,
+                                                                 name=f"target_{out_key}")
+        self.output_nets[out_key] = keras.layers.Dense(s.target_vocab_size,
+                                                       name=f"output_{out_key}")
+    self.command = keras.layers.Embedding(len(spec_lib.TargetSpace), d, name="command")
+    self.position = keras.layers.Embedding(512, d, name="position")
+    self.hidden = keras.layers.Dense(d, activation="relu", name="hidden")
+    self.router = keras.layers.Dense(2, name="router")
+    # Every variable exists once the model is made, as the MultiModel's do: the decoder
+    # restores a checkpoint before the first call.
+    for layer in [*self.input_nets.values(), *self.target_embeddings.values(), self.command,
+                  self.position]:
+      layer.build(None)
+    for layer in [*self.output_nets.values(), self.hidden, self.router]:
+      layer.build((None, None, d))
 
   def call(self, features, problem=None, training=False):
     s = self.specs[problem]

@@ -1,33 +1,239 @@
-"""What a checkpoint holds of a model: every variable, in the model's own deterministic order.
+"""What a checkpoint holds: every variable of the model and optimizer, keyed by its path.
 
 Keras 3 layers kept in Python lists and dicts (the MultiModel's modality nets, the encoder's
 conv blocks) are not children in TensorFlow's checkpoint object graph, so
-`tf.train.Checkpoint(model=model)` silently leaves their variables out. A list of
-`model.variables` (trainable and not) reaches all of them; the order is fixed by the model's
-structure, which hparams.json and problems.json rebuild identically, and a restore checks that
-every variable found its value.
+`tf.train.Checkpoint(model=model)` silently leaves their variables out. Instead every variable
+is saved under its stable Keras path (`encoder/block0/...`, `input_symbol_sub/embedding/...`),
+so the order in which problems are listed does not matter, and a restore names each variable
+that is missing, extra or of another shape.
 
-    tf.train.Checkpoint(**model_items(model), optimizer=optimizer).save(path)
-    restore_model(model, path)        # the decoder: model variables only
+    items = {**model_items(model), **optimizer_items(optimizer)}
+    tf.train.Checkpoint(**items).save(prefix)
+    restore(prefix, items)            # the trainer: model + optimizer
+    restore_model(model, prefix)      # the decoder: model variables only
+
+Checkpoints written before names were used hold one list `model_variables` (by position);
+they still restore, by position, into a model built from the same run files.
+
+A damaged checkpoint (truncated data, missing index) is not the end: `candidates(directory)`
+lists every checkpoint of a run folder, newest first, and `restore_newest` takes the first
+that restores, warning about each damaged one.
 """
 
+import collections
+import glob
+import os
+import re
+import shutil
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+
+from absl import logging
 import tensorflow as tf
 
 from t2t_mm import errors
 
 CHECKPOINT_DIR = "checkpoints"
+MODEL_KEY = "model_by_name"
+OPTIMIZER_KEY = "optimizer_by_name"
+_LEGACY_MODEL_KEY = "model_variables"
+_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+# Keras names seed generators with a process-wide counter (seed_generator_7), which differs
+# between two processes that build the same model; the owner's path plus the order of creation
+# under it is stable.
+_SEED_STATE = re.compile(r"^(.*?)/?seed_generator(?:_(\d+))?/seed_generator_state$")
+_CKPT_NUMBER = re.compile(r"-(\d+)$")
 
 
-def model_items(model) -> dict:
-  """Checkpoint kwargs that hold every variable of `model`."""
-  return {"model_variables": list(model.variables)}
+class DamagedCheckpointError(errors.DataError):
+  """A checkpoint's files cannot be read (truncated, missing, not a checkpoint)."""
 
 
-def restore_model(model, path: str) -> None:
-  """Restores every variable of `model` from checkpoint `path` (optimizer state skipped)."""
-  checkpoint = tf.train.Checkpoint(**model_items(model))
+def _damaged(prefix: str, error: Exception) -> DamagedCheckpointError:
+  reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+  return DamagedCheckpointError(f"Checkpoint {prefix} cannot be read "
+                                f"({reason or type(error).__name__}).")
+
+
+def variables_by_name(variables) -> Dict[str, object]:
+  """{stable name: variable}; two variables with one name are an error naming it."""
+  named: Dict[str, object] = {}
+  seed_states = collections.defaultdict(list)
+  for variable in variables:
+    match = _SEED_STATE.match(variable.path)
+    if match:
+      seed_states[match.group(1)].append((int(match.group(2) or 0), variable))
+      continue
+    if variable.path in named:
+      raise errors.ConfigError(f"Two variables are named '{variable.path}'; checkpoints need "
+                               "unique variable paths (give the layers distinct names).")
+    named[variable.path] = variable
+  for owner, states in seed_states.items():
+    for i, (_, variable) in enumerate(sorted(states, key=lambda s: s[0])):
+      named[f"{owner}/seed_generator_state_{i}".lstrip("/")] = variable
+  return named
+
+
+def model_items(model) -> Dict[str, Dict[str, object]]:
+  """Checkpoint kwargs that hold every variable of `model`, by name."""
+  return {MODEL_KEY: variables_by_name(model.variables)}
+
+
+def optimizer_items(optimizer) -> Dict[str, Dict[str, object]]:
+  """Checkpoint kwargs that hold the optimizer's step and slots, by name (not by position)."""
+  return {OPTIMIZER_KEY: variables_by_name(optimizer.variables)}
+
+
+def _unescape(name: str) -> str:
+  """Undoes the checkpoint's escaping of object names ('.' -> '..', '/' -> '.S')."""
+  out, i = [], 0
+  while i < len(name):
+    if name[i] == "." and i + 1 < len(name):
+      out.append("/" if name[i + 1] == "S" else name[i + 1])
+      i += 2
+    else:
+      out.append(name[i])
+      i += 1
+  return "".join(out)
+
+
+def saved_shapes(prefix: str) -> Dict[str, Dict[str, Tuple[int, ...]]]:
+  """{top-level key: {variable name: shape}} of checkpoint `prefix` (reads its index only)."""
+  shapes: Dict[str, Dict[str, Tuple[int, ...]]] = collections.defaultdict(dict)
   try:
-    checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    shape_map = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+  except (tf.errors.OpError, IndexError) as e:  # IndexError: an index file cut short.
+    raise _damaged(prefix, e) from e
+  for key, shape in shape_map.items():
+    stem = key[:-len(_VALUE_SUFFIX)] if key.endswith(_VALUE_SUFFIX) else ""
+    if "/" not in stem:  # save_counter, the object graph, or not a variable value.
+      continue
+    top, rest = stem.split("/", 1)
+    shapes[top][_unescape(rest)] = tuple(shape)
+  return dict(shapes)
+
+
+def _check_fits(prefix: str, saved: Mapping, items: Mapping[str, Mapping[str, object]]) -> None:
+  problems = []
+  for key, named in items.items():
+    have = saved.get(key, {})
+    missing = sorted(set(named) - set(have))
+    extra = sorted(set(have) - set(named))
+    reshaped = [f"{n} {have[n]} in the checkpoint, {tuple(named[n].shape)} in the model"
+                for n in sorted(set(named) & set(have)) if tuple(named[n].shape) != have[n]]
+    for label, names in (("missing from the checkpoint", missing),
+                         ("in the checkpoint but not in the model", extra),
+                         ("of another shape", reshaped)):
+      if names:
+        shown = ", ".join(names[:8]) + (f" (and {len(names) - 8} more)" if len(names) > 8 else "")
+        problems.append(f"{len(names)} {key} variable(s) {label}: {shown}")
+  if problems:
+    raise errors.DataError(f"Checkpoint {prefix} does not fit the model built from its run's "
+                           "hparams.json and problems.json: " + "; ".join(problems) + ".")
+
+
+def is_legacy(prefix: str) -> bool:
+  """True for a checkpoint of variables by position (before names were used)."""
+  return _LEGACY_MODEL_KEY in saved_shapes(prefix)
+
+
+def restore(prefix: str, items: Mapping[str, object], model=None, optimizer=None) -> None:
+  """Restores checkpoint `prefix` into `items` (checkpoint kwargs), checking names and shapes.
+
+  `model` and `optimizer` are needed only for legacy (by position) checkpoints. Raises
+  errors.DataError if the checkpoint does not fit; tf.errors.OpError if it cannot be read.
+  """
+  saved = saved_shapes(prefix)
+  if _LEGACY_MODEL_KEY in saved:
+    _restore_legacy(prefix, items, model, optimizer)
+    return
+  _check_fits(prefix, saved, {k: v for k, v in items.items() if k in (MODEL_KEY, OPTIMIZER_KEY)})
+  try:
+    status = tf.train.Checkpoint(**items).restore(prefix)
+  except (tf.errors.OpError, IndexError) as e:  # IndexError: a data file cut short.
+    raise _damaged(prefix, e) from e
+  if OPTIMIZER_KEY not in items:
+    status.expect_partial()
+  try:
+    status.assert_existing_objects_matched()
+  except AssertionError as e:  # E.g. input iterators saved by one run and not by the other.
+    raise errors.DataError(f"Checkpoint {prefix} does not hold everything this run restores: "
+                           f"{str(e)[:300]}") from e
+
+
+def _restore_legacy(prefix: str, items: Mapping[str, object], model, optimizer) -> None:
+  if model is None:
+    raise errors.DataError(f"Checkpoint {prefix} holds variables by position; restore it with "
+                           "the model it was trained with.")
+  legacy = {_LEGACY_MODEL_KEY: list(model.variables)}
+  legacy.update({k: v for k, v in items.items() if k not in (MODEL_KEY, OPTIMIZER_KEY)})
+  if OPTIMIZER_KEY in items:
+    legacy["optimizer"] = optimizer
+  checkpoint = tf.train.Checkpoint(**legacy)
+  try:
+    status = checkpoint.restore(prefix)
+  except (tf.errors.OpError, IndexError) as e:
+    raise _damaged(prefix, e) from e
+  try:
+    if OPTIMIZER_KEY not in items:
+      status.expect_partial()
+    status.assert_existing_objects_matched()
   except (AssertionError, ValueError) as e:
-    raise errors.DataError(f"Checkpoint {path} does not fit the model built from its run's "
+    raise errors.DataError(f"Checkpoint {prefix} does not fit the model built from its run's "
                            f"hparams.json and problems.json: {str(e)[:300]}") from e
+
+
+def restore_model(model, prefix: str) -> None:
+  """Restores every variable of `model` from checkpoint `prefix` (optimizer state skipped)."""
+  restore(prefix, model_items(model), model=model)
+
+
+def _number(prefix: str) -> int:
+  match = _CKPT_NUMBER.search(prefix)
+  return int(match.group(1)) if match else -1
+
+
+def candidates(directory: str) -> List[str]:
+  """Every checkpoint prefix in `directory` (complete or not), newest first."""
+  prefixes = set()
+  for path in glob.glob(os.path.join(glob.escape(directory), "*.index")) + glob.glob(
+      os.path.join(glob.escape(directory), "*.data-?????-of-?????")):
+    prefixes.add(re.sub(r"\.(index|data-\d{5}-of-\d{5})$", "", path))
+  return sorted(prefixes, key=lambda p: (_number(p), p), reverse=True)
+
+
+def restore_newest(directory: str, restore_fn: Callable[[str], None],
+                   warn: Optional[Callable[[str], None]] = None) -> Optional[str]:
+  """Restores the newest checkpoint of `directory` that `restore_fn` can read; returns it.
+
+  A checkpoint that cannot be read (truncated, index missing) is skipped with a warning naming
+  it. None if the folder holds no checkpoint; errors.DataError if none of them can be read.
+  A checkpoint that reads but does not fit the model is an error, not skipped: an older one
+  would not fit either.
+  """
+  warn = warn or logging.warning
+  found = candidates(directory)
+  damaged = []
+  for prefix in found:
+    try:
+      restore_fn(prefix)
+    except DamagedCheckpointError as e:
+      damaged.append(prefix)
+      warn(f"{e} It is damaged and was skipped.")
+      continue
+    if damaged:
+      warn(f"Restored {prefix}, the newest checkpoint that could be read.")
+    return prefix
+  if damaged:
+    raise errors.DataError(f"Every checkpoint in {directory} is damaged ({', '.join(damaged)}); "
+                           "delete them to train from scratch, or restore a backup.")
+  return None
+
+
+def remove_orphans(directory: str) -> List[str]:
+  """Removes `ckpt-N_temp/` folders that a killed save left behind; returns them."""
+  removed = []
+  for path in glob.glob(os.path.join(glob.escape(directory), "*_temp")):
+    if os.path.isdir(path) and _CKPT_NUMBER.search(path[:-len("_temp")]):
+      shutil.rmtree(path)
+      removed.append(path)
+  return removed

@@ -100,4 +100,7 @@ class FusedAdam(keras.optimizers.Adam):
 def make_optimizer(hp: HParams) -> keras.optimizers.Optimizer:
   return FusedAdam(
       learning_rate=learning_rate_schedule(hp), beta_1=hp.adam_beta1, beta_2=hp.adam_beta2,
-      epsilon=hp.adam_epsilon, global_clipnorm=hp.clip_grad_norm or None)
+      epsilon=hp.adam_epsilon, global_clipnorm=hp.clip_grad_norm or None,
+      # A fixed name: checkpoints key its slots by path, and Keras would number a second
+      # optimizer of one process fused_adam_1.
+      name="optimizer")

@@ -8,9 +8,11 @@ config.gin < files < params; strategy; missing data -> generated or a clear inst
 with resume; hparams.json, config.gin, problems.json and eval_results.json in output_dir.
 """
 
+import contextlib
 import dataclasses
 import os
 import sys
+import tempfile
 from typing import Dict, Optional, Sequence
 
 from t2t_mm import errors
@@ -19,6 +21,8 @@ from t2t_mm.config import gin_config
 from t2t_mm.config import resolve
 from t2t_mm.training import distribution
 from t2t_mm.training import outputs
+from t2t_mm.training import resume
+from t2t_mm.training import run_lock
 from t2t_mm.training.trainer import Trainer
 from t2t_mm.training.trainer import TrainerConfig
 
@@ -64,29 +68,64 @@ def _ensure_data(problems, options: RunOptions) -> None:
     problem.generate_data(options.data_dir, options.tmp_dir or "/tmp/t2t_mm_datagen")
 
 
+def _check_writable(output_dir: str) -> None:
+  """Fails before any work if output_dir cannot be created or written."""
+  probe_dir = output_dir
+  while not os.path.exists(probe_dir):  # The nearest existing folder must take a new one.
+    probe_dir = os.path.dirname(os.path.abspath(probe_dir))
+  if not os.path.isdir(probe_dir):
+    raise errors.ConfigError(f"--output_dir={output_dir}: {probe_dir} is a file, not a folder.")
+  try:
+    tempfile.TemporaryFile(dir=probe_dir).close()
+  except OSError as e:
+    raise errors.ConfigError(f"--output_dir={output_dir}: cannot write in {probe_dir} "
+                             f"({e.strerror}).") from e
+
+
+def _trainer_config(options: RunOptions) -> TrainerConfig:
+  try:
+    config = TrainerConfig()  # Gin bindings apply here; __post_init__ checks them.
+  except errors.ConfigError as e:  # Gin appends "In call to configurable ..." lines.
+    raise errors.ConfigError(f"gin binding of trainer.TrainerConfig: "
+                             f"{str(e).splitlines()[0]}") from None
+  changes = {k: v for k, v in (("eval_steps", options.eval_steps),
+                               ("eval_every", options.eval_every)) if v is not None}
+  try:
+    return dataclasses.replace(config, **changes)
+  except errors.ConfigError as e:
+    raise errors.ConfigError(f"--eval_steps / --eval_every: {e}") from e
+
+
 def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, float]]:
-  """Runs the job; returns per-problem eval results and prints a metrics table."""
+  """Runs the job; returns per-problem eval results and prints a metrics table.
+
+  Everything that can be checked is checked before any file is written: settings, that
+  output_dir can be written, that a resumed run matches the saved one, the run lock.
+  """
   names = _problem_names(options)
   hparams, set_name = resolve.resolve_hparams(options.hparams_set, options.hparams,
                                               options.output_dir)
   if not options.data_dir or not options.output_dir:
     raise errors.ConfigError("--data_dir and --output_dir are required.")
+  if options.train_steps < 1:
+    raise errors.ConfigError(f"--train_steps must be >= 1, got {options.train_steps}.")
+  _check_writable(options.output_dir)
   # The strategy comes first: splitting the CPU must precede any other TensorFlow work.
   strategy = distribution.make_strategy(options.distribution, options.cpu_devices)
   gin_config.setup(options.output_dir, options.gin_files, options.gin_params)
+  config = _trainer_config(options)
   problems = [registry.problem(name) for name in names]
   _ensure_data(problems, options)
-  config = TrainerConfig()
-  if options.eval_steps is not None:
-    config.eval_steps = options.eval_steps
-  if options.eval_every is not None:
-    config.eval_every = options.eval_every
-  trainer = Trainer(problems, hparams, options.data_dir, options.output_dir, strategy, config)
-  if trainer.chief:
-    resolve.save_hparams(options.output_dir, hparams, set_name)
-    gin_config.save(options.output_dir)
-  start_step = trainer.restore()
-  results = trainer.train(options.train_steps)
+  resume.check_matches_saved(options.output_dir, hparams, set_name,
+                             {p.name: p.spec(options.data_dir) for p in problems})
+  chief = distribution.is_chief(strategy)
+  with run_lock.RunLock(options.output_dir) if chief else contextlib.nullcontext():
+    trainer = Trainer(problems, hparams, options.data_dir, options.output_dir, strategy, config)
+    start_step = trainer.restore()  # Before any write: a checkpoint that does not fit stops us.
+    if trainer.chief:
+      resolve.save_hparams(options.output_dir, hparams, set_name)
+      gin_config.save(options.output_dir)
+    results = trainer.train(options.train_steps)
   if trainer.chief:
     print(f"\nTrained {', '.join(names)} from step {start_step} to {trainer.step}. "
           f"Results in {os.path.join(options.output_dir, outputs.EVAL_FILE)}:\n", file=stream)

@@ -16,6 +16,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+from absl import logging
 import gin
 import keras
 import numpy as np
@@ -23,6 +24,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.config import typed
 from t2t_mm.config.hparams import HParams
 from t2t_mm.training import checkpoints
 from t2t_mm.training import distribution
@@ -65,6 +67,12 @@ class TrainerConfig:
   log_every: int = 50
   decode_examples: int = 64
   checkpoint_iterators: bool = False
+
+  def __post_init__(self):
+    typed.validate(self)
+    typed.check_at_least(self, 1, "eval_steps", "checkpoint_every", "keep_checkpoints",
+                         "log_every", what="trainer setting")
+    typed.check_at_least(self, 0, "eval_every", "decode_examples", what="trainer setting")
 
 
 class Trainer:
@@ -140,12 +148,15 @@ class Trainer:
     return self.config.checkpoint_iterators and self.strategy.num_replicas_in_sync == 1 and (
         not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy))
 
+  def _checkpoint_items(self) -> Dict[str, object]:
+    items = {**checkpoints.model_items(self.model), **checkpoints.optimizer_items(self.optimizer)}
+    if self._uses_iterator_checkpoints():  # By problem name, as the variables.
+      items.update({f"iterator_{name}": it for name, it in self._iterators.items()})
+    return items
+
   def _make_checkpoint_manager(self) -> tf.train.CheckpointManager:
-    items = {**checkpoints.model_items(self.model), "optimizer": self.optimizer}
-    if self._uses_iterator_checkpoints():
-      items.update({f"iterator_{i}": it for i, it in enumerate(self._iterators.values())})
-    checkpoint = tf.train.Checkpoint(**items)
-    directory = os.path.join(self.output_dir, checkpoints.CHECKPOINT_DIR)
+    checkpoint = tf.train.Checkpoint(**self._checkpoint_items())
+    directory = self.checkpoint_dir
     if not self.chief:  # Saving is collective; other workers write to a scratch folder.
       directory = tempfile.mkdtemp(prefix="t2t_mm_worker_ckpt_")
     return tf.train.CheckpointManager(checkpoint, directory,
@@ -191,12 +202,21 @@ class Trainer:
   def step(self) -> int:
     return int(self.optimizer.iterations.numpy())
 
+  @property
+  def checkpoint_dir(self) -> str:
+    return os.path.join(self.output_dir, checkpoints.CHECKPOINT_DIR)
+
   def restore(self) -> int:
-    """Restores the latest checkpoint if there is one; returns the step."""
-    latest = self._checkpoint_manager.latest_checkpoint
-    if latest and latest != getattr(self, "_restored", None):
-      self._checkpoint_manager.checkpoint.restore(latest).assert_existing_objects_matched()
-      self._restored = latest
+    """Restores the newest readable checkpoint if there is one; returns the step.
+
+    Damaged checkpoints are skipped with a warning (checkpoints.restore_newest); one that
+    does not fit this model is an error.
+    """
+    if getattr(self, "_restored", None) is None:
+      items = self._checkpoint_items()
+      self._restored = checkpoints.restore_newest(
+          self.checkpoint_dir, lambda prefix: checkpoints.restore(
+              prefix, items, model=self.model, optimizer=self.optimizer)) or False
     return self.step
 
   def train(self, train_steps: int) -> Dict[str, Dict[str, float]]:
@@ -204,6 +224,8 @@ class Trainer:
     step = self.restore()
     self._start_iterators(step)
     if self.chief:
+      for orphan in checkpoints.remove_orphans(self.checkpoint_dir):
+        logging.warning("Removed %s, left by a checkpoint save that was killed.", orphan)
       outputs.write_run_files(self.output_dir, self.problems, self.specs,
                               self.data_dir)
     writer = self._summary_writer("train")

@@ -1,0 +1,62 @@
+"""Is the requested run the one saved in output_dir? Checked before a resume writes anything.
+
+    check_matches_saved(output_dir, hparams, set_name, specs)   # raises errors.ConfigError
+
+A resume that asks for other hparams, other problems or other vocabularies than the run was
+made with would rewrite hparams.json and problems.json and then fail to restore (or restore
+into a different model), leaving a run that no longer decodes. Instead it fails first, with
+one error that names every differing key with the saved and the requested value.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Dict, List, Mapping
+
+from t2t_mm import errors
+from t2t_mm.config import resolve
+from t2t_mm.training import outputs
+
+
+def _spec_dict(spec) -> Dict:
+  """The spec as problems.json holds it (tuples as lists)."""
+  values = dataclasses.asdict(spec)
+  values["target_space"] = int(spec.target_space)
+  return json.loads(json.dumps(values))
+
+
+def _hparams_differences(saved: Mapping, requested: Mapping) -> List[str]:
+  # Keys missing from an older hparams.json took their defaults when it was loaded.
+  return [f"hparam {key}: saved {saved[key]!r}, requested {requested[key]!r}"
+          for key in sorted(set(saved) & set(requested)) if saved[key] != requested[key]]
+
+
+def _problem_differences(saved: Mapping[str, Dict], specs: Mapping) -> List[str]:
+  out = []
+  added, removed = sorted(set(specs) - set(saved)), sorted(set(saved) - set(specs))
+  if added or removed:
+    out.append(f"problems: saved {sorted(saved)}, requested {sorted(specs)}")
+  for name in sorted(set(saved) & set(specs)):
+    now = _spec_dict(specs[name])
+    for key in sorted(set(saved[name]) & set(now)):
+      if saved[name][key] != now[key]:
+        out.append(f"problem {name} {key}: saved {saved[name][key]!r}, requested {now[key]!r}")
+  return out
+
+
+def check_matches_saved(output_dir: str, hparams, set_name: str, specs: Mapping) -> None:
+  """Raises errors.ConfigError if output_dir holds a run other than (hparams, specs)."""
+  saved_set, saved_values = resolve.load_saved(output_dir)
+  differences = []
+  if saved_values is not None:
+    if saved_set != set_name:
+      differences.append(f"hparams_set: saved {saved_set!r}, requested {set_name!r}")
+    differences += _hparams_differences(saved_values, hparams.to_dict())
+  if os.path.exists(os.path.join(output_dir, outputs.PROBLEMS_FILE)):
+    saved = outputs.read_run_problems(output_dir)["problems"]
+    differences += _problem_differences({p["name"]: p["spec"] for p in saved}, specs)
+  if differences:
+    raise errors.ConfigError(
+        f"{output_dir} holds a run that differs from the one requested, so it was not resumed "
+        "and nothing in it was changed:\n  " + "\n  ".join(differences) +
+        "\nResume without these changes, or train into a new --output_dir.")

@@ -1,0 +1,174 @@
+"""mm-trainer as a user runs it: a failed resume, a bad setting, a held lock or a damaged
+checkpoint never changes a file of the run, and a reordered resume continues where it was."""
+
+import glob
+import hashlib
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+from t2t_mm.training import run_lock
+
+
+def checksums(folder):
+  """{relative path: sha256} of every file under `folder`."""
+  out = {}
+  for path in glob.glob(os.path.join(folder, "**"), recursive=True):
+    if os.path.isfile(path):
+      with open(path, "rb") as f:
+        out[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+  return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tool, fake_plugin_dir, tmp_path_factory):
+  """A 4-step cli_copy + cli_label run with checkpoints at steps 2 and 4."""
+  out = str(tmp_path_factory.mktemp("trust") / "run")
+  result = tool("mm-trainer", f"--usr_dir={fake_plugin_dir}", "--data_dir=unused",
+                f"--output_dir={out}", "--eval_steps=1", "--problems=cli_copy,cli_label",
+                "--hparams_set=cli_fake", "--train_steps=4",
+                "--gin_param=trainer.TrainerConfig.checkpoint_every = 2")
+  assert result.returncode == 0, result.stderr[-2000:]
+  return out
+
+
+def trainer(tool, plugin, out, *args):
+  return tool("mm-trainer", f"--usr_dir={plugin}", "--data_dir=unused", f"--output_dir={out}",
+              "--eval_steps=1", *args)
+
+
+def error_lines(result):
+  return [line for line in result.stderr.splitlines() if ": error: " in line]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hparams=hidden_size=32", "--train_steps=8"],
+     "hparam hidden_size: saved 16, requested 32"),
+    (["--problems=cli_copy", "--train_steps=8"],
+     "problems: saved ['cli_copy', 'cli_label'], requested ['cli_copy']"),
+    (["--hparams=hidden_size=32,batch_size=4", "--train_steps=8"],
+     "hparam batch_size: saved 8, requested 4"),
+])
+def test_a_resume_that_differs_fails_and_changes_nothing(tool, fake_plugin_dir, run_dir, args,
+                                                         message):
+  before = checksums(run_dir)
+  result = trainer(tool, fake_plugin_dir, run_dir, *args)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert message in result.stderr and "nothing in it was changed" in result.stderr
+  assert checksums(run_dir) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--gin_param=trainer.TrainerConfig.checkpoint_every = 0"],
+     "trainer setting 'checkpoint_every' must be >= 1, got 0"),
+    (["--gin_param=trainer.TrainerConfig.log_every = 'abc'"], "'log_every' expects int, got 'abc'"),
+    (["--hparams=hidden_size=-8"], "hparam 'hidden_size' must be >= 1, got -8"),
+    (["--hparams=hidden_size=30,num_heads=7"],
+     "'hidden_size' (30) must be divisible by 'num_heads' (7)"),
+    (["--hparams=hidden_size=64,,moe_k=2"], "Empty item in 'hidden_size=64,,moe_k=2'"),
+    (["--eval_steps=0"], "'eval_steps' must be >= 1, got 0"),
+])
+def test_a_bad_setting_is_one_error_before_any_work(tool, fake_plugin_dir, tmp_path, args,
+                                                    message):
+  out = tmp_path / "fresh_run"
+  result = trainer(tool, fake_plugin_dir, out, "--problems=cli_copy", "--hparams_set=cli_fake",
+                   "--train_steps=2", *args)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert len(error_lines(result)) == 1 and message in error_lines(result)[0], result.stderr
+  assert not out.exists()  # Nothing was made: the check came before any work.
+
+
+def test_an_output_dir_that_cannot_be_written_is_an_error_before_any_work(tool, fake_plugin_dir,
+                                                                          tmp_path):
+  (tmp_path / "a_file").write_text("x")
+  result = trainer(tool, fake_plugin_dir, tmp_path / "a_file" / "run", "--problems=cli_copy",
+                   "--hparams_set=cli_fake", "--train_steps=2")
+  assert result.returncode == 2 and "is a file, not a folder" in result.stderr, result.stderr
+
+
+def test_a_second_trainer_on_a_locked_run_fails_naming_the_holder(tool, fake_plugin_dir,
+                                                                   run_dir):
+  holder = subprocess.Popen(["sleep", "60"])
+  try:
+    lock = os.path.join(run_dir, run_lock.LOCK_FILE)
+    with open(lock, "w", encoding="utf-8") as f:
+      json.dump({"pid": holder.pid, "host": socket.gethostname(),
+                 "start_time": run_lock._start_time(holder.pid)}, f)  # pylint: disable=protected-access
+    before = checksums(run_dir)
+    result = trainer(tool, fake_plugin_dir, run_dir, "--train_steps=8")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"in use by another trainer (pid {holder.pid}" in result.stderr
+    assert checksums(run_dir) == before
+  finally:
+    holder.kill()
+    holder.wait()
+    os.remove(lock)
+
+
+def test_run_lock_takes_over_a_dead_holder_with_a_warning_and_refuses_another_host(tmp_path):
+  dead = subprocess.Popen(["true"])
+  dead.wait()
+  lock_path = tmp_path / run_lock.LOCK_FILE
+  lock_path.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname()}))
+  warnings = []
+  with run_lock.RunLock(str(tmp_path), warn=warnings.append):
+    assert json.loads(lock_path.read_text())["pid"] == os.getpid()
+    assert len(warnings) == 1 and f"pid {dead.pid}" in warnings[0]
+    with pytest.raises(Exception, match="in use by another trainer"):
+      run_lock.RunLock(str(tmp_path)).acquire()  # Ourselves, alive: refused.
+  assert not lock_path.exists()  # Released on exit.
+  lock_path.write_text(json.dumps({"pid": 1, "host": "elsewhere-host"}))
+  with pytest.raises(Exception, match="another host.*elsewhere-host"):
+    run_lock.RunLock(str(tmp_path)).acquire()
+  assert json.loads(lock_path.read_text())["host"] == "elsewhere-host"
+
+
+def test_resume_with_reordered_problems_and_a_damaged_latest_checkpoint(tool, fake_plugin_dir,
+                                                                        run_dir, tmp_path):
+  out = tmp_path / "copy"
+  subprocess.run(["cp", "-a", run_dir, str(out)], check=True)
+  data = glob.glob(str(out / "checkpoints" / "ckpt-4.data-*"))[0]
+  with open(data, "r+b") as f:
+    f.truncate(os.path.getsize(data) // 2)
+  (out / "checkpoints" / "ckpt-6_temp").mkdir()  # What a kill during a save leaves.
+  result = trainer(tool, fake_plugin_dir, out, "--problems=cli_label,cli_copy",
+                   "--train_steps=6")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "ckpt-4 cannot be read" in result.stderr and "damaged" in result.stderr
+  assert "from step 2 to 6" in result.stdout
+  assert not (out / "checkpoints" / "ckpt-6_temp").exists()
+  assert (out / "checkpoints" / "ckpt-6.index").exists()
+  assert not (out / run_lock.LOCK_FILE).exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--decode_hparams=batch_size=-1"], "decode hparam 'batch_size' must be >= 1, got -1"),
+    (["--decode_to_file={folder}"], "is a folder; give a file path"),
+    (["--decode_from_file={folder}/missing.txt"], "is not a readable file"),
+])
+def test_decoder_settings_are_checked_before_the_model_loads(tool, fake_plugin_dir, run_dir,
+                                                             tmp_path, args, message):
+  (tmp_path / "in.txt").write_text("a b c\n")
+  args = [a.format(folder=tmp_path) for a in args]
+  before = checksums(run_dir)
+  result = tool("mm-decoder", f"--usr_dir={fake_plugin_dir}", f"--output_dir={run_dir}",
+                f"--decode_from_file={tmp_path / 'in.txt'}", *args)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert message in result.stderr
+  assert "Restor" not in result.stderr  # No checkpoint was touched.
+  assert checksums(run_dir) == before
+
+
+def test_decoder_skips_a_damaged_latest_checkpoint_with_a_warning(run_dir, tmp_path,
+                                                                  fake_plugin_dir, clean_registry):
+  from t2t_mm import plugins  # pylint: disable=g-import-not-at-top
+  from t2t_mm.decoding import loading  # pylint: disable=g-import-not-at-top
+  plugins.import_usr_dir(fake_plugin_dir)
+  out = tmp_path / "copy"
+  subprocess.run(["cp", "-a", run_dir, str(out)], check=True)
+  os.remove(out / "checkpoints" / "ckpt-4.index")
+  run = loading.load_run(str(out))
+  assert run.checkpoint == str(out / "checkpoints" / "ckpt-2")
