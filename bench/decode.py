@@ -26,7 +26,7 @@ from t2t_mm import registry  # noqa: E402
 from t2t_mm.config.hparams import DecodeHParams  # noqa: E402
 from t2t_mm.data.spec import ProblemSpec  # noqa: E402
 from t2t_mm.data.spec import TargetSpace  # noqa: E402
-from t2t_mm.decoding.runner import DecodeRunner  # noqa: E402
+from t2t_mm.search.runner import DecodeRunner  # noqa: E402
 
 LENGTH, VOCAB, INPUT_LENGTH = 100, 8192, 20
 

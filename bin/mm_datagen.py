@@ -11,7 +11,7 @@ from absl import flags
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.bin import common
-from t2t_mm.config import gin_config
+from t2t_mm.runs import gin_config
 from t2t_mm.data import datagen
 
 common.define_registry_flags()

@@ -11,7 +11,7 @@ from absl import flags
 
 from t2t_mm import errors
 from t2t_mm.bin import common
-from t2t_mm.config import resolve
+from t2t_mm.runs import resolve
 from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
 from t2t_mm.decoding import session as session_lib

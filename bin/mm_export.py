@@ -13,7 +13,7 @@ import sys
 from absl import flags
 
 from t2t_mm.bin import common
-from t2t_mm.config import resolve
+from t2t_mm.runs import resolve
 from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
 

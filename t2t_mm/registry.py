@@ -15,6 +15,7 @@ import re
 from typing import Callable, Dict, List, Optional, Sequence
 
 from t2t_mm import errors
+from t2t_mm.config import configurable
 
 KINDS = ("problems", "suites", "hparams", "models", "modalities")
 # Imported on first lookup; each registers what it defines.
@@ -39,8 +40,7 @@ def _register(kind: str, obj, name: Optional[str]):
         f"{kind[:-1]} '{name}' is registered twice: by {table[name]!r} and by {obj!r}.")
   if kind in ("problems", "models", "modalities") and isinstance(obj, type):
     # Gin may bind the constructor arguments of registered classes (the README's rule).
-    from t2t_mm.config import gin_config  # pylint: disable=g-import-not-at-top
-    obj = gin_config.make_configurable(obj, name=name, module=kind)
+    obj = configurable.make_configurable(obj, name=name, module=kind)
   table[name] = obj
   return obj
 

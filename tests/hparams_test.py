@@ -9,7 +9,7 @@ import pytest
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import hparams as hparams_lib
-from t2t_mm.config import resolve
+from t2t_mm.runs import resolve
 from t2t_mm.config import typed
 from t2t_mm.config.hparams import HParams
 
@@ -127,10 +127,10 @@ def test_decode_hparams():
   assert isinstance(dhp, hparams_lib.DecodeHParams)
 
 
-def test_every_registered_set_is_consistent():
-  registry.load_builtins()
+def test_every_registered_set_passes_its_models_checks():
   for name in registry.names("hparams"):
-    assert registry.hparams(name).check_consistent() is not None, name
+    hp, _ = resolve.resolve_hparams(name)
+    assert hp == registry.hparams(name), name
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -115,27 +115,6 @@ class HParams:
         raise errors.ConfigError(f"hparam '{key}' must be 4 integers >= 1 (one per ConvStep), "
                                  f"got {getattr(self, key)}.")
 
-  def check_consistent(self) -> "HParams":
-    """Checks the rules between fields (a run's final hparams); returns self.
-
-    Kept out of __post_init__ so that a set derived in several replace() steps may pass
-    through a combination that the next step repairs.
-    """
-    if self.hidden_size % self.num_heads:
-      raise errors.ConfigError(
-          f"hparam 'hidden_size' ({self.hidden_size}) must be divisible by 'num_heads' "
-          f"({self.num_heads}): each head gets hidden_size / num_heads channels.")
-    if self.moe_k > self.moe_num_experts:
-      raise errors.ConfigError(f"hparam 'moe_k' ({self.moe_k}) must be <= 'moe_num_experts' "
-                               f"({self.moe_num_experts}).")
-    for key, blocks in (("moe_encoder_layers", self.num_encoder_blocks),
-                        ("moe_decoder_layers", self.num_decoder_blocks)):
-      bad = [i for i in getattr(self, key) if not 0 <= i <= blocks]
-      if bad:
-        raise errors.ConfigError(f"hparam '{key}' = {getattr(self, key)}: positions {bad} are "
-                                 f"outside 0 .. {blocks} (the number of blocks).")
-    return self
-
   def replace(self, **changes) -> "HParams":
     """A copy with `changes`; unknown keys and wrong types raise errors.ConfigError."""
     return typed.from_dict(HParams, changes, base=self)

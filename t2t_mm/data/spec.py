@@ -71,3 +71,18 @@ class ProblemSpec:
   def target_key(self) -> Tuple[str, str]:
     """Problems with equal keys share the target modality net."""
     return (self.target_modality, self.target_vocab)
+
+  def to_dict(self) -> dict:
+    """JSON-ready fields (what problems.json and a model's config hold)."""
+    d = dataclasses.asdict(self)
+    d["target_space"] = int(self.target_space)
+    d["metrics"] = list(self.metrics)
+    return d
+
+  @classmethod
+  def from_dict(cls, d: dict) -> "ProblemSpec":
+    """The inverse of to_dict."""
+    d = dict(d)
+    d["target_space"] = TargetSpace(d["target_space"])
+    d["metrics"] = tuple(d.get("metrics", ()))
+    return cls(**d)

@@ -1,8 +1,6 @@
 """Decoding a trained model: cached incremental search, sessions, file mode, export.
 
-    search.greedy_or_sample     greedy search and sampling (temperature, top-k)
-    beam_search.beam_search     beam search with length penalty, reorders every cache
-    runner.DecodeRunner         compiled decoding of feature batches with DecodeHParams
+    (the search itself, shared with the trainer's evaluation, is t2t_mm/search/)
     loading.load_run            model + hparams + problems + checkpoint from an output_dir
     inputs                      lines (text, image=PATH, audio=PATH, commands) -> features
     session.DecodeSession       the interactive loop of mm-decoder

@@ -28,7 +28,7 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding.loading import LoadedRun
-from t2t_mm.decoding.runner import decode_features
+from t2t_mm.search.runner import decode_features
 from t2t_mm.decoding.serving import InputEncoder
 from t2t_mm.decoding.serving import OutputDecoder
 

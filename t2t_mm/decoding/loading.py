@@ -4,7 +4,7 @@
     run.model, run.hparams, run.specs, run.problems, run.data_dir, run.checkpoint
 
 The model is built as the trainer builds it (registry.model(hparams.model) with the specs the
-trainer saved) and its variables restored by t2t_mm/training/checkpoints.py.
+trainer saved) and its variables restored by t2t_mm/runs/checkpoints.py.
 """
 
 import dataclasses
@@ -15,13 +15,12 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry
-from t2t_mm.config import gin_config
-from t2t_mm.config import resolve
+from t2t_mm.runs import gin_config
+from t2t_mm.runs import resolve
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data.spec import ProblemSpec
-from t2t_mm.models.multimodel import spec_from_dict
-from t2t_mm.training import checkpoints
-from t2t_mm.training import outputs
+from t2t_mm.runs import checkpoints
+from t2t_mm.runs import outputs
 
 CHECKPOINT_DIR = checkpoints.CHECKPOINT_DIR
 
@@ -78,7 +77,7 @@ def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[
     raise errors.DataError(f"--output_dir={output_dir} is not a folder.")
   hp, _ = resolve.resolve_hparams(None, hparams_overrides, output_dir)
   saved = outputs.read_run_problems(output_dir)
-  specs = {e["name"]: spec_from_dict(e["spec"]) for e in saved["problems"]}
+  specs = {e["name"]: ProblemSpec.from_dict(e["spec"]) for e in saved["problems"]}
   if problems is None:
     problems = {name: registry.problem(name) for name in specs}
   missing = sorted(set(specs) - set(problems))

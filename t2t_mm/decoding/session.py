@@ -21,7 +21,7 @@ from t2t_mm.config import typed
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.decoding.loading import LoadedRun
-from t2t_mm.decoding.runner import DecodeRunner
+from t2t_mm.search.runner import DecodeRunner
 
 DECODE_KEYS = tuple(f.name for f in dataclasses.fields(DecodeHParams))
 

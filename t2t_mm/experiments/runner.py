@@ -19,9 +19,9 @@ import time
 from typing import Callable, Dict, Optional, Sequence, TextIO
 
 from t2t_mm import errors
-from t2t_mm.config import gin_config
+from t2t_mm.runs import gin_config
 from t2t_mm.experiments import plan as plan_lib
-from t2t_mm.training import outputs
+from t2t_mm.runs import outputs
 from t2t_mm.utils import atomic
 
 MANIFEST_FILE = "experiment.json"  # In output_root: the config the runs were made with.

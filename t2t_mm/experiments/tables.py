@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 from t2t_mm.experiments import plan as plan_lib
 from t2t_mm.experiments import runner
-from t2t_mm.training import outputs
+from t2t_mm.runs import outputs
 
 BASE_METRICS = ("log_perplexity", "token_accuracy")
 # The problems' own metrics. A classifier's "accuracy" is its token_accuracy (one token per

@@ -37,20 +37,6 @@ INPUT_MODALITIES = ("symbol", "image", "audio_waveform", "audio_spectral")
 TARGET_MODALITIES = ("symbol", "class_label")
 
 
-def spec_to_dict(spec: ProblemSpec) -> dict:
-  d = dataclasses.asdict(spec)
-  d["target_space"] = int(spec.target_space)
-  d["metrics"] = list(spec.metrics)
-  return d
-
-
-def spec_from_dict(d: dict) -> ProblemSpec:
-  d = dict(d)
-  d["target_space"] = TargetSpace(d["target_space"])
-  d["metrics"] = tuple(d.get("metrics", ()))
-  return ProblemSpec(**d)
-
-
 def _net_name(role: str, key) -> str:
   return f"{role}_{key[0]}_{key[1] or 'none'}"
 
@@ -58,8 +44,21 @@ def _net_name(role: str, key) -> str:
 def _check_layers(name: str, layers: Sequence[int], num_blocks: int) -> None:
   bad = [i for i in layers if not 0 <= i <= num_blocks]
   if bad:
-    raise errors.ConfigError(f"hparams '{name}'={list(layers)}: positions {bad} are outside "
-                             f"0..{num_blocks} (the number of blocks).")
+    raise errors.ConfigError(f"hparam '{name}' = {list(layers)}: positions {bad} are outside "
+                             f"0 .. {num_blocks} (the number of blocks).")
+
+
+def check_hparams(hp: HParams) -> None:
+  """The MultiModel's rules between hparams, checked before any work (runs/resolve.py)."""
+  if hp.hidden_size % hp.num_heads:
+    raise errors.ConfigError(
+        f"hparam 'hidden_size' ({hp.hidden_size}) must be divisible by 'num_heads' "
+        f"({hp.num_heads}): each head gets hidden_size / num_heads channels.")
+  if hp.moe_k > hp.moe_num_experts:
+    raise errors.ConfigError(f"hparam 'moe_k' ({hp.moe_k}) must be <= 'moe_num_experts' "
+                             f"({hp.moe_num_experts}).")
+  _check_layers("moe_encoder_layers", hp.moe_encoder_layers, hp.num_encoder_blocks)
+  _check_layers("moe_decoder_layers", hp.moe_decoder_layers, hp.num_decoder_blocks)
 
 
 @registry.register_model(name="multimodel")
@@ -81,12 +80,15 @@ class MultiModel(keras.Model):
     >>> out = model.greedy_decode(feats, problem="copy", max_length=10)  # int32 [B, <=10]
   """
 
+  # Called by runs/resolve.py on a run's final hparams, before any work.
+  check_hparams = staticmethod(check_hparams)
+
   def __init__(self, hparams, specs, **kwargs):
     hp = hparams if isinstance(hparams, HParams) else typed.from_dict(HParams, hparams)
     kwargs.setdefault("dtype", hp.dtype_policy)
     super().__init__(**kwargs)
     self.hp = hp
-    specs = [s if isinstance(s, ProblemSpec) else spec_from_dict(s) for s in specs]
+    specs = [s if isinstance(s, ProblemSpec) else ProblemSpec.from_dict(s) for s in specs]
     if not specs:
       raise errors.ConfigError("MultiModel needs at least one ProblemSpec (specs=[]).")
     self.specs: Dict[str, ProblemSpec] = {}
@@ -98,8 +100,7 @@ class MultiModel(keras.Model):
         raise errors.ConfigError(f"Problem '{s.name}': target_modality '{s.target_modality}' "
                                  f"is not one of {list(TARGET_MODALITIES)}.")
       self.specs[s.name] = s
-    _check_layers("moe_encoder_layers", hp.moe_encoder_layers, hp.num_encoder_blocks)
-    _check_layers("moe_decoder_layers", hp.moe_decoder_layers, hp.num_decoder_blocks)
+    check_hparams(hp)
     if len(hp.conv_kernel_sizes) != 4 or len(hp.conv_dilations) != 4:
       raise errors.ConfigError("hparams 'conv_kernel_sizes' and 'conv_dilations' need 4 values "
                                f"each, got {hp.conv_kernel_sizes} and {hp.conv_dilations}.")
@@ -276,7 +277,7 @@ class MultiModel(keras.Model):
     return buf[:, :t]
 
   def get_config(self):
-    return {"hparams": self.hp.to_dict(), "specs": [spec_to_dict(s) for s in
+    return {"hparams": self.hp.to_dict(), "specs": [s.to_dict() for s in
                                                     self.specs.values()],
             "name": self.name}
 

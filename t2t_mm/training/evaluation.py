@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import spec as spec_lib
-from t2t_mm.decoding import runner
+from t2t_mm.search import runner
 from t2t_mm.training import losses
 from t2t_mm.training import text_metrics
 

@@ -17,12 +17,12 @@ from typing import Dict, Optional, Sequence
 
 from t2t_mm import errors
 from t2t_mm import registry
-from t2t_mm.config import gin_config
-from t2t_mm.config import resolve
+from t2t_mm.runs import gin_config
+from t2t_mm.runs import resolve
 from t2t_mm.training import distribution
-from t2t_mm.training import outputs
-from t2t_mm.training import resume
-from t2t_mm.training import run_lock
+from t2t_mm.runs import outputs
+from t2t_mm.runs import resume
+from t2t_mm.runs import lock as run_lock
 from t2t_mm.training.trainer import Trainer
 from t2t_mm.training.trainer import TrainerConfig
 

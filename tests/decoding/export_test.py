@@ -9,7 +9,7 @@ import numpy as np
 
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding import loading
-from t2t_mm.decoding import runner as runner_lib
+from t2t_mm.search import runner as runner_lib
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import session_test  # noqa: E402  pylint: disable=g-import-not-at-top

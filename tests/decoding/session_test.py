@@ -10,15 +10,15 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry
-from t2t_mm.config import resolve
+from t2t_mm.runs import resolve
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding import export
 from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
 from t2t_mm.decoding import session as session_lib
 from t2t_mm.testing import fake_problems
-from t2t_mm.training import checkpoints
-from t2t_mm.training import outputs
+from t2t_mm.runs import checkpoints
+from t2t_mm.runs import outputs
 
 PROBLEMS = {p.name: p for p in (fake_problems.FakeCopyProblem(),
                                 fake_problems.FakeImageLabelProblem(),

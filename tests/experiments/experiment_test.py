@@ -14,7 +14,7 @@ import pytest
 
 from t2t_mm import errors
 from t2t_mm import registry
-from t2t_mm.config import gin_config
+from t2t_mm.runs import gin_config
 from t2t_mm.experiments import plan as plan_lib
 from t2t_mm.experiments import report as report_lib
 from t2t_mm.experiments import runner

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from t2t_mm.training import run_lock
+from t2t_mm.runs import lock as run_lock
 
 
 def checksums(folder):
@@ -66,7 +66,7 @@ def test_a_resume_that_differs_fails_and_changes_nothing(tool, fake_plugin_dir, 
      "trainer setting 'checkpoint_every' must be >= 1, got 0"),
     (["--gin_param=trainer.TrainerConfig.log_every = 'abc'"], "'log_every' expects int, got 'abc'"),
     (["--hparams=hidden_size=-8"], "hparam 'hidden_size' must be >= 1, got -8"),
-    (["--hparams=hidden_size=30,num_heads=7"],
+    (["--hparams=model=multimodel,hidden_size=30,num_heads=7"],
      "'hidden_size' (30) must be divisible by 'num_heads' (7)"),
     (["--hparams=hidden_size=64,,moe_k=2"], "Empty item in 'hidden_size=64,,moe_k=2'"),
     (["--eval_steps=0"], "'eval_steps' must be >= 1, got 0"),

@@ -56,7 +56,10 @@ def resolve_hparams(hparams_set: Optional[str], overrides: str = "",
     except errors.T2TMMError as e:
       raise errors.ConfigError(f"{where}: {e}") from e
   hp = hp.replace(**typed.parse_overrides(overrides, hparams_lib.HParams))
-  return hp.check_consistent(), set_name
+  check = getattr(registry.model(hp.model), "check_hparams", None)
+  if check is not None:  # The model's own rules between hparams (e.g. heads divide width).
+    check(hp)
+  return hp, set_name
 
 
 def save_hparams(output_dir: str, hp: hparams_lib.HParams, set_name: str) -> str:

@@ -8,21 +8,12 @@ into a different model), leaving a run that no longer decodes. Instead it fails 
 one error that names every differing key with the saved and the requested value.
 """
 
-import dataclasses
-import json
 import os
 from typing import Dict, List, Mapping
 
 from t2t_mm import errors
-from t2t_mm.config import resolve
-from t2t_mm.training import outputs
-
-
-def _spec_dict(spec) -> Dict:
-  """The spec as problems.json holds it (tuples as lists)."""
-  values = dataclasses.asdict(spec)
-  values["target_space"] = int(spec.target_space)
-  return json.loads(json.dumps(values))
+from t2t_mm.runs import resolve
+from t2t_mm.runs import outputs
 
 
 def _hparams_differences(saved: Mapping, requested: Mapping) -> List[str]:
@@ -37,7 +28,7 @@ def _problem_differences(saved: Mapping[str, Dict], specs: Mapping) -> List[str]
   if added or removed:
     out.append(f"problems: saved {sorted(saved)}, requested {sorted(specs)}")
   for name in sorted(set(saved) & set(specs)):
-    now = _spec_dict(specs[name])
+    now = specs[name].to_dict()
     for key in sorted(set(saved[name]) & set(now)):
       if saved[name][key] != now[key]:
         out.append(f"problem {name} {key}: saved {saved[name][key]!r}, requested {now[key]!r}")

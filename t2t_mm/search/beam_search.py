@@ -17,7 +17,7 @@ max_length fill the K results after the finished ones.
 
 import tensorflow as tf
 
-from t2t_mm.decoding.search import is_end
+from t2t_mm.search.greedy import is_end
 
 NEG_INF = -1e9
 

@@ -8,9 +8,9 @@ from t2t_mm import registry
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
-from t2t_mm.decoding import beam_search
-from t2t_mm.decoding import runner as runner_lib
-from t2t_mm.decoding import search
+from t2t_mm.search import beam_search
+from t2t_mm.search import runner as runner_lib
+from t2t_mm.search import greedy
 
 B, L = 3, 10
 SPECS = [
@@ -184,9 +184,9 @@ def test_sampling_top_k_one_equals_greedy_and_seed_fixes_samples(run):
 
 def test_restrict_top_k_keeps_the_k_largest():
   logits = tf.constant([[0.1, 3.0, -1.0, 2.0, 0.5]])
-  kept = search.restrict_top_k(logits, 2).numpy()
+  kept = greedy.restrict_top_k(logits, 2).numpy()
   np.testing.assert_array_equal(kept > -1e8, [[False, True, False, True, False]])
-  assert np.array_equal(search.restrict_top_k(logits, 0).numpy(), logits.numpy())
+  assert np.array_equal(greedy.restrict_top_k(logits, 0).numpy(), logits.numpy())
 
 
 def test_decode_hparams_reject_bad_values():

@@ -10,8 +10,6 @@ so no setting has two sources of truth.
 """
 
 import ast
-import importlib
-import inspect
 import os
 import re
 from typing import Optional, Sequence
@@ -19,26 +17,14 @@ from typing import Optional, Sequence
 import gin
 
 from t2t_mm import errors
-from t2t_mm.config import hparams as hparams_lib
-from t2t_mm.config import typed
+from t2t_mm import registry
+from t2t_mm.config import configurable
+from t2t_mm.config import trainer_config  # noqa: F401  (registers trainer.TrainerConfig)
 from t2t_mm.utils import atomic
 
 CONFIG_FILE = "config.gin"  # Every binding in force, reloaded by later runs on output_dir.
 OPERATIVE_FILE = "operative_config.gin"  # The bindings that were actually used.
-# Modules that define gin configurables outside the registry (operational settings).
-CONFIGURABLE_MODULES = ["t2t_mm.training.trainer"]
-_HPARAM_FIELDS = frozenset(typed.field_types(hparams_lib.HParams))
-
-
-def make_configurable(cls, name: str, module: str):
-  """Registers class `cls` with gin as `module.name`, its hparams arguments denied."""
-  params = inspect.signature(cls.__init__).parameters
-  denied = [p for p in params if p in _HPARAM_FIELDS or p == "hparams"]
-  if any(base.__module__.startswith("keras") for base in cls.__mro__):
-    # Keras inspects the argspec of cls.__init__ in Layer.__new__, which gin's in-place
-    # __init__ wrapper hides; a gin subclass that returns an instance of `cls` keeps it intact.
-    return gin.external_configurable(cls, name, module=module, denylist=denied or None)
-  return gin.configurable(name, module=module, denylist=denied or None)(cls)
+_HPARAM_FIELDS = configurable.HPARAM_FIELDS
 
 
 def _check_not_hparam(binding: str) -> None:
@@ -96,10 +82,7 @@ def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
 
   Later bindings win, so the command line overrides what a previous run saved.
   """
-  from t2t_mm import registry  # pylint: disable=g-import-not-at-top
   registry.load_builtins()  # Configurables must exist before gin parses bindings for them.
-  for module in CONFIGURABLE_MODULES:  # So a decoder can parse what a trainer saved.
-    importlib.import_module(module)
   files = list(gin_files)
   saved = os.path.join(output_dir, CONFIG_FILE) if output_dir else None
   if saved and os.path.exists(saved):

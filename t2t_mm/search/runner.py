@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
-from t2t_mm.decoding import beam_search
-from t2t_mm.decoding import search
+from t2t_mm.search import beam_search
+from t2t_mm.search import greedy
 
 
 @dataclasses.dataclass
@@ -42,7 +42,7 @@ def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None
   if dhp.beam_size > 1:
     return beam_search.beam_search(model, features, problem, dhp.max_decode_length,
                                    dhp.beam_size, dhp.alpha)
-  ids, scores = search.greedy_or_sample(model, features, problem, dhp.max_decode_length,
+  ids, scores = greedy.greedy_or_sample(model, features, problem, dhp.max_decode_length,
                                         dhp.sampling_temperature, dhp.top_k,
                                         dhp.seed if seed is None else seed)
   return ids[:, None, :], scores[:, None]

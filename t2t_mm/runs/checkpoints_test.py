@@ -10,7 +10,7 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.testing import fake_problems
-from t2t_mm.training import checkpoints
+from t2t_mm.runs import checkpoints
 
 SPECS = [fake_problems.FakeCopyProblem().spec(None), fake_problems.FakeLabelProblem().spec(None)]
 

@@ -1,7 +1,7 @@
 """What a run leaves in output_dir besides checkpoints, for the decoder and for people.
 
   output_dir/
-    hparams.json            the hparams (t2t_mm/config/resolve.py)
+    hparams.json            the hparams (t2t_mm/runs/resolve.py)
     config.gin              gin bindings in force; operative_config.gin: the ones used
     problems.json           problems trained, their specs, the data_dir with their vocabularies
     eval_results.json       latest per-problem metrics, plus the history of evaluations
@@ -9,7 +9,6 @@
     train/, eval/           TensorBoard events: one tag per problem and metric
 """
 
-import dataclasses
 import json
 import os
 from typing import Dict, Mapping
@@ -25,9 +24,7 @@ def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir
   """problems.json: the problems trained, their specs and the data_dir of their vocabularies."""
   entries = []
   for name in problems:
-    spec = dataclasses.asdict(specs[name])
-    spec["target_space"] = int(specs[name].target_space)
-    entries.append({"name": name, "spec": spec})
+    entries.append({"name": name, "spec": specs[name].to_dict()})
   payload = {"data_dir": os.path.abspath(data_dir), "problems": entries}
   atomic.atomic_write_text(os.path.join(output_dir, PROBLEMS_FILE),
                            json.dumps(payload, indent=2) + "\n")
