@@ -20,6 +20,7 @@ from t2t_mm.data import spec as spec_lib
 from t2t_mm.decoding import runner
 from t2t_mm.training import losses
 from t2t_mm.training import text_metrics
+from t2t_mm.utils import tracing
 
 
 class Evaluator:
@@ -41,7 +42,6 @@ class Evaluator:
     modality = self.specs[name].target_modality
 
     # Traced once per problem: dev batches vary in length, the signature leaves it open.
-    @tf.function(input_signature=[element_spec])
     def stats(features):
       logits = self.model(features, problem=name, training=False)
       weights = losses.target_weights(features["targets"], modality)
@@ -54,7 +54,7 @@ class Evaluator:
         top5 = tf.reduce_sum(tf.cast(hits, tf.float32))
       return nll, correct, count, top5
 
-    return stats
+    return tracing.function_for(stats, name, input_signature=[element_spec])
 
   def evaluate(self, eval_steps: int) -> Dict[str, Dict[str, float]]:
     return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}

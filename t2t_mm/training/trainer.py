@@ -32,6 +32,7 @@ from t2t_mm.training import optimization
 from t2t_mm.training import outputs
 from t2t_mm.training import progress as progress_lib
 from t2t_mm.training.evaluation import Evaluator
+from t2t_mm.utils import tracing
 
 
 class TrainingDivergedError(errors.T2TMMError):
@@ -183,7 +184,7 @@ class Trainer:
       return (self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
               self.strategy.reduce(tf.distribute.ReduceOp.SUM, aux, axis=None))
 
-    return tf.function(step, input_signature=[self._datasets[name].element_spec])
+    return tracing.function_for(step, name, input_signature=[self._datasets[name].element_spec])
 
   # --- Training ---
 
