@@ -66,3 +66,19 @@ def test_filter_drops_only_what_the_level_hides():
   assert level1.drops(info) and not level1.drops(warning)
   level0 = tf_startup.StartupFilter(0, has_gpu=False)
   assert not any(level0.drops(line) for line in (info, warning, error, cuinit))
+
+
+def test_tools_hide_absl_python_info_unless_verbosity_is_given():
+  # TensorFlow's Python code logs routine INFO through absl (one line per checkpoint).
+  code = ("import sys\n"
+          "from absl import logging\n"
+          "from t2t_mm.bin import common\n"
+          "sys.argv = ['tool'] + sys.argv[1:]\n"
+          "common.run(lambda: logging.info('routine note') or logging.warning('real') or 0)\n")
+  quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=False)
+  assert quiet.returncode == 0, quiet.stderr
+  assert "routine note" not in quiet.stderr and "real" in quiet.stderr
+  verbose = subprocess.run([sys.executable, "-c", code, "--verbosity=0"], capture_output=True,
+                           text=True, timeout=300, check=False)
+  assert "routine note" in verbose.stderr, verbose.stderr
