@@ -41,6 +41,12 @@ class DecodeSession:
     self.runner = DecodeRunner(run.model)
     self._vocabs: Dict[Tuple[str, str], object] = {}
     self.problem = self.run.check_problem(problem or next(iter(run.specs)))
+    # Loaded now: a missing or damaged vocabulary stops the session at its start with the
+    # file named, not every line with the same error.
+    for name in run.specs:
+      self._vocab(name, "target")
+      if run.specs[name].input_modality == "symbol":
+        self._vocab(name, "input")
 
   # --- Settings ---
 

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
 from t2t_mm.decoding import runner
 from t2t_mm.training import losses
@@ -67,7 +68,8 @@ class Evaluator:
     nll = correct = count = top5 = 0.0
     token_counts = collections.Counter()
     decode_batches = []
-    for features in dataset.take(eval_steps):
+    for features in problem_lib.checked_batches(dataset.take(eval_steps), self.problems[name],
+                                                "dev", self.data_dir):
       b_nll, b_correct, b_count, b_top5 = (float(x) for x in self._stats_fns[name](features))
       nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
       targets = features["targets"].numpy()

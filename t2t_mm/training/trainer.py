@@ -24,6 +24,7 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.hparams import HParams
+from t2t_mm.data import problem as problem_lib
 from t2t_mm.training import checkpoints
 from t2t_mm.training import distribution
 from t2t_mm.training import losses
@@ -121,7 +122,8 @@ class Trainer:
   def _build_model(self) -> None:
     """Creates every problem's variables (modality nets) before restoring a checkpoint."""
     for name, problem in self.problems.items():
-      features = next(iter(problem.dataset("dev", self.data_dir, self.hparams, shuffle=False)))
+      features = problem_lib.next_batch(iter(problem.dataset(
+          "dev", self.data_dir, self.hparams, shuffle=False)), problem, "dev", self.data_dir)
       features = {k: v[:1] for k, v in features.items()}
       self.model(features, problem=name, training=False)
 
@@ -212,7 +214,9 @@ class Trainer:
     results = {}
     while step < train_steps:
       name = self.sampler.problem_at(step)
-      loss, aux = self._steps[name](next(self._iterators[name]))
+      batch = problem_lib.next_batch(self._iterators[name], self.problems[name], "train",
+                                     self.data_dir)  # A damaged shard: an error naming it.
+      loss, aux = self._steps[name](batch)
       loss = float(loss)
       step = self.step
       if not np.isfinite(loss) or not np.isfinite(float(aux)):
