@@ -369,7 +369,8 @@ def _damaged_data_error(problem, mode: str, data_dir: str,
                   (e.message or str(e)).strip().splitlines()[0])[:200]
   return errors.DataError(
       f"Problem '{problem.name}': a damaged record in its {split} shard {where} ({detail}). "
-      f"Delete that shard, then remake it: `{problem.datagen_command(data_dir)}`.")
+      f"Delete {'those shards' if len(damaged) > 1 else 'that shard'}, then remake it: "
+      f"`{problem.datagen_command(data_dir)}`.")
 
 
 def _split(mode: str) -> str:
