@@ -3,7 +3,8 @@
 Importing this package puts the TensorFlow runtime defaults the tools run with into the
 environment. TensorFlow reads them once, when its runtime starts, so they must be set before
 the first op; every tool (and bench/) imports this package before TensorFlow. A value already
-in the environment wins, so a user can turn each one off.
+in the environment wins, so a user can turn each one off. Then it imports TensorFlow, hiding
+the start-up lines the log level hides (tf_startup.py).
 """
 
 import os
@@ -15,7 +16,15 @@ RUNTIME_ENV_DEFAULTS = {
     # bench/model.py: a 240-expert MoE step 770 -> 605 ms, 16 experts 463 -> 435 ms; with
     # bench/train.py: the all8_mini trainer 181 -> 154 ms/step (docs/STACK.md).
     "TF_CPU_ALLOCATOR_USE_BFC": "true",
+    # TensorFlow's C++ INFO and WARNING lines (start-up banners, per-op notes) are not for
+    # users of the tools; ERRORs still show. 0 brings everything back (tf_startup.py).
+    "TF_CPP_MIN_LOG_LEVEL": "2",
 }
 
 for _name, _value in RUNTIME_ENV_DEFAULTS.items():
   os.environ.setdefault(_name, _value)
+
+# TensorFlow logs its start-up before it applies TF_CPP_MIN_LOG_LEVEL; this applies it.
+from t2t_mm.bin import tf_startup  # noqa: E402  pylint: disable=wrong-import-position
+
+tf_startup.start_tensorflow()

@@ -8,6 +8,7 @@ from typing import Callable
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from t2t_mm import errors
 from t2t_mm import plugins
@@ -75,6 +76,10 @@ def run(main: Callable[[], int]) -> None:
   def _main(argv):
     if len(argv) > 1:
       raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
+    if not FLAGS["verbosity"].present:
+      # TensorFlow's Python code logs routine INFO through absl (a "Sharding callback
+      # duration" per checkpoint); the tools print what a user needs themselves.
+      logging.set_verbosity(logging.WARNING)
     try:
       return main()
     except errors.T2TMMError as e:

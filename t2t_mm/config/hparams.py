@@ -137,6 +137,11 @@ class DecodeHParams:
   seed: int = _f(0, "Seed of sampling (sampling_temperature > 0); equal seeds, equal samples.")
   max_input_chars: int = _f(20000, "Longer input lines are refused with a message (tokens beyond "
                             "the model's max_input_length are cut off).")
+  max_image_bytes: int = _f(20 << 20, "Larger image files are refused before they are read.")
+  max_image_pixels: int = _f(
+      4096 * 4096, "Images of more pixels (height x width, read from the file's header) are "
+      "refused before they are decoded: a decoded image takes 16 bytes per pixel or more.")
+  max_audio_bytes: int = _f(50 << 20, "Larger WAV files are refused before they are read.")
 
   def __post_init__(self):
     typed.validate(self)
@@ -146,6 +151,10 @@ class DecodeHParams:
       raise errors.ConfigError("decode hparams 'sampling_temperature', 'top_k' and 'alpha' must "
                                f"be >= 0, got {self.sampling_temperature}, {self.top_k}, "
                                f"{self.alpha}.")
+    for name in ("max_input_chars", "max_image_bytes", "max_image_pixels", "max_audio_bytes"):
+      if getattr(self, name) < 1:
+        raise errors.ConfigError(f"decode hparam '{name}' must be >= 1, got "
+                                 f"{getattr(self, name)}.")
     if self.beam_size > 1 and self.sampling_temperature > 0:
       raise errors.ConfigError("decode hparams: beam search (beam_size > 1) does not sample; "
                                "set sampling_temperature=0 or beam_size=1.")

@@ -65,14 +65,50 @@ def batch_by_length(ds: tf.data.Dataset, length_fn: Callable[[dict], tf.Tensor],
       drop_remainder=True)
 
 
-def decode_image(encoded: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
-  """PNG/JPEG bytes -> float32 [H, W, 3] in [0, 1], resized to `size` = (H, W)."""
-  image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+def decode_image(encoded: tf.Tensor, size: Sequence[int],
+                 decoded: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """PNG/JPEG bytes -> float32 [H, W, 3] in [0, 1], resized to `size` = (H, W). `decoded`: the
+  uint8 image of `encoded` when the caller decoded it already."""
+  image = (tf.io.decode_image(encoded, channels=3, expand_animations=False) if decoded is None
+           else decoded)
   image = tf.image.convert_image_dtype(image, tf.float32)
   if image.shape[0] != size[0] or image.shape[1] != size[1]:
     image = tf.image.resize(image, size, antialias=True)
   image = tf.ensure_shape(image, [size[0], size[1], 3])
   return tf.clip_by_value(image, 0.0, 1.0)
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def image_header_shape(encoded: tf.Tensor) -> tf.Tensor:
+  """Encoded image bytes -> int64 [2] (height, width) from the header alone, before any decoding:
+  PNG (IHDR), GIF (logical screen), BMP (DIB header), JPEG (tf.io.extract_jpeg_shape); [-1, -1]
+  for other bytes."""
+  # The first 26 bytes, zero-padded, hold every size field read here.
+  head = tf.strings.substr(tf.strings.join([tf.strings.substr(encoded, 0, 26), b"\0" * 26]),
+                           0, 26)
+  b = tf.cast(tf.io.decode_raw(head, tf.uint8), tf.int64)
+
+  def big32(i):
+    return b[i] * (1 << 24) + b[i + 1] * (1 << 16) + b[i + 2] * (1 << 8) + b[i + 3]
+
+  def little(i, n):
+    return tf.add_n([b[i + k] * (1 << (8 * k)) for k in range(n)])
+
+  bmp_height = little(22, 4)
+  bmp_height = tf.abs(tf.where(bmp_height >= 1 << 31, bmp_height - (1 << 32), bmp_height))
+  unknown = tf.constant([-1, -1], tf.int64)
+  prefix = tf.strings.substr(encoded, 0, 6)
+  shape = tf.where(tf.strings.substr(encoded, 0, 8) == _PNG, tf.stack([big32(20), big32(16)]),
+                   tf.where((prefix == b"GIF87a") | (prefix == b"GIF89a"),
+                            tf.stack([little(8, 2), little(6, 2)]),
+                            tf.where(tf.strings.substr(encoded, 0, 2) == b"BM",
+                                     tf.stack([bmp_height, little(18, 4)]), unknown)))
+  # extract_jpeg_shape parses the markers only; it fails on bytes that are not JPEG.
+  return tf.cond(tf.io.is_jpeg(encoded),
+                 lambda: tf.cast(tf.io.extract_jpeg_shape(encoded)[:2], tf.int64),
+                 lambda: shape)
 
 
 def decode_audio(pcm: tf.Tensor) -> tf.Tensor:

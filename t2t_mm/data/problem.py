@@ -25,6 +25,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -118,7 +119,21 @@ class Problem:
 
   # --- Vocabularies ---------------------------------------------------------------------------
 
+  def datagen_command(self, data_dir: str) -> str:
+    """The command that (re)makes this problem's files in data_dir."""
+    return f"mm-datagen --problem={self.data_name} --data_dir={data_dir}"
+
   def _vocab(self, vocab_name: Optional[str], data_dir: str):
+    try:
+      return self._load_vocab(vocab_name, data_dir)
+    except errors.DataError as e:
+      # Datagen reuses a vocabulary file that exists, so a damaged one must go first.
+      path = getattr(e, "path", None)
+      todo = (f"Delete {path}, then remake it" if path and os.path.exists(path) else "Make it")
+      raise errors.DataError(f"{e} Problem '{self.name}' needs it. {todo}: "
+                             f"`{self.datagen_command(data_dir)}`.") from e
+
+  def _load_vocab(self, vocab_name: Optional[str], data_dir: str):
     if vocab_name == "subword":
       return text_encoders.SubwordVocab(os.path.join(data_dir, self.subword_vocab_file))
     if vocab_name == "bytes":
@@ -303,6 +318,59 @@ class Problem:
       max_len = max(hparams.max_input_length, max_out)
       ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train)
     return ds.prefetch(pipeline.AUTOTUNE)
+
+
+# Messages of tf.data errors that mean a shard's bytes are bad, not the program.
+_DAMAGED_RECORD = ("corrupted record", "truncated record", "Could not parse example input")
+
+
+def next_batch(iterator, problem, mode: str, data_dir: str):
+  """next(iterator) over `problem.dataset(mode, data_dir, ...)`: a damaged shard met there (a
+  DataLossError naming no file) becomes a DataError naming the file and the command that
+  remakes it. Other errors pass unchanged."""
+  try:
+    return next(iterator)
+  except tf.errors.OpError as e:
+    damaged = _damaged_data_error(problem, mode, data_dir, e)
+    if damaged is None:
+      raise
+    raise damaged from e
+
+
+def checked_batches(batches, problem, mode: str, data_dir: str) -> Iterator:
+  """The elements of `batches` (a dataset of `problem`'s `mode` data), read by next_batch."""
+  iterator = iter(batches)
+  while True:
+    try:
+      batch = next_batch(iterator, problem, mode, data_dir)
+    except StopIteration:
+      return
+    yield batch
+
+
+def _damaged_data_error(problem, mode: str, data_dir: str,
+                        e: Exception) -> Optional[errors.DataError]:
+  if not isinstance(problem, Problem) or not (
+      isinstance(e, tf.errors.DataLossError)
+      or any(m in (e.message or "") for m in _DAMAGED_RECORD)):
+    return None  # In-memory problems have no shards; other errors are not about the data.
+  split = _split(mode)
+  paths = shards.split_paths(data_dir, problem.data_name, split)  # Raises on a bad size/CRC.
+  damaged = []
+  for path in paths:  # One read of the split: worth it once, on the way out.
+    try:
+      shards.verify_records(path)
+    except errors.DataError:
+      damaged.append(path)
+  where = (", ".join(damaged) if damaged else "one of " + shards.shard_path(
+      data_dir, problem.data_name, split, 0, len(paths)).replace("-00000-of-", "-*-of-"))
+  # Without TensorFlow's "{{function_node ...}}" prefix and "[Op:...]" suffix.
+  detail = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "",
+                  (e.message or str(e)).strip().splitlines()[0])[:200]
+  return errors.DataError(
+      f"Problem '{problem.name}': a damaged record in its {split} shard {where} ({detail}). "
+      f"Delete {'those shards' if len(damaged) > 1 else 'that shard'}, then remake it: "
+      f"`{problem.datagen_command(data_dir)}`.")
 
 
 def _split(mode: str) -> str:

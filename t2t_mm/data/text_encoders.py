@@ -31,6 +31,13 @@ def _strip(ids: Iterable[int]) -> List[int]:
   return out
 
 
+def _vocab_error(path: str, message: str) -> errors.DataError:
+  """A DataError about the vocabulary file `path` (kept as .path, for the fix a Problem names)."""
+  e = errors.DataError(message)
+  e.path = path
+  return e
+
+
 class SubwordVocab:
   """A SentencePiece model: lossless for any Unicode text (byte fallback, identity normalization).
 
@@ -43,15 +50,22 @@ class SubwordVocab:
   def __init__(self, path: str):
     import sentencepiece as spm  # pylint: disable=g-import-not-at-top
     if not os.path.isfile(path):
-      raise errors.DataError(f"No subword vocabulary at {path}; run mm-datagen for a problem "
-                             "that uses it first.")
+      raise _vocab_error(path, f"No subword vocabulary at {path}; run mm-datagen for a problem "
+                         "that uses it first.")
     self.path = path
-    with open(path, "rb") as f:
-      self.model_proto = f.read()
-    self._sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
+    try:
+      with open(path, "rb") as f:
+        self.model_proto = f.read()
+    except OSError as e:
+      raise _vocab_error(path, f"Cannot read the subword vocabulary {path} ({e.strerror}).") from e
+    try:
+      self._sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
+    except RuntimeError as e:  # What sentencepiece raises for a proto it cannot parse.
+      raise _vocab_error(path, f"The subword vocabulary {path} is damaged ({len(self.model_proto)} "
+                         "bytes that are not a SentencePiece model; truncated?).") from e
     if self._sp.pad_id() != PAD_ID or self._sp.eos_id() != EOS_ID:
-      raise errors.DataError(f"{path}: expected pad_id={PAD_ID}, eos_id={EOS_ID}, got "
-                             f"{self._sp.pad_id()}, {self._sp.eos_id()}.")
+      raise _vocab_error(path, f"{path}: expected pad_id={PAD_ID}, eos_id={EOS_ID}, got "
+                         f"{self._sp.pad_id()}, {self._sp.eos_id()}.")
     self._tokenizer = None
     self._fast = None  # (FastSentencepieceTokenizer, pattern), built on first use.
 
@@ -175,7 +189,7 @@ class ClassLabelVocab:
     """One class name per line (written by datagen for problems whose classes come with the
     raw data)."""
     if not os.path.isfile(path):
-      raise errors.DataError(f"No class label file at {path}; run mm-datagen for its problem.")
+      raise _vocab_error(path, f"No class label file at {path}; run mm-datagen for its problem.")
     with open(path, encoding="utf-8") as f:
       return cls([line.rstrip("\n") for line in f])
 

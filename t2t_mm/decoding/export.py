@@ -12,7 +12,9 @@
 `NAME_strings`: raw strings in (UTF-8 text, encoded PNG/JPEG/GIF/BMP bytes, or 16-bit PCM WAV
 bytes at any rate), text or class names out; tokenization, image and wav decoding, resampling
 and detokenization run in the graph (t2t_mm/decoding/serving.py), so serving needs neither
-Python nor the vocabulary files. `NAME`: the model's own tensors: symbol ids int32 [B, L]
+Python nor the vocabulary files. Inputs over dhp's max_input_chars, max_image_bytes,
+max_image_pixels (read from the image header, before decoding) or max_audio_bytes fail the call
+with InvalidArgumentError naming the limit. `NAME`: the model's own tensors: symbol ids int32 [B, L]
 (EOS-terminated, 0-padded), images float32 [B, H, W, 3] in [0, 1], waveforms float32 [B, N] at
 the problem's rate. Either way the whole cached search (the while_loop) is in the graph.
 """
@@ -88,7 +90,7 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
     signatures[name] = fn.get_concrete_function()
 
     try:
-      encode = InputEncoder.for_problem(problem, spec, run.data_dir, run.hparams)
+      encode = InputEncoder.for_problem(problem, spec, run.data_dir, run.hparams, limits=dhp)
       decode = OutputDecoder.for_problem(problem, spec, run.data_dir)
     except errors.ConfigError as e:
       logging.warning("No %s_strings signature (the ids signature is exported): %s", name, e)

@@ -17,6 +17,7 @@ These are tf.Modules: the exporter attaches them so that their resources are sav
 import tensorflow as tf
 
 from t2t_mm import errors
+from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import pipeline
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
@@ -50,25 +51,33 @@ class InputEncoder(tf.Module):
     vocab: the SubwordVocab or ByteVocab of kinds "subword" and "bytes".
     image_size: (H, W) images are resized to, for kind "image".
     sample_rate: Hz waveforms are resampled to, for kind "audio".
+    limits: the DecodeHParams whose max_input_chars, max_image_bytes, max_image_pixels and
+      max_audio_bytes bound each input: a larger one fails the call with InvalidArgumentError
+      naming the limit, before it is decoded.
   """
 
-  def __init__(self, kind, max_length, vocab=None, image_size=None, sample_rate=None):
+  def __init__(self, kind, max_length, vocab=None, image_size=None, sample_rate=None,
+               limits: DecodeHParams = DecodeHParams()):
     super().__init__(name=f"{kind}_input_encoder")
     self.kind, self.max_length = kind, int(max_length)
     self.image_size, self.sample_rate = image_size, sample_rate
+    self.limits = limits
     self.vocab = vocab
     # Tracked here so that the SavedModel holds the SentencePiece resource.
     self.tokenizer = vocab.tokenizer if kind == "subword" else None
 
   @classmethod
-  def for_problem(cls, problem, spec, data_dir, hparams) -> "InputEncoder":
+  def for_problem(cls, problem, spec, data_dir, hparams,
+                  limits: DecodeHParams = DecodeHParams()) -> "InputEncoder":
     if spec.input_modality == "symbol":
       vocab = problem.input_vocab(data_dir)
-      return cls(_vocab_kind(vocab, spec.name), hparams.max_input_length, vocab=vocab)
+      return cls(_vocab_kind(vocab, spec.name), hparams.max_input_length, vocab=vocab,
+                 limits=limits)
     if spec.input_modality == "image":
-      return cls("image", 0, image_size=tuple(problem.image_size))
+      return cls("image", 0, image_size=tuple(problem.image_size), limits=limits)
     frame_step = getattr(problem, "audio_frame_step", 160)
-    return cls("audio", hparams.max_input_length * frame_step, sample_rate=spec.sample_rate)
+    return cls("audio", hparams.max_input_length * frame_step, sample_rate=spec.sample_rate,
+               limits=limits)
 
   @property
   def input_name(self) -> str:
@@ -83,18 +92,47 @@ class InputEncoder(tf.Module):
       return ids.to_tensor(PAD_ID)
     if self.kind == "image":
       h, w = self.image_size
-      return tf.map_fn(lambda data: pipeline.decode_image(data, self.image_size), strings,
+      return tf.map_fn(self._image, strings,
                        fn_output_signature=tf.TensorSpec([h, w, 3], tf.float32))
     waves = tf.map_fn(self._wav, strings,
                       fn_output_signature=tf.RaggedTensorSpec([None], tf.float32))
     return waves.to_tensor(0.0)
 
+  def _at_most(self, value: tf.Tensor, limit: str, what: str):
+    """An assertion that `value` <= the limit named `limit`; its message names both."""
+    bound = getattr(self.limits, limit)
+    return tf.debugging.assert_less_equal(
+        tf.cast(value, tf.int64), tf.constant(bound, tf.int64),
+        message=f"{self.input_name}: {what} is more than {limit}={bound} (set when exported: "
+        f"mm-export --decode_hparams='{limit}=N')")
+
   def _text(self, text: tf.Tensor) -> tf.Tensor:
-    ids = tf.cast(self.vocab.tf_encode(text), tf.int32)
+    # Characters, as the decoder counts a line's.
+    check = self._at_most(tf.strings.length(text, unit="UTF8_CHAR"), "max_input_chars",
+                          "a text of more characters")
+    with tf.control_dependencies([check]):
+      ids = tf.cast(self.vocab.tf_encode(text), tf.int32)
     return pipeline.add_eos_and_truncate(ids, self.max_length)
 
+  def _image(self, data: tf.Tensor) -> tf.Tensor:
+    """Bytes and header pixels are checked before decoding; formats without a header we read
+    (shape [-1, -1]) after it."""
+    checks = [self._at_most(tf.strings.length(data), "max_image_bytes", "an image of more bytes")]
+    with tf.control_dependencies(checks):
+      header = pipeline.image_header_shape(data)
+      checks.append(self._at_most(header[0] * header[1], "max_image_pixels",
+                                  "an image of more pixels (header)"))
+    with tf.control_dependencies(checks):
+      image = tf.io.decode_image(data, channels=3, expand_animations=False)
+      shape = tf.shape(image, out_type=tf.int64)
+    with tf.control_dependencies([self._at_most(shape[0] * shape[1], "max_image_pixels",
+                                                "an image of more pixels")]):
+      return pipeline.decode_image(data, self.image_size, decoded=image)
+
   def _wav(self, data: tf.Tensor) -> tf.Tensor:
-    audio, rate = tf.audio.decode_wav(data)
+    check = self._at_most(tf.strings.length(data), "max_audio_bytes", "a WAV file of more bytes")
+    with tf.control_dependencies([check]):
+      audio, rate = tf.audio.decode_wav(data)
     wave = tf.reduce_mean(audio, axis=1)
     # Linear resampling, as inputs.read_wav does with np.interp.
     n_in = tf.shape(wave)[0]

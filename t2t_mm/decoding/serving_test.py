@@ -7,6 +7,8 @@ import pytest
 import tensorflow as tf
 
 from t2t_mm import errors
+from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import pipeline
 from t2t_mm.data import vocab as vocab_lib
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.text_encoders import ByteVocab
@@ -103,3 +105,58 @@ def test_a_vocabulary_without_an_in_graph_form_is_named():
   spec = types.SimpleNamespace(name="my_problem")
   with pytest.raises(errors.ConfigError, match="my_problem.*object"):
     OutputDecoder.for_problem(problem, spec, None)
+
+
+def _bmp(h, w):
+  """A 24-bit BMP (TensorFlow writes none)."""
+  row = (w * 3 + 3) // 4 * 4
+  header = (b"BM" + (54 + row * h).to_bytes(4, "little") + bytes(4) + (54).to_bytes(4, "little")
+            + (40).to_bytes(4, "little") + w.to_bytes(4, "little") + h.to_bytes(4, "little")
+            + (1).to_bytes(2, "little") + (24).to_bytes(2, "little") + bytes(24))
+  return header + bytes(row * h)
+
+
+def test_image_header_shape_reads_png_jpeg_gif_and_bmp_without_decoding():
+  image = np.zeros((20, 30, 3), np.uint8)
+  gif = b"GIF89a" + (30).to_bytes(2, "little") + (20).to_bytes(2, "little") + bytes(3)
+  for data in (tf.io.encode_png(image).numpy(), tf.io.encode_jpeg(image).numpy(), gif,
+               _bmp(20, 30)):
+    assert pipeline.image_header_shape(tf.constant(data)).numpy().tolist() == [20, 30]
+  assert pipeline.image_header_shape(tf.constant(_huge_png())).numpy().tolist() == [
+      100000, 100000]
+  for unknown in (b"", b"not an image"):
+    assert pipeline.image_header_shape(tf.constant(unknown)).numpy().tolist() == [-1, -1]
+
+
+def _huge_png():
+  """A 20 x 20 PNG whose header claims 100000 x 100000 pixels: only a header check sees that
+  before decoding (decoding it fails on its own, with another message)."""
+  png = tf.io.encode_png(np.zeros((20, 20, 3), np.uint8)).numpy()
+  return png[:16] + (100000).to_bytes(4, "big") * 2 + png[24:]
+
+
+@pytest.mark.parametrize("graph", [False, True])
+def test_inputs_over_the_limits_fail_the_call_naming_the_limit(graph):
+  png = tf.io.encode_png(np.zeros((20, 20, 3), np.uint8)).numpy()  # 400 pixels.
+  small = tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy()
+  limits = DecodeHParams(max_image_pixels=100, max_image_bytes=4000, max_audio_bytes=100,
+                         max_input_chars=5)
+  image = InputEncoder("image", 0, image_size=(8, 8), limits=limits)
+  audio = InputEncoder("audio", 3000, sample_rate=16000, limits=limits)
+  text = InputEncoder("bytes", 16, vocab=ByteVocab(), limits=limits)
+
+  def call(encoder, strings):
+    return encoder(strings)
+
+  call = tf.function(call) if graph else call
+  assert call(image, tf.constant([small])).shape == (1, 8, 8, 3)
+  assert call(text, tf.constant(["héllo"])).shape == (1, 7)  # 5 characters in 6 bytes, EOS.
+  wav = tf.audio.encode_wav(np.zeros((800, 1), np.float32), 16000).numpy()
+  for encoder, data, limit in ((image, png, "max_image_pixels"),
+                               (image, _huge_png(), "max_image_pixels"),
+                               (image, _bmp(20, 20), "max_image_pixels"),
+                               (image, bytes(4001), "max_image_bytes"),
+                               (audio, wav, "max_audio_bytes"),
+                               (text, "héllo!", "max_input_chars")):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=limit):
+      call(encoder, tf.constant([data]))

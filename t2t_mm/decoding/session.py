@@ -5,9 +5,9 @@
     session.handle("problem=image_scenes_mini"); session.handle("image=/tmp/a.png")
     interactive_loop(session, sys.stdin.buffer, sys.stdout)
 
-A bad line (missing or unreadable file, not an image, unreadable audio, empty, too long,
-bytes that are not UTF-8, an unknown problem or setting) gets a one-line message starting with
-"error:" and the session goes on. Bugs are not caught.
+A bad line (missing or unreadable file, not an image, unreadable audio, a file or image over
+its size limit, empty, too long, bytes that are not UTF-8, an unknown problem or setting) gets
+a one-line message starting with "error:" and the session goes on. Bugs are not caught.
 """
 
 import dataclasses
@@ -41,6 +41,12 @@ class DecodeSession:
     self.runner = DecodeRunner(run.model)
     self._vocabs: Dict[Tuple[str, str], object] = {}
     self.problem = self.run.check_problem(problem or next(iter(run.specs)))
+    # Loaded now: a missing or damaged vocabulary stops the session at its start with the
+    # file named, not every line with the same error.
+    for name in run.specs:
+      self._vocab(name, "target")
+      if run.specs[name].input_modality == "symbol":
+        self._vocab(name, "input")
 
   # --- Settings ---
 
@@ -75,7 +81,7 @@ class DecodeSession:
     spec = self.run.specs[problem]
     vocab = self._vocab(problem, "input") if spec.input_modality == "symbol" else None
     return inputs_lib.encode_input(self.run.problems[problem], spec, self.run.data_dir,
-                                   self.run.hparams, request, vocab)
+                                   self.run.hparams, request, vocab, self.dhp)
 
   def decode_batch(self, examples: Sequence[np.ndarray],
                    problem: Optional[str] = None) -> List[List[Hypothesis]]:

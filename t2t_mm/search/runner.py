@@ -20,6 +20,7 @@ import tensorflow as tf
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.search import beam_search
 from t2t_mm.search import greedy
+from t2t_mm.utils import tracing
 
 
 @dataclasses.dataclass
@@ -62,9 +63,9 @@ class DecodeRunner:
            dhp.top_k)
     if key not in self._fns:
       self.model._spec(problem)  # pylint: disable=protected-access  # Clear error if unknown.
-      self._fns[key] = tf.function(
+      self._fns[key] = tracing.function_for(
           lambda features, seed: decode_features(self.model, features, problem, dhp, seed),
-          reduce_retracing=True)
+          problem, reduce_retracing=True)
     return self._fns[key]
 
   def decode(self, features, problem: str, dhp: DecodeHParams) -> DecodeResult:

@@ -16,10 +16,12 @@ import numpy as np
 import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
 from t2t_mm.search import runner
 from t2t_mm.training import losses
 from t2t_mm.training import text_metrics
+from t2t_mm.utils import tracing
 
 
 class Evaluator:
@@ -41,7 +43,6 @@ class Evaluator:
     modality = self.specs[name].target_modality
 
     # Traced once per problem: dev batches vary in length, the signature leaves it open.
-    @tf.function(input_signature=[element_spec])
     def stats(features):
       logits = self.model(features, problem=name, training=False)
       weights = losses.target_weights(features["targets"], modality)
@@ -54,7 +55,7 @@ class Evaluator:
         top5 = tf.reduce_sum(tf.cast(hits, tf.float32))
       return nll, correct, count, top5
 
-    return stats
+    return tracing.function_for(stats, name, input_signature=[element_spec])
 
   def evaluate(self, eval_steps: int) -> Dict[str, Dict[str, float]]:
     return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}
@@ -67,7 +68,8 @@ class Evaluator:
     nll = correct = count = top5 = 0.0
     token_counts = collections.Counter()
     decode_batches = []
-    for features in dataset.take(eval_steps):
+    for features in problem_lib.checked_batches(dataset.take(eval_steps), self.problems[name],
+                                                "dev", self.data_dir):
       b_nll, b_correct, b_count, b_top5 = (float(x) for x in self._stats_fns[name](features))
       nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
       targets = features["targets"].numpy()

@@ -25,6 +25,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.hparams import HParams
 from t2t_mm.config.trainer_config import TrainerConfig  # noqa: F401  (re-exported)
+from t2t_mm.data import problem as problem_lib
 from t2t_mm.runs import checkpoints
 from t2t_mm.training import distribution
 from t2t_mm.training import losses
@@ -33,6 +34,7 @@ from t2t_mm.training import optimization
 from t2t_mm.runs import outputs
 from t2t_mm.training import progress as progress_lib
 from t2t_mm.training.evaluation import Evaluator
+from t2t_mm.utils import tracing
 
 
 class TrainingDivergedError(errors.T2TMMError):
@@ -92,7 +94,8 @@ class Trainer:
   def _build_model(self) -> None:
     """Creates every problem's variables (modality nets) before restoring a checkpoint."""
     for name, problem in self.problems.items():
-      features = next(iter(problem.dataset("dev", self.data_dir, self.hparams, shuffle=False)))
+      features = problem_lib.next_batch(iter(problem.dataset(
+          "dev", self.data_dir, self.hparams, shuffle=False)), problem, "dev", self.data_dir)
       features = {k: v[:1] for k, v in features.items()}
       self.model(features, problem=name, training=False)
 
@@ -158,7 +161,7 @@ class Trainer:
       return (self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
               self.strategy.reduce(tf.distribute.ReduceOp.SUM, aux, axis=None))
 
-    return tf.function(step, input_signature=[self._datasets[name].element_spec])
+    return tracing.function_for(step, name, input_signature=[self._datasets[name].element_spec])
 
   # --- Training ---
 
@@ -197,7 +200,9 @@ class Trainer:
     results = {}
     while step < train_steps:
       name = self.sampler.problem_at(step)
-      loss, aux = self._steps[name](next(self._iterators[name]))
+      batch = problem_lib.next_batch(self._iterators[name], self.problems[name], "train",
+                                     self.data_dir)  # A damaged shard: an error naming it.
+      loss, aux = self._steps[name](batch)
       loss = float(loss)
       step = self.step
       if not np.isfinite(loss) or not np.isfinite(float(aux)):

@@ -6,10 +6,15 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
+import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data.text_encoders import ClassLabelVocab
+from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
 from t2t_mm.search import runner as runner_lib
+from t2t_mm.testing import fake_problems
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import session_test  # noqa: E402  pylint: disable=g-import-not-at-top
@@ -60,3 +65,26 @@ def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):
   np.testing.assert_array_equal(np.array(served["ids"]), expected.ids)
   np.testing.assert_allclose(np.array(served["scores"]), expected.scores, atol=1e-5)
   assert np.array(served["label"]).shape == (1, 2, 1)
+
+
+class _LabelledImages(fake_problems.FakeImageLabelProblem):
+  """Class names with an in-graph form, so the export has a `_strings` signature."""
+
+  def target_vocab(self, data_dir):
+    return ClassLabelVocab(["red", "green", "blue"])
+
+
+def test_strings_signature_refuses_an_image_over_the_pixel_limit_before_decoding(tmp_path):
+  problems = {"fake_image_label": _LabelledImages()}
+  session_test.make_output_dir(tmp_path / "run", problems)
+  run = loading.load_run(str(tmp_path / "run"), problems=problems)
+  export.export_run(run, str(tmp_path / "export"), DecodeHParams(max_image_pixels=100))
+  serve = tf.saved_model.load(str(tmp_path / "export")).signatures["fake_image_label_strings"]
+  small = tf.io.encode_png(np.zeros((8, 8, 3), np.uint8))  # 64 pixels.
+  assert serve(image_bytes=tf.stack([small]))["outputs"].numpy()[0, 0] in (b"red", b"green",
+                                                                          b"blue")
+  png = tf.io.encode_png(np.zeros((20, 20, 3), np.uint8)).numpy()  # 400 pixels.
+  claims = png[:16] + (100000).to_bytes(4, "big") * 2 + png[24:]  # Header: 100000 x 100000.
+  for data in (png, claims):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="max_image_pixels=100"):
+      serve(image_bytes=tf.constant([data]))

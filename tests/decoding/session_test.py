@@ -139,6 +139,50 @@ def test_a_stream_of_bad_lines_gets_messages_and_the_session_goes_on(session, me
   session.dhp = DecodeHParams(max_decode_length=8)
 
 
+def test_oversized_inputs_are_refused_before_they_are_read_or_decoded(session, media,
+                                                                       tmp_path):
+  # A sparse 1 GiB file: refused by its size (os.stat), nothing is read.
+  big = tmp_path / "big.png"
+  with open(big, "wb") as f:
+    f.truncate(1 << 30)
+  # 20 x 20 pixels, and a PNG whose header claims 100000 x 100000 (its data is 20 x 20):
+  # only the header shows that before decoding.
+  png = tf.io.encode_png(np.zeros((20, 20, 3), np.uint8)).numpy()
+  (tmp_path / "a20.png").write_bytes(png)
+  (tmp_path / "claims.png").write_bytes(png[:16] + (100000).to_bytes(4, "big") * 2 + png[24:])
+  (tmp_path / "a20.jpg").write_bytes(tf.io.encode_jpeg(np.zeros((20, 20, 3), np.uint8)).numpy())
+  lines = [
+      b"max_image_pixels=150\n", b"max_audio_bytes=1000\n",
+      b"problem=fake_image_label\n",
+      f"image={big}\n".encode(),
+      f"image={tmp_path / 'a20.png'}\n".encode(),
+      f"image={tmp_path / 'claims.png'}\n".encode(),
+      f"image={tmp_path / 'a20.jpg'}\n".encode(),
+      f"image={media / 'a.png'}\n".encode(),  # 12 x 10: still decodes.
+      b"problem=fake_speech\n",
+      f"audio={media / 'a.wav'}\n".encode(),  # 6,444 bytes.
+      b"max_audio_bytes=100000\n",
+      f"audio={media / 'a.wav'}\n".encode(),
+  ]
+  out = io.StringIO()
+  try:
+    session_lib.interactive_loop(session, io.BytesIO(b"".join(lines)), out)
+  finally:
+    session.dhp = DecodeHParams(max_decode_length=8)
+    session.handle("problem=fake_copy")
+  answers = out.getvalue().split("\n> ")[1:]  # The answer to each line.
+  assert answers[3].strip() == (
+      f"error: image={big}: the file has {1 << 30} bytes, more than max_image_bytes="
+      f"{20 << 20}; use a smaller file or raise that decode hparam.")
+  assert "20x20 pixels (400) is more than max_image_pixels=150" in answers[4]
+  assert "100000x100000 pixels (10000000000) is more than max_image_pixels=150" in answers[5]
+  assert "20x20 pixels (400) is more than max_image_pixels=150" in answers[6]
+  assert answers[7].split("\t")[0].strip() in {"class0", "class1", "class2"}
+  assert "more than max_audio_bytes=1000" in answers[9]
+  assert "error" not in answers[11] and "ms)" in answers[11]
+  assert all(len(a.strip().splitlines()) == 1 for a in answers[3:10])  # One line each.
+
+
 def test_exporting_an_untrained_problem_names_the_trained_ones_and_writes_nothing(session,
                                                                                  tmp_path):
   with pytest.raises(errors.UnknownNameError, match="'fake_cpy'.*fake_copy.*trained on"):
