@@ -6,7 +6,7 @@ the whole decoder over the 100-position buffer at every step), and beam search w
 EOS and PAD are made impossible (their output bias set to -1e4) so every run decodes exactly
 100 tokens. Random weights: speed does not depend on them. The last line is
   cached_vs_uncached_100tok=<r> beam4_vs_greedy=<r> greedy_tokens_per_s=<n>
-Targets (issue #6): cached_vs_uncached_100tok >= 5; beam4_vs_greedy reported (<= 4 expected).
+Targets: cached_vs_uncached_100tok >= 5; beam4_vs_greedy reported (<= 4 expected).
 """
 
 import os

@@ -6,7 +6,7 @@ compute, multimodel_tiny's training step per modality (batch 32) and its FLOP/s 
 The MoE and dense steps are timed in alternating rounds (the VM's speed drifts between runs).
 The last line is
   moe_240_vs_16_experts=<r> moe_vs_dense_ffn=<r> tiny_step_mfu=<f>
-Targets (issue #4): <= 1.3, <= 2.0, >= 0.15. No XLA (slower on CPU; see docs/STACK.md).
+Targets: <= 1.3, <= 2.0, >= 0.15. No XLA (slower on CPU; see docs/STACK.md).
 `--scale_tokens 16384,32768` also times 240 vs 16 experts at those token counts (each expert's
 row count grows with tokens x k / experts; small blocks are what cost at 240 experts).
 It runs under the mm-* tools' runtime defaults (t2t_mm.bin: the BFC allocator), as the trainer.

@@ -12,9 +12,8 @@ import os
 RUNTIME_ENV_DEFAULTS = {
     # TensorFlow's default CPU allocator hands large freed buffers back to the OS, so every
     # training step page-faults its big gradients in again. The BFC allocator keeps them for
-    # reuse (growing up to TF_CPU_BFC_MEM_LIMIT_IN_MB, 64 GiB by default). Measured with
-    # bench/model.py: a 240-expert MoE step 770 -> 605 ms, 16 experts 463 -> 435 ms; with
-    # bench/train.py: the all8_mini trainer 181 -> 154 ms/step (docs/STACK.md).
+    # reuse (growing up to TF_CPU_BFC_MEM_LIMIT_IN_MB, 64 GiB by default): faster steps in
+    # bench/model.py and bench/train.py (docs/STACK.md).
     "TF_CPU_ALLOCATOR_USE_BFC": "true",
     # TensorFlow's C++ INFO and WARNING lines (start-up banners, per-op notes) are not for
     # users of the tools; ERRORs still show. 0 brings everything back (tf_startup.py).

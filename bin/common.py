@@ -69,9 +69,28 @@ def handle_info_flags() -> bool:
   return False
 
 
+_HELP_FLAGS = {"--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"}
+
+
+def _show_tool_flags_in_help(tool_module: str) -> None:
+  """Makes `--help` list the tool's own flags and the shared ones, under the tool's docstring.
+
+  absl's --help prints the docstring of __main__ and the flags that module defined; run as an
+  installed console script, __main__ is pip's wrapper, which defines none.
+  """
+  module = sys.modules[tool_module]
+  main_module = sys.modules["__main__"]
+  if main_module is not module:
+    main_module.__doc__ = module.__doc__
+  for name in (tool_module, __name__):
+    for flag in FLAGS.get_flags_for_module(name):
+      FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
 def run(main: Callable[[], int]) -> None:
   """Runs `main` under absl: unknown flags and user errors exit non-zero with a clear message."""
   prog = sys.argv[0].rsplit("/", 1)[-1]
+  _show_tool_flags_in_help(main.__module__)
 
   def _main(argv):
     if len(argv) > 1:
@@ -86,4 +105,10 @@ def run(main: Callable[[], int]) -> None:
       print(f"{prog}: error: {e}", file=sys.stderr)
       return 2
 
-  app.run(_main)
+  try:
+    app.run(_main)
+  except SystemExit as e:
+    # absl's help flags print the help, then exit 1; asking for help is not a failure.
+    if e.code == 1 and set(sys.argv[1:]) & _HELP_FLAGS:
+      sys.exit(0)
+    raise

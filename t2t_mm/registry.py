@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from t2t_mm import errors
 from t2t_mm.config import configurable
+from t2t_mm.config import hparams as hparams_lib
 
 KINDS = ("problems", "suites", "hparams", "models", "modalities")
 # Imported on first lookup; each registers what it defines.
@@ -23,7 +24,11 @@ BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems", "t2t_mm.modalities", "t2
 REV_SUFFIX = "_rev"
 
 _registries: Dict[str, Dict[str, object]] = {kind: {} for kind in KINDS}
+_checks: Dict[str, Callable[[object], Optional[str]]] = {}
 _loaded = False
+# A registered class records its name here (in its own __dict__, so an unregistered subclass
+# does not inherit it): Problem.base_name reads it.
+NAME_ATTRIBUTE = "registered_name"
 
 
 def default_name(obj) -> str:
@@ -32,17 +37,65 @@ def default_name(obj) -> str:
   return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
+def _check(kind: str, name: str, obj) -> None:
+  if kind == "hparams" and not callable(obj):
+    raise errors.ConfigError(f"hparams set '{name}' must be a function returning an HParams, "
+                             f"got {obj!r}.")
+  problem = _checks[kind](obj) if kind in _checks else None
+  if problem:
+    raise errors.ConfigError(f"Cannot register {kind[:-1]} '{name}' ({obj!r}): {problem}")
+
+
+def set_check(kind: str, check: Callable[[object], Optional[str]]) -> None:
+  """Installs the check of what may be registered as `kind` (the package that defines the base
+  class calls it): check(obj) returns what is wrong, or None. What is registered already is
+  checked at once."""
+  _checks[kind] = check
+  for name, obj in _registries[kind].items():
+    _check(kind, name, obj)
+
+
+def registered_name(cls) -> Optional[str]:
+  """The name `cls` itself was registered under (not a registered parent's), or None."""
+  return vars(cls).get(NAME_ATTRIBUTE) if isinstance(cls, type) else None
+
+
 def _register(kind: str, obj, name: Optional[str]):
   name = name or default_name(obj)
   table = _registries[kind]
   if name in table:
     raise errors.ConfigError(
         f"{kind[:-1]} '{name}' is registered twice: by {table[name]!r} and by {obj!r}.")
+  _check(kind, name, obj)
+  if isinstance(obj, type):
+    setattr(obj, NAME_ATTRIBUTE, name)
   if kind in ("problems", "models", "modalities") and isinstance(obj, type):
     # Gin may bind the constructor arguments of registered classes (the README's rule).
-    obj = configurable.make_configurable(obj, name=name, module=kind)
+    wrapped = configurable.make_configurable(obj, name=name, module=kind)
+    if wrapped is not obj:
+      setattr(wrapped, NAME_ATTRIBUTE, name)
+    obj = wrapped
   table[name] = obj
   return obj
+
+
+def unregister(kind: str, name: str) -> None:
+  """Removes `name` (tests and temporary plugins); UnknownNameError if it is not registered."""
+  lookup(kind, name)
+  del _registries[kind][name]
+
+
+def snapshot() -> Dict[str, Dict[str, object]]:
+  """Everything registered now, for restore() (tests register names and undo them)."""
+  load_builtins()
+  return {kind: dict(table) for kind, table in _registries.items()}
+
+
+def restore(saved: Dict[str, Dict[str, object]]) -> None:
+  """Puts back exactly what snapshot() saw."""
+  for kind, table in _registries.items():
+    table.clear()
+    table.update(saved[kind])
 
 
 def _decorator(kind: str):
@@ -106,7 +159,11 @@ def problem(name: str):
 
 def hparams(name: str):
   """The HParams built by the registered set `name`."""
-  return lookup("hparams", name)()
+  hp = lookup("hparams", name)()
+  if not isinstance(hp, hparams_lib.HParams):
+    raise errors.ConfigError(f"hparams set '{name}' returned {type(hp).__name__}, not an "
+                             "HParams (t2t_mm.config.hparams.HParams).")
+  return hp
 
 
 def model(name: str):

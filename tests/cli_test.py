@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def test_registry_help_lists_registered_items(tool, plugin_dir):
   result = tool("mm-trainer", "--registry_help", f"--usr_dir={plugin_dir}")
@@ -18,6 +20,19 @@ def test_hparams_help_lists_fields(tool):
   result = tool("mm-trainer", "--hparams_help")
   assert result.returncode == 0, result.stderr
   assert "moe_encoder_layers (list[int]" in result.stdout
+
+
+@pytest.mark.parametrize("name, own_flag", [
+    ("mm-datagen", "--problem"), ("mm-trainer", "--train_steps"), ("mm-decoder", "--decode_hparams"),
+    ("mm-export", "--export_dir"), ("mm-experiment", "--output_root")])
+def test_help_lists_the_tools_own_and_shared_flags_and_exits_0(name, own_flag):
+  # As a user runs it: the installed console script (its __main__ is pip's wrapper).
+  script = os.path.join(os.path.dirname(sys.executable), name)
+  result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120,
+                          check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert f"  {own_flag}:" in result.stdout and "  --usr_dir:" in result.stdout, result.stdout
+  assert name in result.stdout.splitlines()[0]  # The tool's docstring comes first.
 
 
 def test_unknown_flag_exits_nonzero(tool):

@@ -1,6 +1,5 @@
 """Fixtures shared by the tests."""
 
-import copy
 import os
 import subprocess
 import sys
@@ -18,12 +17,9 @@ from t2t_mm import registry  # noqa: E402  pylint: disable=wrong-import-position
 @pytest.fixture
 def clean_registry():
   """Lets a test register names; the registries are restored afterwards."""
-  registry.load_builtins()
-  saved = copy.deepcopy({k: dict(v) for k, v in registry._registries.items()})  # pylint: disable=protected-access
+  saved = registry.snapshot()
   yield registry
-  for kind, table in saved.items():
-    registry._registries[kind].clear()  # pylint: disable=protected-access
-    registry._registries[kind].update(table)  # pylint: disable=protected-access
+  registry.restore(saved)
 
 
 def run_tool(tool: str, *args: str, cwd=None, timeout=600, stdin=None
@@ -47,9 +43,10 @@ def plugin_dir(tmp_path):
   pkg.mkdir()
   (pkg / "__init__.py").write_text(
       "from t2t_mm import registry\n"
-      "from t2t_mm.config.hparams import HParams\n\n"
+      "from t2t_mm.config.hparams import HParams\n"
+      "from t2t_mm.data.problem import Problem\n\n"
       "@registry.register_problem\n"
-      "class PluginEndeWords:\n"
+      "class PluginEndeWords(Problem):\n"
       "  def __init__(self, was_reversed=False, num_examples=10):\n"
       "    self.was_reversed, self.num_examples = was_reversed, num_examples\n\n"
       "@registry.register_hparams\n"

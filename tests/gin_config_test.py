@@ -5,10 +5,11 @@ import pytest
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.data.problem import Problem
 from t2t_mm.runs import gin_config
 
 
-class GinSizedProblem:
+class GinSizedProblem(Problem):
 
   def __init__(self, was_reversed=False, num_examples=10, hidden_size=None):
     self.was_reversed, self.num_examples, self.hidden_size = was_reversed, num_examples, hidden_size

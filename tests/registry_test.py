@@ -7,9 +7,11 @@ import pytest
 from t2t_mm import errors
 from t2t_mm import plugins
 from t2t_mm import registry
+from t2t_mm.config.hparams import HParams
+from t2t_mm.data.problem import Problem
 
 
-class WmtEnDeWords:
+class WmtEnDeWords(Problem):
 
   def __init__(self, was_reversed=False):
     self.was_reversed = was_reversed
@@ -38,9 +40,9 @@ def test_register_with_explicit_name(clean_registry):
 
   @clean_registry.register_hparams(name="my_set")
   def some_function():
-    return "hp"
+    return HParams(hidden_size=24)
 
-  assert registry.hparams("my_set") == "hp"
+  assert registry.hparams("my_set").hidden_size == 24
   with pytest.raises(errors.UnknownNameError):
     registry.hparams("some_function")
 
@@ -113,9 +115,10 @@ def test_entry_point_plugin_registers(clean_registry, tmp_path, monkeypatch):
   # A distribution installed on sys.path declares an entry point in group t2t_mm.plugins.
   (tmp_path / "ep_plugin_mod.py").write_text(
       "from t2t_mm import registry\n"
+      "from t2t_mm.config.hparams import HParams\n"
       "@registry.register_hparams\n"
       "def entry_point_set():\n"
-      "  return 'from an entry point'\n")
+      "  return HParams(hidden_size=40)\n")
   dist = tmp_path / "ep_plugin-1.0.dist-info"
   dist.mkdir()
   (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-plugin\nVersion: 1.0\n")
@@ -123,4 +126,43 @@ def test_entry_point_plugin_registers(clean_registry, tmp_path, monkeypatch):
   monkeypatch.syspath_prepend(str(tmp_path))
   monkeypatch.delitem(sys.modules, "ep_plugin_mod", raising=False)
   plugins.load_entry_point_plugins()
-  assert registry.hparams("entry_point_set") == "from an entry point"
+  assert registry.hparams("entry_point_set").hidden_size == 40
+
+
+def test_a_registered_class_knows_its_name_and_a_subclass_does_not_inherit_it(clean_registry):
+  clean_registry.register_problem(WmtEnDeWords, name="words_de")
+
+  class Unregistered(WmtEnDeWords):
+    pass
+
+  assert WmtEnDeWords().base_name == "words_de" and WmtEnDeWords(True).name == "words_de_rev"
+  assert registry.registered_name(WmtEnDeWords) == "words_de"
+  assert Unregistered().base_name == "unregistered"
+
+
+def test_registration_checks_what_is_registered(clean_registry):
+  class NotAProblem:
+    pass
+
+  with pytest.raises(errors.ConfigError, match="not a Problem: it has no spec, dataset"):
+    clean_registry.register_problem(NotAProblem)
+  with pytest.raises(errors.ConfigError, match="keras.layers.Layer subclass"):
+    clean_registry.register_modality(NotAProblem, name="not_a_modality")
+  with pytest.raises(errors.ConfigError, match="keras.Model subclass"):
+    clean_registry.register_model(NotAProblem, name="not_a_model")
+  clean_registry.register_hparams(lambda: {"hidden_size": 8}, name="dict_set")
+  with pytest.raises(errors.ConfigError, match="'dict_set' returned dict, not an HParams"):
+    registry.hparams("dict_set")
+  assert "not_a_problem" not in registry.names("problems")
+
+
+def test_snapshot_and_restore_undo_registrations():
+  saved = registry.snapshot()
+  registry.register_problem(WmtEnDeWords, name="snapshot_words")
+  registry.unregister("problems", "wmt_ende_mini")
+  assert "snapshot_words" in registry.names("problems")
+  registry.restore(saved)
+  assert "snapshot_words" not in registry.names("problems")
+  assert "wmt_ende_mini" in registry.names("problems")
+  with pytest.raises(errors.UnknownNameError):
+    registry.unregister("problems", "no_such_problem")

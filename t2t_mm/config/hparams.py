@@ -67,9 +67,8 @@ class HParams:
   audio_num_mel_bins: int = _f(80, "Mel bins of the audio_spectral modality's log-mel features.")
   dtype_policy: Literal["float32", "mixed_bfloat16"] = _f(
       "float32", "Keras dtype policy: mixed_bfloat16 computes in bf16 (float32 variables, "
-      "MoE router and logits). On the 2-core AVX512_BF16 CPU it made multimodel_tiny's training "
-      "step about 2x SLOWER (translate, batch 32: ~486 vs ~234 ms, bench/model.py shapes), so "
-      "keep float32 on CPU; meant for accelerators with fast bf16.")
+      "MoE router and logits). Slower than float32 on the 2-core CPU (docs/STACK.md); meant "
+      "for accelerators with fast bf16.")
 
   # --- Data ---
   batch_size: int = _f(32, "Examples per batch (sequence batches are bucketed by length).")

@@ -24,8 +24,8 @@ class TrainerConfig:
     decode_examples: dev examples per problem decoded greedily for BLEU, WER, exact match.
     checkpoint_iterators: also checkpoint the input iterators (single-device runs), so a
       resumed run continues the exact data order. Off by default: each checkpoint then holds
-      every problem's shuffle buffer (about 120 MB for all8_mini against a few MB of weights),
-      and writing it slowed training several-fold in bench/train.py. Without it, a resumed run
+      every problem's shuffle buffer, far larger than the weights, and writing it slowed
+      training several-fold (docs/STACK.md). Without it, a resumed run
       reshuffles with a seed drawn from (seed, step), so it does not replay the examples it
       started with.
   """

@@ -30,6 +30,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from t2t_mm import errors
+from t2t_mm import registry
 from t2t_mm.data import pipeline
 from t2t_mm.data import shards
 from t2t_mm.data import text_encoders
@@ -74,11 +75,7 @@ class Problem:
 
   @property
   def base_name(self) -> str:
-    from t2t_mm import registry  # pylint: disable=g-import-not-at-top
-    for name, cls in registry._registries["problems"].items():  # pylint: disable=protected-access
-      if cls is type(self):
-        return name
-    return registry.default_name(type(self))
+    return registry.registered_name(type(self)) or registry.default_name(type(self))
 
   @property
   def name(self) -> str:
@@ -400,3 +397,20 @@ def _feature(kind: str, value) -> tf.train.Feature:
       value = (np.clip(value, -1.0, 1.0) * 32767.0).round().astype(np.int16)
     data = value.astype("<i2").tobytes()
   return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+
+
+# What the trainer, the evaluator and the decoder call on a problem.
+PROBLEM_METHODS = ("spec", "dataset", "has_data", "num_examples", "input_vocab", "target_vocab")
+
+
+def _check_problem_class(obj) -> Optional[str]:
+  if not isinstance(obj, type):
+    return "a problem is a class; subclass t2t_mm.data.problem.Problem."
+  missing = [m for m in PROBLEM_METHODS if not callable(getattr(obj, m, None))]
+  if missing:
+    return (f"it is not a Problem: it has no {', '.join(missing)}. Subclass "
+            "t2t_mm.data.problem.Problem (or one of its subclasses).")
+  return None
+
+
+registry.set_check("problems", _check_problem_class)

@@ -5,33 +5,16 @@ Dispatch (constant op count per expert, no padding; FLOPs ~ tokens x k): the N*k
 that order and split by each expert's load into E blocks; expert i runs one 2-D matmul pair
 on its block; the outputs are scattered back to assignment order, weighted by the gates and summed
 per token. Padded tokens go to no expert.
-Why (bench/model.py: 8192 tokens, d=256, h=512, k=4, fwd+bwd, 2 busy cores):
-  * a loop of per-expert slices (dynamic_partition, strided slices of the weights) cost 2.7x
-    more at 240 experts than at 16: a strided slice's gradient is a dense zero-padded copy
-    of the whole [E, d, h] weight, once per expert. Unstacking the weights once (gradient:
-    one stack) and splitting the rows once (gradient: one concat) avoids that.
-  * experts as one batched matmul over a [E, C, d] capacity buffer (the previous dispatch)
-    pads every expert to the busiest one's load (1.64x the mean for a random router at 240
-    experts, 1.15x with experts ranked by load in 4 groups), and TF's BatchMatMul runs
-    ~136-row matrices at about half the speed of 2-D MatMul on this CPU: 240/16 was 1.9-2.0
-    (903 vs 473 ms). Split blocks with 2-D matmuls: 1.63 and 1.69 in two bench runs of one
-    session whose run of the previous dispatch read 2.14.
-  * what is left at 240 experts: the router (two [N, d] x [d, E] matmuls, E-wide noise,
-    top-k, the load's erf) costs ~90 vs ~20 ms, 2-D matmuls with ~136 rows still run
-    ~1.4x slower than with ~2,000 in their backward pass, and the stacked weight gradients
-    (2 x 126 MB) are one more copy (docs/STACK.md). Pre-transposed weights for the backward
-    pass were slower, a fused router matmul no faster (measured).
-  * the gap is the small blocks (~tokens x k / E rows per expert): one bench/model.py
-    --scale_tokens run read 1.53 at 8,192 tokens, 1.34 at 16,384 and 1.27 at 32,768. Shazeer
-    et al. keep expert batches large by combining data-parallel batches for the MoE.
-  * the allocator matters: under TensorFlow's default CPU allocator those gradients are
-    page-faulted in again every step. The mm-* tools run with the BFC allocator
-    (bin/__init__.py): 240/16 experts 1.66 -> 1.39-1.55 in bench/model.py.
+Why this dispatch (the measurements are in docs/STACK.md, "Found while building the trainer
+and decoder"):
+  * per-expert strided slices of the weights have dense zero-padded gradients, one per expert;
+    unstacking the weights once and splitting the rows once avoids them.
+  * a batched matmul over a [E, C, d] capacity buffer pads every expert to the busiest one's
+    load, and small batched matmuls run slower than 2-D ones on CPU.
   * exact dispatch keeps each token's output a function of that token alone, so the
     MultiModel's padding invariance holds. `capacity_factor` > 0 caps each expert's rows
     (bounded work under a collapsed router) at the price of dropping overflow assignments.
-  * dynamic shapes: the gradient does not compile under XLA, and XLA on CPU ran the router
-    alone 9x slower (docs/STACK.md); keep XLA off.
+  * the shapes are dynamic: the gradient does not compile under XLA, so XLA stays off.
 tf.argsort(stable=True) is used because keras.ops.argsort is not stable on TensorFlow, and
 tf.split because keras.ops.split takes only static sections.
 """

@@ -13,3 +13,17 @@ from t2t_mm.modalities import audio  # noqa: F401
 from t2t_mm.modalities import class_label  # noqa: F401
 from t2t_mm.modalities import image  # noqa: F401
 from t2t_mm.modalities import symbol  # noqa: F401
+
+import keras  # noqa: E402  pylint: disable=wrong-import-position
+
+from t2t_mm import registry  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def _check_modality_class(obj):
+  if not (isinstance(obj, type) and issubclass(obj, keras.layers.Layer)
+          and callable(getattr(obj, "from_hparams", None))):
+    return "a modality is a keras.layers.Layer subclass with a from_hparams classmethod."
+  return None
+
+
+registry.set_check("modalities", _check_modality_class)

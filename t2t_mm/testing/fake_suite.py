@@ -73,8 +73,7 @@ def fake_hparams(**kw) -> HParams:
 
 def register() -> Dict[str, List[str]]:
   """Registers what is not registered yet; returns {kind: names added} for unregister()."""
-  registry.load_builtins()
-  tables = registry._registries  # pylint: disable=protected-access
+  tables = {kind: set(registry.names(kind)) for kind in ("problems", "hparams", "suites")}
   added = {"problems": [], "hparams": [], "suites": []}
   for cls, name in ((ExpFakeParse, "exp_fake_parse"), (ExpFakeLabel, "exp_fake_label"),
                     (ExpFakeCopy, "exp_fake_copy")):
@@ -94,4 +93,4 @@ def register() -> Dict[str, List[str]]:
 def unregister(added: Dict[str, List[str]]) -> None:
   for kind, names in added.items():
     for name in names:
-      registry._registries[kind].pop(name)  # pylint: disable=protected-access
+      registry.unregister(kind, name)

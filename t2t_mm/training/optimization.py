@@ -43,10 +43,8 @@ class FusedAdam(keras.optimizers.Adam):
 
   Keras's Adam update (same slots, checkpoints and config), written as one ResourceApplyAdam
   per variable instead of about twenty element-wise ops, with the bias-correction powers
-  computed once per step. Why: with Keras's version a multimodel_tiny training step has 58%
-  more graph ops (15,456 vs 9,752 for translation; 10,996 with the powers per variable),
-  takes ~3 s longer to trace and ~2.5 s longer to run the first time (per problem, 2-core
-  CPU); later steps are ~5% faster fused (docs/STACK.md).
+  computed once per step. Why: Keras's version gives a training step far more graph ops, which
+  cost trace time, first-run time and a little per step (figures in docs/STACK.md).
   A sparse gradient (IndexedSlices) is summed into a dense one first, so v gets the square of
   the summed gradient as in dense Adam. Keras's Adam, given an unclipped IndexedSlices, squares
   each slice before repeated rows are summed; with global clipping (the trainer's default)
