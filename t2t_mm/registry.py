@@ -18,9 +18,10 @@ from t2t_mm import errors
 from t2t_mm.config import configurable
 from t2t_mm.config import hparams as hparams_lib
 
-KINDS = ("problems", "suites", "hparams", "models", "modalities")
+KINDS = ("problems", "suites", "hparams", "models", "modalities", "preprocessors")
 # Imported on first lookup; each registers what it defines.
-BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems", "t2t_mm.modalities", "t2t_mm.models"]
+BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems", "t2t_mm.modalities", "t2t_mm.models",
+                   "t2t_mm.data.preprocessors"]
 REV_SUFFIX = "_rev"
 
 _registries: Dict[str, Dict[str, object]] = {kind: {} for kind in KINDS}
@@ -112,6 +113,8 @@ register_problem = _decorator("problems")
 register_hparams = _decorator("hparams")
 register_model = _decorator("models")
 register_modality = _decorator("modalities")
+# Preprocessors are registered under the name of the modality whose raw values they convert.
+register_preprocessor = _decorator("preprocessors")
 
 
 def register_suite(name: str, problem_names: Sequence[str]) -> None:
@@ -172,6 +175,11 @@ def model(name: str):
 
 def modality(name: str):
   return lookup("modalities", name)
+
+
+def preprocessor(modality_name: str):
+  """The Preprocessor class of the modality `modality_name` (t2t_mm/data/preprocessors/)."""
+  return lookup("preprocessors", modality_name)
 
 
 def help_string() -> str:

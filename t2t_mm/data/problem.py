@@ -28,18 +28,17 @@ import os
 import re
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-import numpy as np
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import pipeline
+from t2t_mm.data import preprocessors
 from t2t_mm.data import shards
 from t2t_mm.data import text_encoders
 from t2t_mm.data.spec import ProblemSpec, TargetSpace
 from t2t_mm.utils.lazy import tf
 
 MODES = ("train", "dev", "test")
-_KIND = {"symbol": "text", "image": "image", "audio_spectral": "audio",
-         "audio_waveform": "audio", "class_label": "label"}
 
 
 class Problem:
@@ -170,7 +169,9 @@ class Problem:
         input_vocab=in_vocab.name if in_vocab is not None else None,
         input_vocab_size=in_vocab.vocab_size if in_vocab is not None else None,
         metrics=tuple(self.metrics),
-        sample_rate=self.sample_rate)
+        sample_rate=self.sample_rate,
+        image_size=tuple(self.image_size) if self.image_size else None,
+        audio_frame_step=self.audio_frame_step)
 
   # --- Generation -----------------------------------------------------------------------------
 
@@ -179,7 +180,7 @@ class Problem:
     for key, modality in (("inputs", self.input_modality), ("targets", self.target_modality)):
       if key not in ex:
         raise errors.DataError(f"Problem '{self.name}': an example has no '{key}'.")
-      feats[key] = _feature(_KIND[modality], ex[key])
+      feats[key] = registry.preprocessor(modality).to_feature(ex[key])
     return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString(
         deterministic=True)  # Map order would otherwise vary with the hash seed.
 
@@ -233,6 +234,15 @@ class Problem:
 
   # --- Reading --------------------------------------------------------------------------------
 
+  def preprocessors(self, data_dir: str, hparams, limits: DecodeHParams = DecodeHParams()):
+    """(inputs, targets) Preprocessors of this problem: training, decoding and export all
+    convert its values through them (t2t_mm/data/preprocessors/)."""
+    spec = self.spec(data_dir)
+    return (preprocessors.for_side(spec, "inputs", self.input_vocab(data_dir),
+                                   hparams.max_input_length, limits),
+            preprocessors.for_side(spec, "targets", self.target_vocab(data_dir),
+                                   hparams.max_target_length, limits))
+
   def dataset(self, mode: str, data_dir: str, hparams, shuffle: bool = True,
               seed: Optional[int] = None, num_shards: int = 1,
               shard_index: int = 0) -> tf.data.Dataset:
@@ -254,65 +264,33 @@ class Problem:
     ds = pipeline.read_records(paths, train, shuffle, seed, num_shards, shard_index)
     if train and shuffle:
       ds = ds.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    in_kind, out_kind = _KIND[self.input_modality], _KIND[self.target_modality]
-    if self.was_reversed:
-      in_kind, out_kind = out_kind, in_kind
-    in_vocab, out_vocab = self.input_vocab(data_dir), self.target_vocab(data_dir)
-    max_in = hparams.max_input_length * (self.audio_frame_step if in_kind == "audio" else 1)
-    max_out = hparams.max_target_length
+    pre_in, pre_out = self.preprocessors(data_dir, hparams)
     space = int(self.input_space if self.was_reversed else self.target_space)
     stored_in, stored_out = (("targets", "inputs") if self.was_reversed
                              else ("inputs", "targets"))
-    description = {
-        stored_in: tf.io.FixedLenFeature([], tf.int64 if in_kind == "label" else tf.string),
-        stored_out: tf.io.FixedLenFeature([], tf.int64 if out_kind == "label" else tf.string)}
+    description = {stored: tf.io.FixedLenFeature([], getattr(tf, pre.stored_dtype))
+                   for stored, pre in ((stored_in, pre_in), (stored_out, pre_out))}
 
     def parse_batch(records):
       raw = tf.io.parse_example(records, description)
-      out = {}
-      for key, stored, kind, vocab in (("inputs", stored_in, in_kind, in_vocab),
-                                       ("targets", stored_out, out_kind, out_vocab)):
-        if kind == "text" and isinstance(vocab, text_encoders.SubwordVocab):
-          ids = vocab.tf_encode(raw[stored])  # Batched in-graph SentencePiece: fast.
-          out[key], out[key + "_len"] = ids.to_tensor(), ids.row_lengths()
-        else:
-          out[key] = raw[stored]
-      return out
+      return {"inputs": pre_in.prepare_batch(raw[stored_in]),
+              "targets": pre_out.prepare_batch(raw[stored_out])}
 
     def finish(ex):
-      out = {}
-      for key, kind, vocab, max_len in (("inputs", in_kind, in_vocab, max_in),
-                                        ("targets", out_kind, out_vocab, max_out)):
-        x = ex[key]
-        if kind == "text":
-          ids = x[: ex[key + "_len"]] if key + "_len" in ex else vocab.tf_encode(x)
-          x = pipeline.add_eos_and_truncate(tf.cast(ids, tf.int32), max_len)
-        elif kind == "image":
-          x = pipeline.decode_image(x, self.image_size)
-        elif kind == "audio":
-          x = pipeline.decode_audio(x)[:max_len]
-        else:
-          x = tf.reshape(tf.cast(x, tf.int32), [1])
-        out[key] = x
-      out["target_space"] = tf.constant(space, tf.int32)
-      return out
+      return {"inputs": pre_in.from_stored(ex["inputs"]),
+              "targets": pre_out.from_stored(ex["targets"]),
+              "target_space": tf.constant(space, tf.int32)}
 
     ds = ds.batch(256).map(parse_batch, num_parallel_calls=pipeline.AUTOTUNE).unbatch()
     ds = ds.map(finish, num_parallel_calls=pipeline.AUTOTUNE)  # Ordered: a seed reproduces.
     batch_size = hparams.batch_size
-    if in_kind == "image" and out_kind == "text":  # Fixed images, padded captions.
-      ds = ds.padded_batch(batch_size, drop_remainder=train)
-    elif in_kind == "image":
-      ds = ds.batch(batch_size, drop_remainder=train)
+    if pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
+      ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
+            else ds.padded_batch(batch_size, drop_remainder=train))
     else:
       def length(ex):
-        n = tf.shape(ex["inputs"])[0]
-        if in_kind == "audio":
-          n = n // self.audio_frame_step
-        if out_kind == "text":
-          n = tf.maximum(n, tf.shape(ex["targets"])[0])
-        return n
-      max_len = max(hparams.max_input_length, max_out)
+        return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
+      max_len = max(hparams.max_input_length, hparams.max_target_length)
       ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train)
     return ds.prefetch(pipeline.AUTOTUNE)
 
@@ -374,29 +352,6 @@ def _split(mode: str) -> str:
   if mode not in MODES:
     raise errors.ConfigError(f"Unknown mode '{mode}'; expected one of {', '.join(MODES)}.")
   return mode
-
-
-def _feature(kind: str, value) -> tf.train.Feature:
-  """A raw value (see the module docstring) as a tf.train.Feature."""
-  if kind == "label":
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-  if kind == "text":
-    if not isinstance(value, str):
-      raise errors.DataError(f"Expected text (str), got {type(value).__name__}.")
-    data = value.encode("utf-8")
-  elif kind == "image":
-    if isinstance(value, np.ndarray):
-      if value.dtype != np.uint8 or value.ndim != 3 or value.shape[-1] != 3:
-        raise errors.DataError(f"Expected a uint8 [H, W, 3] image, got {value.dtype} "
-                               f"{value.shape}.")
-      value = tf.io.encode_png(value).numpy()
-    data = bytes(value)
-  else:  # audio
-    value = np.asarray(value)
-    if value.dtype != np.int16:
-      value = (np.clip(value, -1.0, 1.0) * 32767.0).round().astype(np.int16)
-    data = value.astype("<i2").tobytes()
-  return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
 
 
 # What the trainer, the evaluator and the decoder call on a problem.

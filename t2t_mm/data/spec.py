@@ -49,6 +49,8 @@ class ProblemSpec:
     target_vocab_size: vocabulary size, or the number of classes.
     metrics: names of the problem's eval metrics ("accuracy", "bleu", "wer", ...).
     sample_rate: Hz of audio inputs; None otherwise.
+    image_size: (H, W) of image inputs; None otherwise (or images of any size).
+    audio_frame_step: audio samples per frame: max_input_length counts frames for audio.
   """
 
   name: str
@@ -61,6 +63,8 @@ class ProblemSpec:
   input_vocab_size: Optional[int] = None
   metrics: Tuple[str, ...] = ()
   sample_rate: Optional[int] = None
+  image_size: Optional[Tuple[int, int]] = None
+  audio_frame_step: int = 160
 
   @property
   def input_key(self) -> Tuple[str, Optional[str]]:
@@ -77,6 +81,7 @@ class ProblemSpec:
     d = dataclasses.asdict(self)
     d["target_space"] = int(self.target_space)
     d["metrics"] = list(self.metrics)
+    d["image_size"] = list(self.image_size) if self.image_size is not None else None
     return d
 
   @classmethod
@@ -85,4 +90,6 @@ class ProblemSpec:
     d = dict(d)
     d["target_space"] = TargetSpace(d["target_space"])
     d["metrics"] = tuple(d.get("metrics", ()))
+    if d.get("image_size") is not None:
+      d["image_size"] = tuple(d["image_size"])
     return cls(**d)

@@ -31,17 +31,19 @@ from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding.loading import LoadedRun
 from t2t_mm.search.runner import decode_features
+from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.decoding.serving import InputEncoder
 from t2t_mm.decoding.serving import OutputDecoder
 
 
-def _input_spec(spec, problem):
-  if spec.input_modality == "symbol":
-    return tf.TensorSpec([None, None], tf.int32, name="inputs")
-  if spec.input_modality == "image":
-    size = getattr(problem, "image_size", None) or (None, None)
-    return tf.TensorSpec([None, size[0], size[1], 3], tf.float32, name="inputs")
-  return tf.TensorSpec([None, None], tf.float32, name="inputs")
+def _input_spec(preprocessor) -> tf.TensorSpec:
+  """The batched "inputs" of the ids-level signature: the preprocessor's per-example output
+  with a batch axis (ragged axes padded)."""
+  try:
+    inner = preprocessor.serving_spec()
+  except errors.ConfigError:  # E.g. images of no fixed size: any height and width.
+    return tf.TensorSpec([None, None, None, 3], tf.float32, name="inputs")
+  return tf.TensorSpec([None, *inner.shape], inner.dtype, name="inputs")
 
 
 class _Exported(tf.Module):
@@ -85,7 +87,8 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
       return {"ids": ids, "scores": scores}
 
     problem = run.problems[name]
-    fn = tf.function(serve, input_signature=[_input_spec(spec, problem)])
+    pre = inputs_lib.preprocessor(problem, spec, run.data_dir, run.hparams)
+    fn = tf.function(serve, input_signature=[_input_spec(pre)])
     setattr(module, f"decode_{name}", fn)
     signatures[name] = fn.get_concrete_function()
 

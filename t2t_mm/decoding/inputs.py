@@ -2,27 +2,29 @@
 
     request = parse_line("image=/tmp/cat.png", command_keys)  # Request("image", "/tmp/cat.png")
     x = encode_input(problem, spec, data_dir, hparams, request)  # one example, no batch axis
+                                                    # (the problem's input Preprocessor)
     features = make_batch([x, ...], spec)                      # padded {"inputs", ...}
 
-Lines: plain text (symbol-input problems), `image=PATH` (PNG/JPEG/GIF/BMP), `audio=PATH`
-(16-bit PCM WAV, any rate: resampled to the problem's), and `KEY=VALUE` commands for the keys
-the caller names (problem=NAME and the DecodeHParams fields). Every bad input raises
-errors.DataError naming the input and what was expected. Inputs are bounded before they cost
-memory (DecodeHParams): a line by max_input_chars, a file by max_image_bytes / max_audio_bytes
-(its size, before it is read), an image by max_image_pixels (its header, before decoding).
+Lines: plain text (symbol-input problems), `KIND=PATH` for the file kinds of the registered
+preprocessors (`image=PATH`: PNG/JPEG/GIF/BMP; `audio=PATH`: 16-bit PCM WAV, any rate), and
+`KEY=VALUE` commands for the keys the caller names (problem=NAME and the DecodeHParams
+fields). Every bad input raises errors.DataError naming the input and what was expected.
+Inputs are bounded before they cost memory (DecodeHParams): a line by max_input_chars, a file
+by max_image_bytes / max_audio_bytes (its size, before it is read), an image by
+max_image_pixels (its header, before decoding).
 """
 
 import dataclasses
 import os
 import re
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional
 
 import numpy as np
-import tensorflow as tf
 
 from t2t_mm import errors
+from t2t_mm import registry
 from t2t_mm.config.hparams import DecodeHParams
-from t2t_mm.data import pipeline
+from t2t_mm.data import preprocessors
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.spec import ProblemSpec
@@ -49,7 +51,7 @@ def parse_line(line: str, command_keys: Iterable[str], max_chars: int = 20000) -
   match = re.fullmatch(r"\s*([A-Za-z_]+)=(.*)", line)
   if match:
     key, value = match.group(1), match.group(2).strip()
-    if key in ("image", "audio"):
+    if key in file_kinds():
       if not value:
         raise errors.DataError(f"'{key}=' needs a file path, e.g. {key}=/path/to/file.")
       return Request(key, os.path.expanduser(value))
@@ -58,111 +60,32 @@ def parse_line(line: str, command_keys: Iterable[str], max_chars: int = 20000) -
   return Request("text", line)
 
 
-def _too_large(what: str, path: str, size: int, limit: int) -> errors.DataError:
-  return errors.DataError(f"{what}={path}: the file has {size} bytes, more than "
-                          f"max_{what}_bytes={limit}; use a smaller file or raise that decode "
-                          "hparam.")
+def file_kinds() -> List[str]:
+  """The KEY of `KEY=PATH` lines: what the registered preprocessors read from files."""
+  kinds = {registry.preprocessor(name).request_kind for name in registry.names("preprocessors")}
+  return sorted(k for k in kinds if k not in (None, "text"))
 
 
-def _read(path: str, what: str, max_bytes: int) -> bytes:
-  """The file's bytes; refused by its size before anything is read."""
-  if not os.path.isfile(path):
-    raise errors.DataError(f"{what}={path}: no such file.")
-  try:
-    size = os.stat(path).st_size
-  except OSError as e:
-    raise errors.DataError(f"{what}={path}: cannot read it ({e.strerror}).") from e
-  if size > max_bytes:
-    raise _too_large(what, path, size, max_bytes)
-  try:
-    with open(path, "rb") as f:
-      data = f.read(max_bytes + 1)  # The file may have grown since stat.
-  except OSError as e:
-    raise errors.DataError(f"{what}={path}: cannot read it ({e.strerror}).") from e
-  if len(data) > max_bytes:
-    raise _too_large(what, path, len(data), max_bytes)
-  return data
-
-
-def _not_an_image(path: str, e: Exception) -> errors.DataError:
-  return errors.DataError(f"image={path}: not an image TensorFlow can decode (PNG, JPEG, GIF, "
-                          f"BMP): {str(e).splitlines()[0][:200]}")
-
-
-def _check_pixels(path: str, height: int, width: int, max_pixels: int) -> None:
-  if height * width > max_pixels:
-    raise errors.DataError(f"image={path}: {width}x{height} pixels ({height * width}) is more "
-                           f"than max_image_pixels={max_pixels}; shrink the image or raise that "
-                           "decode hparam.")
-
-
-def read_image(path: str, size: Optional[Sequence[int]],
-               max_bytes: int = DecodeHParams.max_image_bytes,
-               max_pixels: int = DecodeHParams.max_image_pixels) -> np.ndarray:
-  """Image file -> float32 [H, W, 3] in [0, 1], resized to `size` (H, W) when given.
-
-  Files over `max_bytes` are refused unread, images over `max_pixels` by their header, before
-  they are decoded (a format without a header we read is checked after decoding).
-  """
-  data = _read(path, "image", max_bytes)
-  try:
-    height, width = (int(n) for n in pipeline.image_header_shape(tf.constant(data)).numpy())
-  except tf.errors.InvalidArgumentError as e:  # A JPEG whose markers are broken.
-    raise _not_an_image(path, e) from e
-  _check_pixels(path, height, width, max_pixels)
-  try:
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-  except (tf.errors.InvalidArgumentError, ValueError) as e:
-    raise _not_an_image(path, e) from e
-  _check_pixels(path, int(image.shape[0]), int(image.shape[1]), max_pixels)
-  image = tf.image.convert_image_dtype(image, tf.float32)
-  if size and tuple(image.shape[:2]) != tuple(size):
-    image = tf.image.resize(image, size, antialias=True)
-  return np.clip(image.numpy(), 0.0, 1.0).astype(np.float32)
-
-
-def read_wav(path: str, sample_rate: Optional[int],
-             max_bytes: int = DecodeHParams.max_audio_bytes) -> np.ndarray:
-  """WAV file -> float32 mono waveform [N] in [-1, 1] at `sample_rate` (linear resampling);
-  files over `max_bytes` are refused unread."""
-  data = _read(path, "audio", max_bytes)
-  try:
-    audio, rate = tf.audio.decode_wav(data)
-  except (tf.errors.InvalidArgumentError, ValueError) as e:
-    raise errors.DataError(f"audio={path}: not a 16-bit PCM WAV file: "
-                           f"{str(e).splitlines()[0][:200]}") from e
-  wave, rate = audio.numpy().mean(axis=1), int(rate.numpy())
-  if wave.size == 0:
-    raise errors.DataError(f"audio={path}: the WAV file holds no samples.")
-  if sample_rate and rate != sample_rate:
-    n = max(1, int(round(wave.size * sample_rate / rate)))
-    wave = np.interp(np.arange(n) * (rate / sample_rate), np.arange(wave.size), wave)
-  return wave.astype(np.float32)
+def preprocessor(problem, spec: ProblemSpec, data_dir: str, hparams, vocab=None,
+                 dhp: DecodeHParams = DecodeHParams()):
+  """The Preprocessor of `spec`'s inputs, with `dhp`'s size limits (data/preprocessors/)."""
+  vocab = vocab if vocab is not None else problem.input_vocab(data_dir)
+  return preprocessors.for_side(spec, "inputs", vocab, hparams.max_input_length, dhp)
 
 
 def encode_input(problem, spec: ProblemSpec, data_dir: str, hparams,
                  request: Request, vocab=None,
                  dhp: DecodeHParams = DecodeHParams()) -> np.ndarray:
-  """One example's inputs (no batch axis) for `spec`'s input modality; `dhp` holds the size
-  limits of image and audio files."""
-  modality = spec.input_modality
-  if modality == "symbol":
-    if request.kind != "text":
+  """One example's inputs (no batch axis), converted as training converts them; `dhp` holds
+  the size limits of what a user gives."""
+  pre = preprocessor(problem, spec, data_dir, hparams, vocab, dhp)
+  if request.kind != pre.request_kind:
+    if pre.request_kind == "text":
       raise errors.DataError(f"Problem '{spec.name}' reads text; got {request.kind}="
                              f"{request.value}. Type the text itself.")
-    vocab = vocab or problem.input_vocab(data_dir)
-    ids = list(vocab.encode(request.value))[:hparams.max_input_length - 1] + [EOS_ID]
-    return np.asarray(ids, np.int32)
-  wanted = "image" if modality == "image" else "audio"
-  if request.kind != wanted:
-    raise errors.DataError(f"Problem '{spec.name}' reads {wanted}s: write {wanted}=PATH "
-                           f"(got {request.kind} input).")
-  if wanted == "image":
-    return read_image(request.value, getattr(problem, "image_size", None),
-                      dhp.max_image_bytes, dhp.max_image_pixels)
-  wave = read_wav(request.value, spec.sample_rate, dhp.max_audio_bytes)
-  frame_step = getattr(problem, "audio_frame_step", 160)
-  return wave[:hparams.max_input_length * frame_step]
+    raise errors.DataError(f"Problem '{spec.name}' reads {pre.request_kind}s: write "
+                           f"{pre.request_kind}=PATH (got {request.kind} input).")
+  return pre.read_request(request.value)
 
 
 def make_batch(examples: List[np.ndarray], spec: ProblemSpec) -> dict:

@@ -1,4 +1,5 @@
-"""The in-graph serving conversions equal the Python ones the decoder uses (inputs.py)."""
+"""The in-graph serving conversions (a batch through tf.map_fn, in a graph) equal what the
+decoder reads from files through the same Preprocessors."""
 
 import types
 
@@ -13,7 +14,8 @@ from t2t_mm.data import vocab as vocab_lib
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.text_encoders import ByteVocab
 from t2t_mm.data.text_encoders import ClassLabelVocab
-from t2t_mm.decoding import inputs
+from t2t_mm import registry
+from t2t_mm.data.preprocessors import SideConfig
 from t2t_mm.decoding.serving import InputEncoder
 from t2t_mm.decoding.serving import OutputDecoder
 
@@ -27,6 +29,17 @@ def subword(tmp_path_factory):
   return vocab_lib.build_subword_vocab(str(path), corpus, vocab_size=320)
 
 
+def _preprocessor(modality, max_length, vocab=None, image_size=None, sample_rate=None,
+                  limits=DecodeHParams()):
+  config = SideConfig("p", max_length, vocab=vocab, image_size=image_size,
+                      sample_rate=sample_rate, limits=limits)
+  return registry.preprocessor(modality)(config)
+
+
+def _encoder(*args, **kwargs):
+  return InputEncoder(_preprocessor(*args, **kwargs))
+
+
 def _padded(rows):
   width = max(len(r) for r in rows)
   return np.array([r + [0] * (width - len(r)) for r in rows], np.int32)
@@ -35,7 +48,7 @@ def _padded(rows):
 @pytest.mark.parametrize("kind", ["subword", "bytes"])
 def test_text_in_graph_equals_python_encoding_with_truncation_and_eos(kind, subword):
   vocab = subword if kind == "subword" else ByteVocab()
-  encoder = InputEncoder(kind, max_length=6, vocab=vocab)
+  encoder = _encoder("symbol", 6, vocab=vocab)
   got = encoder(tf.constant(TEXTS)).numpy()
   expected = _padded([vocab.encode(t)[:5] + [EOS_ID] for t in TEXTS])
   np.testing.assert_array_equal(got, expected)
@@ -79,8 +92,9 @@ def test_image_bytes_equal_the_decoder_reading_the_file(tmp_path):
     paths.append(tmp_path / f"{i}.png")
     paths[-1].write_bytes(png)
     blobs.append(png)
-  got = InputEncoder("image", 0, image_size=(16, 16))(tf.constant(blobs)).numpy()
-  expected = np.stack([inputs.read_image(str(p), (16, 16)) for p in paths])
+  got = _encoder("image", 0, image_size=(16, 16))(tf.constant(blobs)).numpy()
+  pre = _preprocessor("image", 0, image_size=(16, 16))
+  expected = np.stack([pre.read_request(str(p)) for p in paths])
   np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
@@ -92,8 +106,9 @@ def test_wav_bytes_are_resampled_padded_and_cut_like_the_decoder(tmp_path):
     blob = tf.audio.encode_wav(wave, rate).numpy()
     (tmp_path / f"{i}.wav").write_bytes(blob)
     blobs.append(blob)
-    expected.append(inputs.read_wav(str(tmp_path / f"{i}.wav"), 16000)[:3000])
-  got = InputEncoder("audio", 3000, sample_rate=16000)(tf.constant(blobs)).numpy()
+    pre = _preprocessor("audio_waveform", 3000, sample_rate=16000)
+    expected.append(pre.read_request(str(tmp_path / f"{i}.wav")))
+  got = _encoder("audio_waveform", 3000, sample_rate=16000)(tf.constant(blobs)).numpy()
   assert got.shape == (3, 3000)  # 8 kHz x 800 -> 1600 samples; the last is cut to 3000.
   for row, want in zip(got, expected):
     np.testing.assert_allclose(row[:len(want)], want, atol=1e-4)
@@ -141,9 +156,9 @@ def test_inputs_over_the_limits_fail_the_call_naming_the_limit(graph):
   small = tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy()
   limits = DecodeHParams(max_image_pixels=100, max_image_bytes=4000, max_audio_bytes=100,
                          max_input_chars=5)
-  image = InputEncoder("image", 0, image_size=(8, 8), limits=limits)
-  audio = InputEncoder("audio", 3000, sample_rate=16000, limits=limits)
-  text = InputEncoder("bytes", 16, vocab=ByteVocab(), limits=limits)
+  image = _encoder("image", 0, image_size=(8, 8), limits=limits)
+  audio = _encoder("audio_waveform", 3000, sample_rate=16000, limits=limits)
+  text = _encoder("symbol", 16, vocab=ByteVocab(), limits=limits)
 
   def call(encoder, strings):
     return encoder(strings)

@@ -45,8 +45,7 @@ class DecodeSession:
     # file named, not every line with the same error.
     for name in run.specs:
       self._vocab(name, "target")
-      if run.specs[name].input_modality == "symbol":
-        self._vocab(name, "input")
+      self._vocab(name, "input")  # None for inputs without one (images, audio).
 
   # --- Settings ---
 
@@ -79,7 +78,7 @@ class DecodeSession:
   def encode(self, request: inputs_lib.Request, problem: Optional[str] = None) -> np.ndarray:
     problem = problem or self.problem
     spec = self.run.specs[problem]
-    vocab = self._vocab(problem, "input") if spec.input_modality == "symbol" else None
+    vocab = self._vocab(problem, "input")
     return inputs_lib.encode_input(self.run.problems[problem], spec, self.run.data_dir,
                                    self.run.hparams, request, vocab, self.dhp)
 

@@ -33,8 +33,9 @@ from t2t_mm.models.decoder import Decoder
 from t2t_mm.models.encoder import Encoder
 from t2t_mm.models.mixer import Mixer
 
-INPUT_MODALITIES = ("symbol", "image", "audio_waveform", "audio_spectral")
-TARGET_MODALITIES = ("symbol", "class_label")
+# What a registered modality net must offer to read a problem's inputs / produce its targets.
+_INPUT_METHODS = ("bottom",)
+_TARGET_METHODS = ("targets_bottom", "top")
 
 
 def _net_name(role: str, key) -> str:
@@ -93,12 +94,13 @@ class MultiModel(keras.Model):
       raise errors.ConfigError("MultiModel needs at least one ProblemSpec (specs=[]).")
     self.specs: Dict[str, ProblemSpec] = {}
     for s in specs:
-      if s.input_modality not in INPUT_MODALITIES:
-        raise errors.ConfigError(f"Problem '{s.name}': input_modality '{s.input_modality}' is "
-                                 f"not one of {list(INPUT_MODALITIES)}.")
-      if s.target_modality not in TARGET_MODALITIES:
-        raise errors.ConfigError(f"Problem '{s.name}': target_modality '{s.target_modality}' "
-                                 f"is not one of {list(TARGET_MODALITIES)}.")
+      for side, modality, methods in (("input", s.input_modality, _INPUT_METHODS),
+                                      ("target", s.target_modality, _TARGET_METHODS)):
+        missing = [m for m in methods if not hasattr(registry.modality(modality), m)]
+        if missing:
+          raise errors.ConfigError(
+              f"Problem '{s.name}': {side}_modality '{modality}' has no {', '.join(missing)}, "
+              f"so it cannot be an {side} modality.")
       self.specs[s.name] = s
     check_hparams(hp)
     if len(hp.conv_kernel_sizes) != 4 or len(hp.conv_dilations) != 4:

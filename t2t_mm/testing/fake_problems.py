@@ -148,7 +148,7 @@ class FakeImageLabelProblem(FakeCopyProblem):
     return spec_lib.ProblemSpec(
         name=self.name, input_modality="image", target_modality="class_label",
         target_space=spec_lib.TargetSpace.TO_LABEL, target_vocab="labels",
-        target_vocab_size=3, metrics=("accuracy",))
+        target_vocab_size=3, metrics=("accuracy",), image_size=self.image_size)
 
   def input_vocab(self, data_dir):
     del data_dir

@@ -1,0 +1,87 @@
+"""AudioPreprocessor: a waveform -> float32 [N] mono in [-1, 1] at the problem's sample rate."""
+
+from typing import Dict
+
+import numpy as np
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.data import pipeline
+from t2t_mm.data.preprocessors.base import Preprocessor
+from t2t_mm.data.preprocessors.base import read_file
+from t2t_mm.utils.lazy import tf
+
+
+@registry.register_preprocessor(name="audio_waveform")
+class AudioPreprocessor(Preprocessor):
+  """Shards hold int16 PCM at the problem's rate; users give 16-bit PCM WAV files at any rate
+  (mixed to mono, linearly resampled). Both become float32 [N], N <= max_length frames of
+  frame_step samples.
+
+  Args:
+    config: a SideConfig with `sample_rate` and `frame_step` (samples per frame: what the
+      length for batching counts).
+
+  Example:
+    >>> pre = AudioPreprocessor(SideConfig("p", 100, sample_rate=16000, frame_step=160))
+    >>> pre.read_request("/tmp/hello.wav").shape   # (samples,), at most 100 * 160
+  """
+
+  request_kind = "audio"
+  serving_input = "wav_bytes"
+
+  @classmethod
+  def to_feature(cls, raw) -> "tf.train.Feature":
+    value = np.asarray(raw)
+    if value.dtype != np.int16:
+      value = (np.clip(value, -1.0, 1.0) * 32767.0).round().astype(np.int16)
+    data = value.astype("<i2").tobytes()
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+
+  @property
+  def max_samples(self) -> int:
+    return self.config.max_length * self.config.frame_step
+
+  def from_stored(self, parts: Dict[str, "tf.Tensor"]) -> "tf.Tensor":
+    return pipeline.decode_audio(parts["raw"])[:self.max_samples]
+
+  def length(self, x: "tf.Tensor") -> "tf.Tensor":
+    return tf.shape(x)[0] // self.config.frame_step
+
+  def _wav(self, data: "tf.Tensor") -> "tf.Tensor":
+    audio, rate = tf.audio.decode_wav(data)
+    wave = tf.reduce_mean(audio, axis=1)
+    n_in = tf.shape(wave)[0]
+    ratio = tf.cast(rate, tf.float64) / float(self.config.sample_rate)
+    n_out = tf.maximum(1, tf.cast(tf.round(tf.cast(n_in, tf.float64) / ratio), tf.int32))
+    pos = tf.minimum(tf.cast(tf.range(n_out), tf.float64) * ratio,
+                     tf.cast(n_in - 1, tf.float64))
+    lo = tf.cast(tf.floor(pos), tf.int32)
+    hi = tf.minimum(lo + 1, n_in - 1)
+    frac = tf.cast(pos - tf.floor(pos), tf.float32)
+    wave = tf.gather(wave, lo) * (1.0 - frac) + tf.gather(wave, hi) * frac
+    return wave[:self.max_samples]
+
+  def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":
+    check = self._at_most(tf.strings.length(data), "max_audio_bytes", "a WAV file of more bytes")
+    with tf.control_dependencies([check]):
+      return self._wav(data)
+
+  def read_request(self, value: str) -> np.ndarray:
+    data = read_file(value, "audio", self.config.limits.max_audio_bytes)
+    try:
+      audio, _ = tf.audio.decode_wav(data)
+    except (tf.errors.InvalidArgumentError, ValueError) as e:
+      raise errors.DataError(f"audio={value}: not a 16-bit PCM WAV file: "
+                             f"{str(e).splitlines()[0][:200]}") from e
+    if int(audio.shape[0]) == 0:
+      raise errors.DataError(f"audio={value}: the WAV file holds no samples.")
+    return self._wav(tf.constant(data)).numpy()
+
+  def serving_spec(self) -> "tf.TypeSpec":
+    return tf.RaggedTensorSpec([None], tf.float32)
+
+
+@registry.register_preprocessor(name="audio_spectral")
+class AudioSpectralPreprocessor(AudioPreprocessor):
+  """The same waveforms: the audio_spectral modality net computes its log-mel features."""

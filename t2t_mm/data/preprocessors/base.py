@@ -1,0 +1,145 @@
+"""Preprocessor: one modality's raw values -> the model's tensors, the same everywhere.
+
+    pre = preprocessors.for_side(spec, "inputs", vocab, max_length=256, limits=DecodeHParams())
+    feature = pre.to_feature(raw)             # datagen: a raw value -> tf.train.Feature
+    x = pre.from_stored(pre.prepare_batch(raw_batch)[...])  # tf.data: a shard's value -> tensor
+    x = pre.from_request_tf(data)             # SavedModel: user bytes/text (scalar) -> tensor
+    x = pre.read_request(value)               # decoder: a line's value (text or path) -> numpy
+
+The training pipeline (data/problem.py), the decoder (decoding/inputs.py) and the exported
+SavedModel (decoding/serving.py) all convert through these objects, chosen by the modality's
+registered name (registry.preprocessor(spec.input_modality)), so a new modality is one
+Preprocessor and one modality net. KerasHub's preprocessors and SeqIO's paired
+encode / encode_tf are the models.
+"""
+
+import dataclasses
+import os
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from t2t_mm import errors
+from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.utils.lazy import tf
+
+
+@dataclasses.dataclass(frozen=True)
+class SideConfig:
+  """What one side (inputs or targets) of a problem needs to convert its values.
+
+  Args:
+    problem: the problem's name (for messages).
+    max_length: keep at most this many tokens (EOS included), or audio frames.
+    vocab: the side's vocabulary (symbols, class labels); None otherwise.
+    image_size: (H, W) images are resized to; None keeps their size.
+    sample_rate: Hz of the problem's audio.
+    frame_step: audio samples per frame (what max_input_length counts for audio).
+    limits: the size limits of what a user gives the decoder or a SavedModel.
+  """
+
+  problem: str
+  max_length: int
+  vocab: object = None
+  image_size: Optional[Tuple[int, int]] = None
+  sample_rate: Optional[int] = None
+  frame_step: int = 1
+  limits: DecodeHParams = DecodeHParams()
+
+
+class Preprocessor:
+  """Base class: the conversions of one modality (see the module docstring).
+
+  Args:
+    config: a SideConfig.
+
+  Subclasses set `stored_dtype` (how a shard holds the raw value), `request_kind` (what a
+  decoder line gives: "text", "image" or "audio"; None if users never give this modality),
+  `serving_input` (the SavedModel signature's input name) and `fixed_shape` (every example
+  has one shape: batched, not bucketed by length).
+  """
+
+  stored_dtype = "string"
+  request_kind: Optional[str] = None
+  serving_input = "input"
+  fixed_shape = False
+
+  def __init__(self, config: SideConfig):
+    self.config = config
+
+  # --- Data generation ---
+
+  @classmethod
+  def to_feature(cls, raw) -> "tf.train.Feature":
+    """A raw example value (data/problem.py's module docstring) -> tf.train.Feature."""
+    raise NotImplementedError
+
+  # --- tf.data ---
+
+  def prepare_batch(self, raw: "tf.Tensor") -> Dict[str, "tf.Tensor"]:
+    """A batch of stored values -> named tensors per example; the default passes them on.
+    (Batched work, such as SentencePiece over 256 strings at once, goes here.)"""
+    return {"raw": raw}
+
+  def from_stored(self, parts: Dict[str, "tf.Tensor"]) -> "tf.Tensor":
+    """One example's parts from prepare_batch -> the model's tensor."""
+    raise NotImplementedError
+
+  def length(self, x: "tf.Tensor") -> "tf.Tensor":
+    """What batching buckets by (tokens, frames); 0 for values without a length."""
+    return tf.constant(0, tf.int32)
+
+  # --- Decoding and serving ---
+
+  def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":
+    """One user value (scalar string: text, or a file's bytes) -> the model's tensor, in the
+    graph; a value over the limits fails with InvalidArgumentError naming the limit."""
+    raise errors.ConfigError(f"Problem '{self.config.problem}': {type(self).__name__} values "
+                             "are not given by users.")
+
+  def read_request(self, value: str) -> np.ndarray:
+    """A decoder line's value (text, or a file path) -> the model's tensor (no batch axis);
+    errors.DataError, one line, for anything bad."""
+    raise errors.DataError(f"Problem '{self.config.problem}' reads no user input of this kind.")
+
+  def serving_spec(self) -> "tf.TypeSpec":
+    """The per-example output spec of from_request_tf (for tf.map_fn)."""
+    raise NotImplementedError
+
+  def resources(self) -> Dict[str, object]:
+    """Trackable objects a SavedModel must hold (e.g. the SentencePiece model)."""
+    return {}
+
+  def _at_most(self, value: "tf.Tensor", limit: str, what: str):
+    """An assertion that `value` <= the decode hparam `limit`; its message names both."""
+    bound = getattr(self.config.limits, limit)
+    return tf.debugging.assert_less_equal(
+        tf.cast(value, tf.int64), tf.constant(bound, tf.int64),
+        message=f"{self.serving_input}: {what} is more than {limit}={bound} (set when "
+        f"exported: mm-export --decode_hparams='{limit}=N')")
+
+
+def read_file(path: str, what: str, max_bytes: int) -> bytes:
+  """A file's bytes for the decoder; refused by its size before anything is read."""
+
+  def too_large(size):
+    return errors.DataError(f"{what}={path}: the file has {size} bytes, more than "
+                            f"max_{what}_bytes={max_bytes}; use a smaller file or raise that "
+                            "decode hparam.")
+
+  if not os.path.isfile(path):
+    raise errors.DataError(f"{what}={path}: no such file.")
+  try:
+    size = os.stat(path).st_size
+  except OSError as e:
+    raise errors.DataError(f"{what}={path}: cannot read it ({e.strerror}).") from e
+  if size > max_bytes:
+    raise too_large(size)
+  try:
+    with open(path, "rb") as f:
+      data = f.read(max_bytes + 1)  # The file may have grown since stat.
+  except OSError as e:
+    raise errors.DataError(f"{what}={path}: cannot read it ({e.strerror}).") from e
+  if len(data) > max_bytes:
+    raise too_large(len(data))
+  return data

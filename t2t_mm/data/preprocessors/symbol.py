@@ -1,0 +1,68 @@
+"""SymbolPreprocessor: text <-> token ids of the problem's vocabulary, EOS last."""
+
+from typing import Dict
+
+import numpy as np
+
+from t2t_mm import errors
+from t2t_mm import registry
+from t2t_mm.data import pipeline
+from t2t_mm.data import text_encoders
+from t2t_mm.data.preprocessors.base import Preprocessor
+from t2t_mm.utils.lazy import tf
+
+
+@registry.register_preprocessor(name="symbol")
+class SymbolPreprocessor(Preprocessor):
+  """Text -> int32 [n] ids (n <= max_length, the last one EOS).
+
+  Args:
+    config: a SideConfig whose `vocab` encodes text (SubwordVocab, ByteVocab, or any object
+      with encode(); in-graph use needs tf_encode()).
+
+  Example:
+    >>> pre = SymbolPreprocessor(SideConfig("p", max_length=4, vocab=ByteVocab()))
+    >>> pre.read_request("abcdef").tolist()        # 3 bytes + EOS
+  """
+
+  request_kind = "text"
+  serving_input = "text"
+
+  @classmethod
+  def to_feature(cls, raw) -> "tf.train.Feature":
+    if not isinstance(raw, str):
+      raise errors.DataError(f"Expected text (str), got {type(raw).__name__}.")
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[raw.encode("utf-8")]))
+
+  def prepare_batch(self, raw: "tf.Tensor") -> Dict[str, "tf.Tensor"]:
+    if isinstance(self.config.vocab, text_encoders.SubwordVocab):
+      ids = self.config.vocab.tf_encode(raw)  # Batched in-graph SentencePiece: fast.
+      return {"ids": ids.to_tensor(), "len": ids.row_lengths()}
+    return {"raw": raw}
+
+  def from_stored(self, parts: Dict[str, "tf.Tensor"]) -> "tf.Tensor":
+    ids = (parts["ids"][:parts["len"]] if "ids" in parts
+           else self.config.vocab.tf_encode(parts["raw"]))
+    return pipeline.add_eos_and_truncate(tf.cast(ids, tf.int32), self.config.max_length)
+
+  def length(self, x: "tf.Tensor") -> "tf.Tensor":
+    return tf.shape(x)[0]
+
+  def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":
+    # Characters, as the decoder counts a line's.
+    check = self._at_most(tf.strings.length(data, unit="UTF8_CHAR"), "max_input_chars",
+                          "a text of more characters")
+    with tf.control_dependencies([check]):
+      ids = tf.cast(self.config.vocab.tf_encode(data), tf.int32)
+    return pipeline.add_eos_and_truncate(ids, self.config.max_length)
+
+  def read_request(self, value: str) -> np.ndarray:
+    ids = tf.constant(list(self.config.vocab.encode(value)), tf.int32)
+    return pipeline.add_eos_and_truncate(ids, self.config.max_length).numpy()
+
+  def serving_spec(self) -> "tf.TypeSpec":
+    return tf.RaggedTensorSpec([None], tf.int32)
+
+  def resources(self) -> Dict[str, object]:
+    tokenizer = getattr(self.config.vocab, "tokenizer", None)
+    return {"tokenizer": tokenizer} if tokenizer is not None else {}
