@@ -14,7 +14,7 @@ PACKAGE_DIRS = {
 
 
 def _packages():
-  import os  # pylint: disable=g-import-not-at-top
+  import os
   found = []
   for package, folder in PACKAGE_DIRS.items():
     for root, _, files in os.walk(folder):
@@ -50,7 +50,8 @@ setup(
         "tensorboard>=2.21,<2.22",  # tf.summary needs it; TensorFlow 2.21 no longer pulls it in.
         "matplotlib>=3.8",  # Eval-curve plots of experiments.
     ],
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5"]},
+    # ruff: the linter CI runs before the tests (configured in pyproject.toml).
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6,<1"]},
     entry_points={
         "console_scripts": [
             "mm-datagen = t2t_mm.bin.mm_datagen:console_main",

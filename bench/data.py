@@ -23,13 +23,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf
 
-from t2t_mm import registry  # pylint: disable=wrong-import-position
-from t2t_mm.config.hparams import HParams  # pylint: disable=wrong-import-position
-from t2t_mm.data import datagen  # pylint: disable=wrong-import-position
-from t2t_mm.data import vocab as vocab_lib  # pylint: disable=wrong-import-position
-from t2t_mm.data.mini import grammar  # pylint: disable=wrong-import-position
+from t2t_mm import registry
+from t2t_mm.config.hparams import HParams
+from t2t_mm.data import datagen
+from t2t_mm.data import vocab as vocab_lib
+from t2t_mm.data.mini import grammar
 
 
 def make_corpus(megabytes: float, seed: int = 0):
@@ -61,8 +61,9 @@ def bench_vocab(lines, workdir):
   start = time.time()
   v = vocab_lib.build_subword_vocab(os.path.join(workdir, "bench.8k.model"), lines, 8192)
   seconds = time.time() - start
-  print(f"(a) 8k vocab ({v.vocab_size} pieces) from {sum(len(l) + 1 for l in lines) / 1e6:.0f}"
-        f" MB: {seconds:.1f} s", flush=True)
+  megabytes = sum(len(line) + 1 for line in lines) / 1e6
+  print(f"(a) 8k vocab ({v.vocab_size} pieces) from {megabytes:.0f} MB: {seconds:.1f} s",
+        flush=True)
   return v, seconds
 
 

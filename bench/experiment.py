@@ -44,9 +44,9 @@ def main() -> None:
   parser.add_argument("--decode_examples", type=int, default=32)
   args = parser.parse_args()
 
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from t2t_mm import registry  # pylint: disable=g-import-not-at-top
-  from t2t_mm.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from t2t_mm import registry
+  from t2t_mm.training import trainer as trainer_lib
 
   hparams = registry.hparams(args.hparams_set)
   out = {}
@@ -59,7 +59,6 @@ def main() -> None:
         [registry.problem(name)], hparams, args.data_dir,
         tempfile.mkdtemp(prefix="bench_exp_"), config=config)))
     trainer = made[0]
-    # pylint: disable-next=protected-access
     step_fn, iterator = trainer._steps[name], trainer._iterators[name]
     first = _timed(lambda: float(step_fn(next(iterator))[0]))
     steps = [_timed(lambda: float(step_fn(next(iterator))[0])) for _ in range(args.steps)]

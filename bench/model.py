@@ -124,8 +124,8 @@ def tiny_batch(spec, b=32, rng=np.random.default_rng(0)):
 
 def count_flops(concrete):
   """FLOPs of ops with static shapes in a traced graph (tf profiler), or None."""
-  from tensorflow.python.profiler import model_analyzer  # pylint: disable=g-import-not-at-top
-  from tensorflow.python.profiler import option_builder  # pylint: disable=g-import-not-at-top
+  from tensorflow.python.profiler import model_analyzer
+  from tensorflow.python.profiler import option_builder
   opts = option_builder.ProfileOptionBuilder.float_operation()
   opts["output"] = "none"
   info = model_analyzer.profile(concrete.graph, options=opts)

@@ -22,11 +22,11 @@ import time
 def _measure(args) -> dict:
   """Runs in a child process: {"trainer_s": per-step s, "bare_s": per-step s}."""
   # The tools' TensorFlow runtime defaults (BFC allocator), as mm-trainer runs.
-  import t2t_mm.bin  # pylint: disable=g-import-not-at-top,unused-import
-  from t2t_mm.training import distribution  # pylint: disable=g-import-not-at-top
+  import t2t_mm.bin  # noqa: F401
+  from t2t_mm.training import distribution
   strategy = distribution.make_strategy(args.distribution, cpu_devices=args.cpu_devices)
-  from t2t_mm import registry  # pylint: disable=g-import-not-at-top
-  from t2t_mm.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+  from t2t_mm import registry
+  from t2t_mm.training import trainer as trainer_lib
 
   names = registry.expand_problem_names(args.problems)
   problems = [registry.problem(n) for n in names]
@@ -56,10 +56,10 @@ def _measure(args) -> dict:
     # The same compiled steps and problem order on batches already in memory, drawn from the
     # same pipelines (so with the same mix of bucketed lengths as the trainer saw).
     order = [trainer.sampler.problem_at(s) for s in range(begin, begin + per_round)]
-    batches = [next(trainer._iterators[name]) for name in order]  # pylint: disable=protected-access
+    batches = [next(trainer._iterators[name]) for name in order]
     start = time.perf_counter()
     for name, batch in zip(order, batches):
-      loss, _ = trainer._steps[name](batch)  # pylint: disable=protected-access
+      loss, _ = trainer._steps[name](batch)
       float(loss)  # The trainer also reads the loss every step.
     bare_total += time.perf_counter() - start
   result = {"trainer_s": trainer_total / (rounds * per_round)}

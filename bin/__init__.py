@@ -24,6 +24,6 @@ for _name, _value in RUNTIME_ENV_DEFAULTS.items():
   os.environ.setdefault(_name, _value)
 
 # TensorFlow logs its start-up before it applies TF_CPP_MIN_LOG_LEVEL; this applies it.
-from t2t_mm.bin import tf_startup  # noqa: E402  pylint: disable=wrong-import-position
+from t2t_mm.bin import tf_startup  # noqa: E402
 
 tf_startup.start_tensorflow()

@@ -91,10 +91,10 @@ def start_tensorflow() -> None:
   """Imports TensorFlow and runs its device probe under the start-up filter."""
   line_filter = StartupFilter(min_log_level(), has_gpu())
   if not line_filter.min_level:
-    import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
+    import tensorflow  # noqa: F401
     return
   with filtered_stderr(line_filter):
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     # The CUDA probe (cuInit). It does not start the runtime: logical devices and
     # tf.distribute can still be configured afterwards.
     tf.config.list_physical_devices()

@@ -4,7 +4,6 @@ all8: the paper's eight problems (translate, image, speech, parsing); all8_mini:
 local stand-ins (mini).
 """
 
-# pylint: disable=unused-import
 from t2t_mm.problems import image  # noqa: F401
 from t2t_mm.problems import mini  # noqa: F401
 from t2t_mm.problems import parsing  # noqa: F401

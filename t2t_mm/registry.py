@@ -128,8 +128,8 @@ def load_builtins() -> None:
   if _loaded:
     return
   _loaded = True
-  import importlib  # pylint: disable=g-import-not-at-top
-  from t2t_mm import plugins  # pylint: disable=g-import-not-at-top
+  import importlib
+  from t2t_mm import plugins
   for module in BUILTIN_MODULES:
     importlib.import_module(module)
   plugins.load_entry_point_plugins()
@@ -201,7 +201,7 @@ def expand_problem_names(spec: str) -> List[str]:
 
   Every name is checked: an unknown one raises UnknownNameError with close matches.
   """
-  import fnmatch  # pylint: disable=g-import-not-at-top
+  import fnmatch
   load_builtins()
   out: List[str] = []
   for item in [s.strip() for s in spec.split(",") if s.strip()]:

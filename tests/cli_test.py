@@ -23,7 +23,8 @@ def test_hparams_help_lists_fields(tool):
 
 
 @pytest.mark.parametrize("name, own_flag", [
-    ("mm-datagen", "--problem"), ("mm-trainer", "--train_steps"), ("mm-decoder", "--decode_hparams"),
+    ("mm-datagen", "--problem"), ("mm-trainer", "--train_steps"),
+    ("mm-decoder", "--decode_hparams"),
     ("mm-export", "--export_dir"), ("mm-experiment", "--output_root")])
 def test_help_lists_the_tools_own_and_shared_flags_and_exits_0(name, own_flag):
   # As a user runs it: the installed console script (its __main__ is pip's wrapper).

@@ -11,7 +11,7 @@ import pytest
 # waits). Set before TensorFlow's runtime starts; a value already set wins.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
-from t2t_mm import registry  # noqa: E402  pylint: disable=wrong-import-position
+from t2t_mm import registry  # noqa: E402
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from t2t_mm.runs import resolve
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import shards
-from t2t_mm.testing import fake_model  # noqa: F401  pylint: disable=unused-import  Registers it.
+from t2t_mm.testing import fake_model  # noqa: F401  Registers it.
 from t2t_mm.runs import checkpoints
 from t2t_mm.runs import outputs
 from t2t_mm.training.trainer import Trainer
@@ -74,7 +74,7 @@ def test_a_truncated_vocabulary_is_named_with_the_fix(data_dir):
 def test_a_vocabulary_cut_between_two_of_its_fields_is_damaged_too(data_dir):
   # Cut after the pieces: protobuf parses the prefix; what is lost (trainer and normalizer
   # settings) must still make it an error, not a silently different vocabulary.
-  from sentencepiece import sentencepiece_model_pb2  # pylint: disable=g-import-not-at-top
+  from sentencepiece import sentencepiece_model_pb2
   path = os.path.join(data_dir, _problem().subword_vocab_file)
   with open(path, "rb") as f:
     full = f.read()
@@ -136,7 +136,7 @@ def test_a_corrupted_dev_record_names_its_shard_in_evaluation(data_dir, tmp_path
 def test_other_errors_pass_unchanged(data_dir):
   def failing():
     raise tf.errors.InvalidArgumentError(None, None, "Incompatible shapes: [2] vs. [3]")
-    yield  # pylint: disable=unreachable
+    yield
 
   with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
     next(problem_lib.checked_batches(failing(), _problem(), "dev", data_dir))

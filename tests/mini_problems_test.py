@@ -132,7 +132,7 @@ def test_generation_is_deterministic(tmp_path, data_dir, mini_tmp_dir):
 
 
 def test_missing_espeak_fails_with_instructions(tmp_path, monkeypatch):
-  import shutil  # pylint: disable=g-import-not-at-top
+  import shutil
   monkeypatch.setattr(shutil, "which", lambda _: None)
   with pytest.raises(errors.DataError, match="apt-get install -y espeak-ng"):
     make("speech_en_mini").generate_data(str(tmp_path / "d"), str(tmp_path / "t"))

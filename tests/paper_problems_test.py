@@ -7,7 +7,6 @@ import wave
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from t2t_mm import errors
@@ -101,7 +100,7 @@ def _write_wav(path, seconds, rate=8000):
 
 
 def _vocab(d):  # The shared all8 vocab, built from text here instead of WMT.
-  from t2t_mm.data import all8_vocab, vocab  # pylint: disable=g-import-not-at-top
+  from t2t_mm.data import all8_vocab, vocab
   vocab.build_subword_vocab(os.path.join(d, all8_vocab.vocab_filename()),
                             ["Ms. Haag plays Elianti .", "(S (NP NNP )NP )S"] * 50, 400)
 

@@ -109,7 +109,7 @@ def test_a_registered_toy_modality_trains_decodes_and_serves(toy_registered, tmp
                                          decode_examples=4))
   results = trainer.train(10)
   assert 0.0 <= results["toy_vector_sign"]["accuracy"] <= 1.0
-  from t2t_mm.runs import resolve  # pylint: disable=g-import-not-at-top
+  from t2t_mm.runs import resolve
   resolve.save_hparams(out, hp, "multimodel_tiny")
 
   run = loading.load_run(out)

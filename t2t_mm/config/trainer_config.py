@@ -1,6 +1,6 @@
 """TrainerConfig: the trainer's operational settings (not hparams: they do not change the model).
 
-    config = TrainerConfig(eval_every=500)             # or gin: trainer.TrainerConfig.log_every = 10
+    config = TrainerConfig(eval_every=500)   # or gin: trainer.TrainerConfig.log_every = 10
 """
 
 import dataclasses

@@ -41,7 +41,7 @@ def build(data_dir: str, tmp_dir: str, problem: str, download: bool = False):
         yield ex["en"].decode("utf-8")
         yield ex[lang].decode("utf-8")
 
-  import os  # pylint: disable=g-import-not-at-top
+  import os
   if not os.path.isfile(os.path.join(data_dir, vocab_filename())):
     for src, _ in sources:
       try:

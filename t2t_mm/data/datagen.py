@@ -24,7 +24,7 @@ _worker_problems: Dict[str, object] = {}
 
 
 def _worker_init(gin_config: str) -> None:
-  import gin  # pylint: disable=g-import-not-at-top
+  import gin
   registry.load_builtins()
   gin.parse_config(gin_config)
 
@@ -38,7 +38,7 @@ def _worker_write(name: str, data_dir: str, tmp_dir: str, task) -> int:
 def _bar(total: int, desc: str, out: TextIO, enabled: bool):
   if not enabled:
     return None
-  import tqdm  # pylint: disable=g-import-not-at-top
+  import tqdm
   return tqdm.tqdm(total=total, desc=desc, unit="ex", file=out, mininterval=0.5, ncols=100)
 
 
@@ -114,7 +114,7 @@ def _write_serial(problems, plans, data_dir, tmp_dir, out, failures, progress):
 
 def _write_parallel(problems, plans, data_dir, tmp_dir, num_workers, out, failures, start,
                     progress):
-  import gin  # pylint: disable=g-import-not-at-top
+  import gin
   jobs = [(name, t) for name, tasks in plans.items() for t in tasks]
   jobs.sort(key=lambda j: j[1].range[0] - j[1].range[1])  # Largest shards first.
   left = collections.Counter(name for name, _ in jobs)

@@ -48,7 +48,7 @@ class SubwordVocab:
   name = "subword"
 
   def __init__(self, path: str):
-    import sentencepiece as spm  # pylint: disable=g-import-not-at-top
+    import sentencepiece as spm
     if not os.path.isfile(path):
       raise _vocab_error(path, f"No subword vocabulary at {path}; run mm-datagen for a problem "
                          "that uses it first.")
@@ -84,7 +84,7 @@ class SubwordVocab:
     """The in-graph tensorflow-text SentencepieceTokenizer (a tf.Module: attach it to a module
     you export, so its resource is saved)."""
     if self._tokenizer is None:
-      import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
+      import tensorflow_text as tft
       # Eager even when first used inside a tf.function or a dataset map, so that later
       # graphs can capture it.
       with tf.init_scope():
@@ -134,13 +134,13 @@ class SubwordVocab:
     """(FastSentencepieceTokenizer, RE2 pattern of the lines it encodes exactly) or (None, None)
     for a non-unigram model."""
     if self._fast is None:
-      from sentencepiece import sentencepiece_model_pb2  # pylint: disable=g-import-not-at-top
+      from sentencepiece import sentencepiece_model_pb2
       proto = sentencepiece_model_pb2.ModelProto()
       proto.ParseFromString(self.model_proto)
       if proto.trainer_spec.model_type != proto.trainer_spec.UNIGRAM:
         self._fast = (None, None)
       else:
-        import tensorflow_text as tft  # pylint: disable=g-import-not-at-top
+        import tensorflow_text as tft
         normal = proto.SentencePiece.NORMAL
         chars = sorted({p.piece.replace("\u2581", " ") for p in proto.pieces
                         if p.type == normal and len(p.piece) == 1} - {"\u2581"})
@@ -194,7 +194,7 @@ class ClassLabelVocab:
       return cls([line.rstrip("\n") for line in f])
 
   def save(self, path: str) -> None:
-    from t2t_mm.utils import atomic  # pylint: disable=g-import-not-at-top
+    from t2t_mm.utils import atomic
     atomic.atomic_write_text(path, "".join(f"{l}\n" for l in self.labels))
 
   @property

@@ -62,14 +62,14 @@ def test_in_graph_tokenization_of_a_matrix_names_the_vocab_and_the_shape(subword
 
 
 def test_in_graph_tokenization_of_a_bpe_model_matches_python(tmp_path):
-  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
+  import sentencepiece as spm
   path = str(tmp_path / "vocab.bpe.model")
   spm.SentencePieceTrainer.train(
       sentence_iterator=iter(["the big dog sees a cat ."] * 50), model_prefix=path[:-6],
       vocab_size=300, model_type="bpe", byte_fallback=True, pad_id=0, eos_id=1, unk_id=2,
       bos_id=-1, minloglevel=2)
   v = text_encoders.SubwordVocab(path)
-  assert v._fast_path() == (None, None)  # pylint: disable=protected-access
+  assert v._fast_path() == (None, None)
   rows = v.tf_encode(tf.constant(HARD_TEXTS + ["the dog"])).to_list()
   assert rows == [v.encode(t) for t in HARD_TEXTS + ["the dog"]]
 

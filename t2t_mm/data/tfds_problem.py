@@ -73,7 +73,7 @@ class TfdsProblem(All8Problem):
 
 def resize_and_encode(image: np.ndarray, size: int) -> bytes:
   """uint8 [h, w, 3] -> JPEG bytes of a size x size image (stored small, decoded fast)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   if image.ndim == 2:
     image = np.stack([image] * 3, axis=-1)
   if image.shape[-1] == 1:
@@ -85,8 +85,8 @@ def resize_and_encode(image: np.ndarray, size: int) -> bytes:
 
 def read_wav(path_or_bytes, sample_rate: int) -> np.ndarray:
   """A 16-bit PCM wav (mono or first channel) -> float32 [N] at `sample_rate`."""
-  import wave  # pylint: disable=g-import-not-at-top
-  from t2t_mm.data.mini import speech  # pylint: disable=g-import-not-at-top
+  import wave
+  from t2t_mm.data.mini import speech
   src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
   with wave.open(src) as w:
     if w.getsampwidth() != 2:

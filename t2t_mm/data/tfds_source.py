@@ -38,7 +38,7 @@ class TfdsSource:
   @property
   def builder(self):
     if self._builder is None:
-      import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+      import tensorflow_datasets as tfds
       self._builder = tfds.builder(self.name, data_dir=self.tfds_dir)
     return self._builder
 
@@ -79,7 +79,7 @@ class TfdsSource:
         f"--gin_param='problems.{problem}.download = True'.")
 
   def _prepare(self, problem: str) -> None:
-    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    import tensorflow_datasets as tfds
     config = tfds.download.DownloadConfig(manual_dir=self.manual_dir)
     try:
       self.builder.download_and_prepare(download_config=config)
@@ -95,7 +95,7 @@ class TfdsSource:
 
   def examples(self, split: str, start: int, stop: int) -> Iterator[dict]:
     """Examples [start, stop) of `split` as numpy dicts, in the split's fixed order."""
-    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    import tensorflow_datasets as tfds
     if split in self.builder.info.splits:
       ds = self.builder.as_dataset(split=f"{split}[{start}:{stop}]", shuffle_files=False)
     else:

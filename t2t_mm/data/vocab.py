@@ -24,7 +24,7 @@ def build_subword_vocab(path: str, sentences: Iterable[str], vocab_size: int,
 
   `vocab_size` is an upper bound (hard_vocab_limit=False): a small corpus gives fewer pieces.
   """
-  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
+  import sentencepiece as spm
   model = io.BytesIO()
   try:
     spm.SentencePieceTrainer.train(

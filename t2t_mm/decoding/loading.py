@@ -11,7 +11,6 @@ import dataclasses
 import os
 from typing import Dict, Mapping, Optional
 
-import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry

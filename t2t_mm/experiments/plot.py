@@ -31,8 +31,8 @@ def plot_curves(runs: Sequence[plan_lib.RunSpec], collected: Dict[str, Optional[
                 path: str) -> Optional[str]:
   """Writes the PNG atomically; returns its path, or None when no run has finished."""
   # The object API with the Agg canvas: no pyplot, no global backend, no display needed.
-  from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
-  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
 
   problems = []
   for r in runs:

@@ -88,7 +88,7 @@ def _hparams_overrides(config: plan_lib.ExperimentConfig) -> str:
 def prepare_data(config: plan_lib.ExperimentConfig, problems: Sequence[str], data_dir: str,
                  tmp_dir: str, stream: TextIO) -> None:
   """Generates (or checks) the problems' data in data_dir with the experiment's sizes."""
-  from t2t_mm.data import datagen  # pylint: disable=g-import-not-at-top
+  from t2t_mm.data import datagen
   gin_config.setup(None, (), plan_lib.data_bindings(config))
   datagen.generate(list(problems), data_dir, tmp_dir, progress=False, out=stream)
 
@@ -113,8 +113,8 @@ def run_experiment(config: plan_lib.ExperimentConfig, output_root: str, data_dir
     return done
   # Before any gin parsing: gin locks its registry then, and the trainer module registers
   # trainer.TrainerConfig when imported.
-  from t2t_mm.training import run as run_lib  # pylint: disable=g-import-not-at-top
-  import keras  # pylint: disable=g-import-not-at-top
+  from t2t_mm.training import run as run_lib
+  import keras
   problems = []
   for r in pending:
     problems += [p for p in r.problems if p not in problems]

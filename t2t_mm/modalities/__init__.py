@@ -14,9 +14,9 @@ from t2t_mm.modalities import class_label  # noqa: F401
 from t2t_mm.modalities import image  # noqa: F401
 from t2t_mm.modalities import symbol  # noqa: F401
 
-import keras  # noqa: E402  pylint: disable=wrong-import-position
+import keras  # noqa: E402
 
-from t2t_mm import registry  # noqa: E402  pylint: disable=wrong-import-position
+from t2t_mm import registry  # noqa: E402
 
 
 def _check_modality_class(obj):

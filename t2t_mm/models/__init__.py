@@ -2,9 +2,9 @@
 
 from t2t_mm.models import multimodel  # noqa: F401
 
-import keras  # noqa: E402  pylint: disable=wrong-import-position
+import keras  # noqa: E402
 
-from t2t_mm import registry  # noqa: E402  pylint: disable=wrong-import-position
+from t2t_mm import registry  # noqa: E402
 
 
 def _check_model_class(obj):

@@ -14,7 +14,6 @@ load .keras files and weight checkpoints). MoE balancing losses land in `model.l
 per call. See docs/DESIGN.md for the contract with the data pipeline and the trainer.
 """
 
-import dataclasses
 from typing import Dict, Sequence
 
 import keras

@@ -16,7 +16,7 @@ SPECS = [fake_problems.FakeCopyProblem().spec(None), fake_problems.FakeLabelProb
 
 
 def build(seed, **overrides):
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   keras.utils.set_random_seed(seed)
   sizes = dict(dict(hidden_size=16, filter_size=16, moe_num_experts=4), **overrides)
   hp = registry.hparams("multimodel_tiny").replace(**sizes)
@@ -46,7 +46,7 @@ def save(model, prefix):
 
 
 def test_problems_in_another_order_restore_by_name(tmp_path):
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   saved = build(1)
   path = save(saved, tmp_path / "ckpt")
   keras.utils.set_random_seed(2)
@@ -70,7 +70,7 @@ def test_seed_generator_states_get_names_that_do_not_count_across_models():
 
 
 def test_missing_and_extra_variables_are_named(tmp_path):
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   path = save(build(1), tmp_path / "ckpt")
   keras.utils.set_random_seed(1)
   hp = registry.hparams("multimodel_tiny").replace(hidden_size=16, filter_size=16,

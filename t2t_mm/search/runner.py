@@ -62,7 +62,7 @@ class DecodeRunner:
     key = (problem, dhp.beam_size, dhp.alpha, dhp.max_decode_length, dhp.sampling_temperature,
            dhp.top_k)
     if key not in self._fns:
-      self.model._spec(problem)  # pylint: disable=protected-access  # Clear error if unknown.
+      self.model._spec(problem)  # A clear error for an unknown problem.
       self._fns[key] = tracing.function_for(
           lambda features, seed: decode_features(self.model, features, problem, dhp, seed),
           problem, reduce_retracing=True)

@@ -190,7 +190,7 @@ def test_restrict_top_k_keeps_the_k_largest():
 
 
 def test_decode_hparams_reject_bad_values():
-  from t2t_mm import errors  # pylint: disable=g-import-not-at-top
+  from t2t_mm import errors
   with pytest.raises(errors.ConfigError, match="beam_size"):
     DecodeHParams(beam_size=0)
   with pytest.raises(errors.ConfigError, match="does not sample"):

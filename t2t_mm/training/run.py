@@ -51,7 +51,8 @@ def _problem_names(options: RunOptions):
   if options.problems:
     return registry.expand_problem_names(options.problems)
   if options.output_dir and os.path.exists(
-      os.path.join(options.output_dir, outputs.PROBLEMS_FILE)):  # Resuming: train what the output_dir was trained on.
+      os.path.join(options.output_dir, outputs.PROBLEMS_FILE)):
+    # Resuming: train what the output_dir was trained on.
     return [p["name"] for p in outputs.read_run_problems(options.output_dir)["problems"]]
   raise errors.ConfigError("--problems is required, e.g. --problems=all8_mini.")
 

@@ -10,7 +10,6 @@ its next batch -> loss = token cross-entropy / global target tokens (+ MoE balan
 traced once (input_signature from its dataset) and shares the body's variables.
 """
 
-import dataclasses
 import os
 import tempfile
 import time
@@ -147,7 +146,7 @@ class Trainer:
         global_count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
         loss = loss_sum / tf.maximum(global_count, 1.0)
         # Each replica adds 1/num_replicas of its balancing loss: summed once overall.
-        aux = (tf.add_n([tf.cast(l, tf.float32) for l in model_losses]) / num_replicas
+        aux = (tf.add_n([tf.cast(x, tf.float32) for x in model_losses]) / num_replicas
                if model_losses else tf.constant(0.0))
         total = weight * loss + aux
       variables = self.model.trainable_variables

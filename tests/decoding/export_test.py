@@ -17,7 +17,7 @@ from t2t_mm.search import runner as runner_lib
 from t2t_mm.testing import fake_problems
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import session_test  # noqa: E402  pylint: disable=g-import-not-at-top
+import session_test  # noqa: E402
 
 
 def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):

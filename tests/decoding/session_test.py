@@ -134,7 +134,7 @@ def test_a_stream_of_bad_lines_gets_messages_and_the_session_goes_on(session, me
   assert "longer than max_input_chars" in text
   assert text.count("error:") == 10
   last = text.rsplit("beam_size=3", 1)[1]
-  assert len([l for l in last.splitlines() if "\t-" in l]) == 3  # 3 beams with scores.
+  assert len([row for row in last.splitlines() if "\t-" in row]) == 3  # 3 beams with scores.
   assert session.dhp.beam_size == 3
   session.dhp = DecodeHParams(max_decode_length=8)
 
@@ -204,7 +204,7 @@ def test_file_mode_restores_order_and_writes_n_best(session, tmp_path):
   session.dhp = DecodeHParams(max_decode_length=8, batch_size=2)
   assert file_decode.decode_file(session, str(src), str(tmp_path / "out.txt"), False) == 6
   got = (tmp_path / "out.txt").read_text().splitlines()
-  alone = [session.handle(l).split("\t")[0] for l in lines]
+  alone = [session.handle(line).split("\t")[0] for line in lines]
   assert got[2].startswith("ERROR: Empty line")
   assert [g for i, g in enumerate(got) if i != 2] == [a for i, a in enumerate(alone) if i != 2]
   session.dhp = DecodeHParams(max_decode_length=8, batch_size=2, beam_size=2, return_beams=True)

@@ -14,11 +14,11 @@ output_dir, steps, strategy_name, cpu_devices = sys.argv[1], int(sys.argv[2]), s
 checkpoint_every = int(sys.argv[5]) if len(sys.argv) > 5 else 10
 strategy = distribution.make_strategy(strategy_name, cpu_devices=cpu_devices)
 
-from t2t_mm.config.hparams import HParams  # pylint: disable=g-import-not-at-top
-from t2t_mm.testing import fake_model  # pylint: disable=g-import-not-at-top,unused-import
-from t2t_mm.testing import fake_problems  # pylint: disable=g-import-not-at-top
-from t2t_mm.training.trainer import Trainer  # pylint: disable=g-import-not-at-top
-from t2t_mm.training.trainer import TrainerConfig  # pylint: disable=g-import-not-at-top
+from t2t_mm.config.hparams import HParams  # noqa: E402
+from t2t_mm.testing import fake_model  # noqa: E402,F401
+from t2t_mm.testing import fake_problems  # noqa: E402
+from t2t_mm.training.trainer import Trainer  # noqa: E402
+from t2t_mm.training.trainer import TrainerConfig  # noqa: E402
 
 hp = HParams(model="fake_seq2seq", hidden_size=32, batch_size=16, learning_rate=0.01,
              learning_rate_warmup_steps=10, label_smoothing=0.1)

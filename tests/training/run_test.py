@@ -96,7 +96,7 @@ def test_a_second_trainer_on_a_locked_run_fails_naming_the_holder(tool, fake_plu
     lock = os.path.join(run_dir, run_lock.LOCK_FILE)
     with open(lock, "w", encoding="utf-8") as f:
       json.dump({"pid": holder.pid, "host": socket.gethostname(),
-                 "start_time": run_lock._start_time(holder.pid)}, f)  # pylint: disable=protected-access
+                 "start_time": run_lock._start_time(holder.pid)}, f)
     before = checksums(run_dir)
     result = trainer(tool, fake_plugin_dir, run_dir, "--train_steps=8")
     assert result.returncode == 2, result.stderr[-2000:]
@@ -164,8 +164,8 @@ def test_decoder_settings_are_checked_before_the_model_loads(tool, fake_plugin_d
 
 def test_decoder_skips_a_damaged_latest_checkpoint_with_a_warning(run_dir, tmp_path,
                                                                   fake_plugin_dir, clean_registry):
-  from t2t_mm import plugins  # pylint: disable=g-import-not-at-top
-  from t2t_mm.decoding import loading  # pylint: disable=g-import-not-at-top
+  from t2t_mm import plugins
+  from t2t_mm.decoding import loading
   plugins.import_usr_dir(fake_plugin_dir)
   out = tmp_path / "copy"
   subprocess.run(["cp", "-a", run_dir, str(out)], check=True)

@@ -252,7 +252,7 @@ def example_for(seed: int, split: str, index: int, kind: str, simple: bool = Fal
   whose English text hashes into the split's bucket (crc32 % 100), and has at most `max_words`
   words, is found.
   """
-  import zlib  # pylint: disable=g-import-not-at-top
+  import zlib
   lo = {"train": 0, "dev": 100 - dev_percent - test_percent, "test": 100 - test_percent}[split]
   hi = {"train": 100 - dev_percent - test_percent, "dev": 100 - test_percent, "test": 100}[split]
   for attempt in range(10_000):
