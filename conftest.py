@@ -1,4 +1,6 @@
-"""Fixtures shared by the tests."""
+"""Fixtures shared by the tests beside the code (t2t_mm/**/*_test.py) and the end-to-end and
+command-line tests in tests/; every test under tests/ is marked `slow`
+(`pytest -m "not slow"` runs the fast unit tests)."""
 
 import os
 import subprocess
@@ -86,3 +88,11 @@ def fake_plugin_dir(tmp_path_factory):
 def mini_tmp_dir(tmp_path_factory):
   """A --tmp_dir shared by the data tests, so espeak-ng word clips are synthesized once."""
   return str(tmp_path_factory.mktemp("mini_raw"))
+
+
+def pytest_collection_modifyitems(config, items):
+  del config
+  tests_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests") + os.sep
+  for item in items:
+    if str(item.path).startswith(tests_dir):
+      item.add_marker(pytest.mark.slow)

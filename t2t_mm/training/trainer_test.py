@@ -18,7 +18,7 @@ from t2t_mm.testing import fake_model  # noqa: F401  (registers fake_seq2seq)
 from t2t_mm.testing import fake_problems
 from t2t_mm.training import trainer as trainer_lib
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "fake_train_script.py")
+SCRIPT = os.path.join(os.path.dirname(fake_problems.__file__), "fake_train_script.py")
 HP = HParams(model="fake_seq2seq", hidden_size=32, batch_size=16, learning_rate=0.01,
              learning_rate_warmup_steps=10, label_smoothing=0.1)
 
@@ -72,6 +72,7 @@ def test_mixture_follows_the_rates(tmp_path):
   assert 150 < picks.count("fake_copy") < 250
 
 
+@pytest.mark.slow  # Subprocesses or long runs.
 def test_resume_with_iterator_checkpoints_equals_one_run(tmp_path):
   one = make_trainer(tmp_path / "one", checkpoint_iterators=True)
   one.train(40)
@@ -119,6 +120,7 @@ def test_unknown_problem_loss_weight_is_an_error(tmp_path):
                         HP.replace(problem_loss_weights={"nope": 2.0}), "m", str(tmp_path))
 
 
+@pytest.mark.slow  # Subprocesses or long runs.
 def test_sigkill_then_rerun_ends_at_the_requested_step(tmp_path):
   process = run_script(tmp_path, 400)
   deadline = time.time() + 180
@@ -140,6 +142,7 @@ def single_device_run(tmp_path_factory):
   return finish(run_script(tmp_path_factory.mktemp("single"), 30))
 
 
+@pytest.mark.slow  # Subprocesses or long runs.
 def test_mirrored_on_two_cpus_agrees_with_one_device(tmp_path, single_device_run):
   a, b = single_device_run, finish(run_script(tmp_path / "mirrored", 30, "mirrored", 2))
   assert a["step"] == b["step"] == 30
@@ -157,6 +160,7 @@ def _free_ports(n):
   return ports
 
 
+@pytest.mark.slow  # Subprocesses or long runs.
 def test_two_worker_multi_worker_mirrored_finishes_and_agrees(tmp_path, single_device_run):
   single = single_device_run
   workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
