@@ -148,3 +148,16 @@ def test_out_of_range_and_inconsistent_hparams_are_errors(overrides, message):
   with pytest.raises(errors.ConfigError) as info:
     resolve.resolve_hparams("multimodel_base", overrides)
   assert message in str(info.value)
+
+
+def test_data_config_takes_the_pipeline_fields_of_hparams_and_checks_them():
+  from t2t_mm.config.data_config import DataConfig
+  hp = HParams(batch_size=12, max_input_length=40, max_target_length=30, seed=7)
+  config = DataConfig.from_hparams(hp)
+  assert config == DataConfig(batch_size=12, max_input_length=40, max_target_length=30, seed=7)
+  assert DataConfig.from_hparams(config) is config
+  assert config.replace(batch_size=6).batch_size == 6
+  with pytest.raises(errors.ConfigError, match="'batch_size' must be >= 1"):
+    config.replace(batch_size=0)
+  with pytest.raises(errors.UnknownNameError, match="hidden_size"):
+    config.replace(hidden_size=3)

@@ -3,7 +3,7 @@
     p = registry.problem("wmt_ende_mini")           # or "wmt_ende_mini_rev" (DE -> EN)
     p.generate_data(data_dir, tmp_dir)              # shards + vocab files in data_dir
     p.spec(data_dir)                                # ProblemSpec for the model
-    ds = p.dataset("train", data_dir, hparams)      # batched {"inputs","targets","target_space"}
+    ds = p.dataset("train", data_dir, DataConfig.from_hparams(hp))  # batched {"inputs", ...}
     p.target_vocab(data_dir).decode(ids)            # text of predicted ids
 
 A subclass declares its modalities, vocab names, target space and metrics as class attributes
@@ -30,6 +30,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import pipeline
 from t2t_mm.data import preprocessors
@@ -234,37 +235,41 @@ class Problem:
 
   # --- Reading --------------------------------------------------------------------------------
 
-  def preprocessors(self, data_dir: str, hparams, limits: DecodeHParams = DecodeHParams()):
+  def preprocessors(self, data_dir: str, config, limits: DecodeHParams = DecodeHParams()):
     """(inputs, targets) Preprocessors of this problem: training, decoding and export all
-    convert its values through them (t2t_mm/data/preprocessors/)."""
+    convert its values through them (t2t_mm/data/preprocessors/). `config`: a DataConfig
+    (or HParams, converted)."""
+    config = DataConfig.from_hparams(config)
     spec = self.spec(data_dir)
     return (preprocessors.for_side(spec, "inputs", self.input_vocab(data_dir),
-                                   hparams.max_input_length, limits),
+                                   config.max_input_length, limits),
             preprocessors.for_side(spec, "targets", self.target_vocab(data_dir),
-                                   hparams.max_target_length, limits))
+                                   config.max_target_length, limits))
 
-  def dataset(self, mode: str, data_dir: str, hparams, shuffle: bool = True,
+  def dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
               seed: Optional[int] = None, num_shards: int = 1,
               shard_index: int = 0) -> tf.data.Dataset:
     """Batched examples of `mode` (shapes and dtypes: t2t_mm/data/spec.py).
 
-    Symbol sequences are truncated to hparams.max_input_length / max_target_length tokens
+    `config` is a DataConfig (t2t_mm/config/data_config.py; HParams are converted).
+    Symbol sequences are truncated to config.max_input_length / max_target_length tokens
     (EOS kept last), audio to max_input_length frames of `audio_frame_step` samples; nothing
     is dropped, so a train pipeline can never stall on a filter that rejects everything.
-    Train data is shuffled (seeded by `seed`, else hparams.seed), repeats forever and is
-    bucketed by length into batches of exactly hparams.batch_size. Dev/test data is read
-    once, in order, in batches of up to hparams.batch_size.
+    Train data is shuffled (seeded by `seed`, else config.seed), repeats forever and is
+    bucketed by length into batches of exactly config.batch_size. Dev/test data is read
+    once, in order, in batches of up to config.batch_size.
     """
+    config = DataConfig.from_hparams(config)
     split = _split(mode)
     if not 0 <= shard_index < num_shards:
       raise errors.ConfigError(f"shard_index={shard_index} is not in 0..{num_shards - 1}.")
     train = split == "train"
-    seed = hparams.seed if seed is None else seed
+    seed = config.seed if seed is None else seed
     paths = shards.split_paths(data_dir, self.data_name, split)
     ds = pipeline.read_records(paths, train, shuffle, seed, num_shards, shard_index)
     if train and shuffle:
       ds = ds.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    pre_in, pre_out = self.preprocessors(data_dir, hparams)
+    pre_in, pre_out = self.preprocessors(data_dir, config)
     space = int(self.input_space if self.was_reversed else self.target_space)
     stored_in, stored_out = (("targets", "inputs") if self.was_reversed
                              else ("inputs", "targets"))
@@ -283,14 +288,14 @@ class Problem:
 
     ds = ds.batch(256).map(parse_batch, num_parallel_calls=pipeline.AUTOTUNE).unbatch()
     ds = ds.map(finish, num_parallel_calls=pipeline.AUTOTUNE)  # Ordered: a seed reproduces.
-    batch_size = hparams.batch_size
+    batch_size = config.batch_size
     if pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
       ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
             else ds.padded_batch(batch_size, drop_remainder=train))
     else:
       def length(ex):
         return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
-      max_len = max(hparams.max_input_length, hparams.max_target_length)
+      max_len = max(config.max_input_length, config.max_target_length)
       ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train)
     return ds.prefetch(pipeline.AUTOTUNE)
 

@@ -82,7 +82,7 @@ class FakeCopyProblem:
   def _targets(self, inputs: np.ndarray) -> np.ndarray:
     return inputs
 
-  def dataset(self, mode: str, data_dir, hparams, shuffle: bool = True, seed=None,
+  def dataset(self, mode: str, data_dir, config, shuffle: bool = True, seed=None,
               num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
     del data_dir
     inputs, targets = self._arrays(mode)
@@ -95,7 +95,7 @@ class FakeCopyProblem:
       if shuffle:
         ds = ds.shuffle(len(inputs), seed=seed)
       ds = ds.repeat()
-    return ds.batch(hparams.batch_size, drop_remainder=mode == "train").prefetch(2)
+    return ds.batch(config.batch_size, drop_remainder=mode == "train").prefetch(2)
 
 
 class FakeLabelProblem(FakeCopyProblem):

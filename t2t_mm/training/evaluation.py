@@ -15,6 +15,7 @@ from typing import Dict, List, Mapping
 import numpy as np
 import tensorflow as tf
 
+from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
@@ -37,7 +38,8 @@ class Evaluator:
     self.samples: Dict[str, List[tuple]] = {}
 
   def _dev_dataset(self, name: str):
-    return self.problems[name].dataset("dev", self.data_dir, self.hparams, shuffle=False)
+    return self.problems[name].dataset("dev", self.data_dir,
+                                       DataConfig.from_hparams(self.hparams), shuffle=False)
 
   def _make_stats_fn(self, name: str, element_spec):
     modality = self.specs[name].target_modality

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import HParams
 from t2t_mm.config.trainer_config import TrainerConfig  # noqa: F401  (re-exported)
 from t2t_mm.data import problem as problem_lib
@@ -48,6 +49,7 @@ class Trainer:
                config: Optional[TrainerConfig] = None):
     self.hparams, self.data_dir, self.output_dir = hparams, data_dir, output_dir
     self.config = config or TrainerConfig()
+    self.data_config = DataConfig.from_hparams(hparams)  # What the input pipelines see.
     self.strategy = strategy or tf.distribute.get_strategy()
     self.chief = distribution.is_chief(self.strategy)
     self.problems = {p.name: p for p in problems}
@@ -83,7 +85,8 @@ class Trainer:
     seed = hp.seed if seed is None else seed
 
     def dataset_fn(ctx: tf.distribute.InputContext):
-      per_replica = hp.replace(batch_size=ctx.get_per_replica_batch_size(hp.batch_size))
+      per_replica = self.data_config.replace(
+          batch_size=ctx.get_per_replica_batch_size(hp.batch_size))
       return problem.dataset("train", self.data_dir, per_replica, shuffle=True, seed=seed,
                              num_shards=ctx.num_input_pipelines,
                              shard_index=ctx.input_pipeline_id)
@@ -94,7 +97,7 @@ class Trainer:
     """Creates every problem's variables (modality nets) before restoring a checkpoint."""
     for name, problem in self.problems.items():
       features = problem_lib.next_batch(iter(problem.dataset(
-          "dev", self.data_dir, self.hparams, shuffle=False)), problem, "dev", self.data_dir)
+          "dev", self.data_dir, self.data_config, shuffle=False)), problem, "dev", self.data_dir)
       features = {k: v[:1] for k, v in features.items()}
       self.model(features, problem=name, training=False)
 

@@ -1,0 +1,46 @@
+"""DataConfig: what a problem's input pipeline reads of a run's settings, derived once.
+
+    config = DataConfig.from_hparams(hparams)                 # batch_size, lengths, seed
+    ds = problem.dataset("train", data_dir, config.replace(batch_size=16))
+
+TF Model Garden's DataConfig is the model: the data pipeline and the preprocessors see these
+four typed fields, not the whole HParams, so the trainer sizes per-replica batches here
+instead of rewriting hparams.
+"""
+
+import dataclasses
+
+from t2t_mm.config import typed
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  """The settings of one problem's batches.
+
+  Args:
+    batch_size: examples per batch (per replica, when the trainer makes it).
+    max_input_length: inputs are cut to this many tokens, or audio frames.
+    max_target_length: targets are cut to this many tokens.
+    seed: seed of the shuffling of train data.
+  """
+
+  batch_size: int = 32
+  max_input_length: int = 256
+  max_target_length: int = 256
+  seed: int = 1234
+
+  def __post_init__(self):
+    typed.validate(self)
+    typed.check_at_least(self, 1, "batch_size", "max_input_length", "max_target_length",
+                         what="data setting")
+
+  @classmethod
+  def from_hparams(cls, hparams) -> "DataConfig":
+    """The DataConfig of a run's HParams (a DataConfig is returned as it is)."""
+    if isinstance(hparams, DataConfig):
+      return hparams
+    return cls(batch_size=hparams.batch_size, max_input_length=hparams.max_input_length,
+               max_target_length=hparams.max_target_length, seed=hparams.seed)
+
+  def replace(self, **changes) -> "DataConfig":
+    return typed.from_dict(DataConfig, changes, base=self)
