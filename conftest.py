@@ -5,6 +5,7 @@ command-line tests in tests/; every test under tests/ is marked `slow`
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -12,6 +13,11 @@ import pytest
 # thread per process keeps them from oversubscribing the cores (Eigen's pool spins while it
 # waits). Set before TensorFlow's runtime starts; a value already set wins.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+# The tests' subprocesses (`python -m t2t_mm.bin.X`, `python -c ...`) start in the checkout,
+# whose t2t_mm/ folder would shadow the installed package that also holds bin/, problems/ and
+# hparams/ (they sit at the top of the source tree). Python >= 3.11 then leaves the working
+# folder off sys.path; the tool runner below also starts its processes in a neutral folder.
+os.environ.setdefault("PYTHONSAFEPATH", "1")
 
 from t2t_mm import registry  # noqa: E402
 
@@ -30,7 +36,8 @@ def run_tool(tool: str, *args: str, cwd=None, timeout=600, stdin=None
   module = "t2t_mm.bin." + tool.replace("-", "_")
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
   return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                        cwd=cwd, env=env, timeout=timeout, check=False, input=stdin)
+                        cwd=cwd or tempfile.gettempdir(), env=env, timeout=timeout,
+                        check=False, input=stdin)
 
 
 @pytest.fixture(scope="session")
