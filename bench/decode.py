@@ -10,11 +10,9 @@ Targets: cached_vs_uncached_100tok >= 5; beam4_vs_greedy reported (<= 4 expected
 """
 
 import os
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -14,11 +14,9 @@ It runs under the mm-* tools' runtime defaults (t2t_mm.bin: the BFC allocator), 
 
 import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import t2t_mm.bin  # noqa: E402,F401  The tools' TensorFlow runtime defaults (BFC allocator).
 
 import keras  # noqa: E402
