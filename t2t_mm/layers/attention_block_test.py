@@ -3,6 +3,7 @@
 import numpy as np
 
 from t2t_mm.layers.attention_block import AttentionBlock
+from t2t_mm.testing import layer_checks
 
 
 def _x(b, n, c=8, seed=0):
@@ -33,11 +34,8 @@ def test_padded_source_positions_change_nothing():
 def test_config_round_trip():
   block = AttentionBlock(8, 2, kernel_size=5)
   t, s = _x(2, 4), _x(2, 6, seed=2)
-  y = block(t, s)
-  clone = AttentionBlock.from_config(block.get_config())
-  clone.build(t.shape, s.shape)
-  clone.set_weights(block.get_weights())
-  np.testing.assert_allclose(np.asarray(clone(t, s)), np.asarray(y), atol=1e-6)
+  layer_checks.check_config_round_trip(block, t, s)
+  layer_checks.check_serialized_round_trip(block, t, s)
 
 
 def test_incremental_steps_equal_the_full_call():
@@ -49,8 +47,5 @@ def test_incremental_steps_equal_the_full_call():
   source_mask[0, 4:] = 0
   full = np.asarray(block(targets, source, None, source_mask))
   fixed, cache = block.start(source, source_mask, 2, 4)
-  outs = []
-  for t in range(4):
-    y, cache = block.step(targets[:, t:t + 1], t, fixed, cache)
-    outs.append(np.asarray(y))
-  np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)
+  layer_checks.check_steps_equal_call(
+      full, lambda t, c: block.step(targets[:, t:t + 1], t, fixed, c), cache, steps=4)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from t2t_mm.layers.attention import MultiHeadAttention
+from t2t_mm.testing import layer_checks
 
 
 def _x(b, n, c=8, seed=0):
@@ -38,11 +39,8 @@ def test_bad_heads_and_round_trip():
     MultiHeadAttention(8, 3)
   mha = MultiHeadAttention(8, 2, dropout=0.1)
   x = _x(2, 3)
-  y = mha(x)
-  clone = MultiHeadAttention.from_config(mha.get_config())
-  clone.build(x.shape, x.shape)
-  clone.set_weights(mha.get_weights())
-  np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
+  layer_checks.check_config_round_trip(mha, x, x)
+  layer_checks.check_serialized_round_trip(mha, x, x)
 
 
 def test_incremental_self_attention_equals_the_causal_call():

@@ -3,6 +3,7 @@
 import numpy as np
 
 from t2t_mm.layers.conv_block import ConvBlock
+from t2t_mm.testing import layer_checks
 
 
 def _x(b=2, n=8, c=6):
@@ -47,21 +48,13 @@ def test_causal_block_ignores_the_future():
 
 def test_config_round_trip_gives_equal_outputs():
   block = ConvBlock(6, [3, 3, 5, 5], [1, 1, 1, 2], causal=True, dropout=0.1)
-  x = _x()
-  y = block(x)
-  clone = ConvBlock.from_config(block.get_config())
-  clone.build(x.shape)
-  clone.set_weights(block.get_weights())
-  np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
+  layer_checks.check_config_round_trip(block, _x())
+  layer_checks.check_serialized_round_trip(block, _x())
 
 
 def test_incremental_steps_equal_the_causal_call():
   block = ConvBlock(8, [3, 3, 5, 5], [1, 1, 1, 2], causal=True)
   x = np.random.default_rng(2).standard_normal((2, 9, 8)).astype("float32")
   full = np.asarray(block(x))
-  cache = block.init_cache(2)
-  outs = []
-  for t in range(9):
-    y, cache = block.step(x[:, t:t + 1], cache)
-    outs.append(np.asarray(y))
-  np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)
+  layer_checks.check_steps_equal_call(
+      full, lambda t, c: block.step(x[:, t:t + 1], c), block.init_cache(2), steps=9)

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from t2t_mm.layers import conv_res
 from t2t_mm.layers.conv_res import ConvRes
+from t2t_mm.testing import layer_checks
 
 # The smallest graph found that crashes without the fix, every run: the waveform net's first
 # four ConvRes blocks (input channels 1, 2, 4, 8; time stride 2 on [B, T, 1, C]) on 8 clips of
@@ -84,5 +85,6 @@ def test_shapes_and_config_round_trip():
   y = block(keras.ops.ones((2, 9, 7, 4)))
   assert tuple(y.shape) == (2, 5, 4, 16)
   assert block.compute_output_shape((2, 9, 7, 4)) == (2, 5, 4, 16)
-  clone = ConvRes.from_config(block.get_config())
-  assert clone.get_config() == block.get_config()
+  x = np.random.default_rng(0).standard_normal((2, 9, 7, 4)).astype("float32")
+  layer_checks.check_config_round_trip(block, x)
+  layer_checks.check_serialized_round_trip(block, x)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from t2t_mm.layers.conv_step import ConvStep
+from t2t_mm.testing import layer_checks
 
 
 def _x(b=2, n=9, c=6, seed=0):
@@ -43,13 +44,8 @@ def test_padding_never_changes_real_positions(causal, stride):
 
 def test_config_round_trip_gives_equal_outputs():
   step = ConvStep(6, 3, dilation=2, causal=True, name="s")
-  x = _x()
-  y = step(x)
-  clone = ConvStep.from_config(step.get_config())
-  clone.build(x.shape)
-  clone.set_weights(step.get_weights())
-  np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
-  assert clone.get_config() == step.get_config()
+  layer_checks.check_config_round_trip(step, _x())
+  layer_checks.check_serialized_round_trip(step, _x())
 
 
 def test_stride_with_dilation_is_an_error():
@@ -68,10 +64,7 @@ def test_incremental_steps_equal_the_causal_call():
   full = np.asarray(step(x))
   cache = step.init_cache(2)
   assert tuple(cache.shape) == (2, 4, 6)  # (k - 1) * d inputs.
-  outs = []
-  for t in range(7):
-    y, cache = step.step(x[:, t:t + 1], cache)
-    outs.append(np.asarray(y))
-  np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)
+  layer_checks.check_steps_equal_call(full, lambda t, c: step.step(x[:, t:t + 1], c), cache,
+                                      steps=7)
   with pytest.raises(ValueError, match="causal=True"):
     ConvStep(6, 3).init_cache(2)

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from t2t_mm.layers.moe import MixtureOfExperts
+from t2t_mm.testing import layer_checks
 
 
 def _x(b=4, n=6, d=8, seed=0):
@@ -100,12 +101,8 @@ def test_bad_k_and_config_round_trip():
   with pytest.raises(ValueError, match="k=4, num_experts=4"):
     MixtureOfExperts(8, 16, num_experts=4, k=4)
   moe = _moe()
-  x = _x()
-  y = moe(x)
-  clone = MixtureOfExperts.from_config(moe.get_config())
-  clone.build((None, None, 8))
-  clone.set_weights(moe.get_weights())
-  np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), atol=1e-6)
+  layer_checks.check_config_round_trip(moe, _x())
+  layer_checks.check_serialized_round_trip(moe, _x())
 
 
 def _dense_reference(moe, x, gates):
