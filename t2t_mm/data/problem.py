@@ -159,7 +159,9 @@ class Problem:
   # --- Spec -----------------------------------------------------------------------------------
 
   def spec(self, data_dir: str) -> ProblemSpec:
-    in_vocab, out_vocab = self.input_vocab(data_dir), self.target_vocab(data_dir)
+    return self._spec(self.input_vocab(data_dir), self.target_vocab(data_dir))
+
+  def _spec(self, in_vocab, out_vocab) -> ProblemSpec:
     return ProblemSpec(
         name=self.name,
         input_modality=self.input_modality,
@@ -240,11 +242,11 @@ class Problem:
     convert its values through them (t2t_mm/data/preprocessors/). `config`: a DataConfig
     (or HParams, converted)."""
     config = DataConfig.from_hparams(config)
-    spec = self.spec(data_dir)
-    return (preprocessors.for_side(spec, "inputs", self.input_vocab(data_dir),
-                                   config.max_input_length, limits),
-            preprocessors.for_side(spec, "targets", self.target_vocab(data_dir),
-                                   config.max_target_length, limits))
+    in_vocab, out_vocab = self.input_vocab(data_dir), self.target_vocab(data_dir)
+    spec = self._spec(in_vocab, out_vocab)  # Each vocabulary file is read once.
+    return (preprocessors.for_side(spec, "inputs", in_vocab, config.max_input_length, limits),
+            preprocessors.for_side(spec, "targets", out_vocab, config.max_target_length,
+                                   limits))
 
   def dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
               seed: Optional[int] = None, num_shards: int = 1,

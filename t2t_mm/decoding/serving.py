@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
-from t2t_mm.data import preprocessors
+from t2t_mm.decoding import inputs
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.text_encoders import ByteVocab
@@ -61,7 +61,7 @@ class InputEncoder(tf.Module):
     vocab = problem.input_vocab(data_dir)
     if vocab is not None:
       _vocab_kind(vocab, spec.name)  # A vocabulary without an in-graph form cannot serve.
-    return cls(preprocessors.for_side(spec, "inputs", vocab, hparams.max_input_length, limits))
+    return cls(inputs.preprocessor(problem, spec, data_dir, hparams, vocab, limits))
 
   @property
   def input_name(self) -> str:

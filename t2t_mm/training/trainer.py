@@ -181,11 +181,11 @@ class Trainer:
     Damaged checkpoints are skipped with a warning (checkpoints.restore_newest); one that
     does not fit this model is an error.
     """
-    if getattr(self, "_restored", None) is None:
+    if not getattr(self, "_restored", False):  # Once: later calls continue from memory.
       items = self._checkpoint_items()
-      self._restored = checkpoints.restore_newest(
-          self.checkpoint_dir, lambda prefix: checkpoints.restore(
-              prefix, items, model=self.model, optimizer=self.optimizer)) or False
+      checkpoints.restore_newest(self.checkpoint_dir, lambda prefix: checkpoints.restore(
+          prefix, items, model=self.model, optimizer=self.optimizer))
+      self._restored = True
     return self.step
 
   def train(self, train_steps: int) -> Dict[str, Dict[str, float]]:
@@ -216,8 +216,7 @@ class Trainer:
       if step % self.config.log_every == 0:
         self._write_train_summaries(writer, step, progress)
       if step % self.config.checkpoint_every == 0 or step == train_steps:
-        # Our own checkpoint: a later train() call must not restore it again.
-        self._restored = self._checkpoint_manager.save(checkpoint_number=step)
+        self._checkpoint_manager.save(checkpoint_number=step)
       if self.config.eval_every and step % self.config.eval_every == 0 and step < train_steps:
         results = self.evaluate()
     progress.close()
