@@ -11,10 +11,12 @@ from t2t_mm import registry
 from t2t_mm.config.trainer_config import TrainerConfig
 from t2t_mm.data import spec as spec_lib
 from t2t_mm.data.preprocessors.base import Preprocessor
+from t2t_mm.data.preprocessors.class_label import ClassLabelPreprocessor
 from t2t_mm.data.problem import Problem
 from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
 from t2t_mm.decoding.session import DecodeSession
+from t2t_mm.modalities.class_label import ClassLabelModality
 from t2t_mm.training.trainer import Trainer
 
 
@@ -123,3 +125,37 @@ def test_a_registered_toy_modality_trains_decodes_and_serves(toy_registered, tmp
       numbers=tf.constant(["0.5 1.5 -0.25", "-3 -1 0.5 0.1"]))
   labels = [o.decode() for o in served["outputs"].numpy()[:, 0]]
   assert labels[0] == answer.split("\t")[0] and set(labels) <= {"negative", "positive"}
+
+
+class ToyLabelPreprocessor(ClassLabelPreprocessor):
+  """The class-label conversions under a new name: a target modality registered elsewhere."""
+
+
+class VectorSignToyLabel(VectorSign):
+  target_modality = "toy_label"
+
+
+def test_a_new_one_token_target_modality_needs_no_edit_in_losses_search_or_metrics(
+    toy_registered, tmp_path):
+  toy_registered.register_preprocessor(ToyLabelPreprocessor, name="toy_label")
+  toy_registered.register_modality(ClassLabelModality, name="toy_label")
+  toy_registered.register_problem(VectorSignToyLabel, name="toy_vector_sign_label")
+  data, out = str(tmp_path / "data"), str(tmp_path / "run")
+  problem = registry.problem("toy_vector_sign_label")
+  problem.generate_data(data, str(tmp_path / "raw"))
+  assert problem.spec(data).one_token_targets
+  hp = registry.hparams("multimodel_tiny").replace(hidden_size=16, filter_size=16,
+                                                   moe_num_experts=4, batch_size=8)
+  trainer = Trainer([problem], hp, data, out,
+                    config=TrainerConfig(eval_steps=2, checkpoint_every=6, log_every=6,
+                                         decode_examples=4))
+  results = trainer.train(6)["toy_vector_sign_label"]
+  # Class-label metrics (every label counts, label 0 included: 2 batches of 8 targets).
+  assert results["chance_accuracy"] == 0.5 and 0.0 <= results["top5"] <= 1.0
+  assert results["accuracy"] == results["token_accuracy"]
+  from t2t_mm.runs import resolve
+  resolve.save_hparams(out, hp, "multimodel_tiny")
+  vector_file = tmp_path / "v.txt"
+  vector_file.write_text("0.5 1.5 -0.25\n")
+  answer = DecodeSession(loading.load_run(out)).handle(f"vector={vector_file}")
+  assert answer.split("\t")[0] in ("negative", "positive"), answer

@@ -67,6 +67,17 @@ class ProblemSpec:
   audio_frame_step: int = 160
 
   @property
+  def one_token_targets(self) -> bool:
+    """Each target is one token (a class label): no EOS, every position counts, one step.
+
+    A property of the target modality's registered preprocessor, so a new target modality
+    declares it once instead of every loss, search and metric testing the modality's name.
+    """
+    from t2t_mm import registry  # Lazily: the preprocessors import modules that import this one.
+    from t2t_mm.data import preprocessors  # noqa: F401  (registers them)
+    return registry.preprocessor(self.target_modality).one_token
+
+  @property
   def input_key(self) -> Tuple[str, Optional[str]]:
     """Problems with equal keys share the input modality net."""
     return (self.input_modality, self.input_vocab)

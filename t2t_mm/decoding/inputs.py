@@ -106,7 +106,7 @@ def input_length(x: np.ndarray) -> int:
 
 def output_text(vocab, spec: ProblemSpec, ids: np.ndarray) -> str:
   """One hypothesis' ids [L] -> text (or the class name for class labels)."""
-  if spec.target_modality == "class_label":
+  if spec.one_token_targets:
     return vocab.decode([int(ids[0])])
   out = []
   for i in np.asarray(ids).tolist():

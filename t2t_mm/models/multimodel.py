@@ -202,7 +202,7 @@ class MultiModel(keras.Model):
     the self-attention K/V buffers, so every step has static shapes and the same cost.
     """
     spec = self._spec(problem)
-    max_length = 1 if spec.target_modality == "class_label" else int(max_length)
+    max_length = 1 if spec.one_token_targets else int(max_length)
     if max_length < 1:
       raise errors.ConfigError(f"start_decoding: max_length must be >= 1, got {max_length}.")
     encoded, enc_mask = self.encode(features["inputs"], problem, training=False)
@@ -240,7 +240,7 @@ class MultiModel(keras.Model):
     with caches (start_decoding / decode_step) instead of recomputing.
     """
     spec = self._spec(problem)
-    if spec.target_modality == "class_label":
+    if spec.one_token_targets:
       b = ops.shape(features["target_space"])[0]
       logits = self(dict(features, targets=ops.zeros((b, 1), "int32")), problem=problem,
                     training=False)

@@ -32,7 +32,7 @@ class DecodeResult:
 def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None):
   """Graph-mode body: (ids [B, N, L], scores [B, N]) as tensors (see module docstring)."""
   spec = model.specs[problem]
-  if spec.target_modality == "class_label":
+  if spec.one_token_targets:
     state = model.start_decoding(features, problem, 1)
     b = tf.shape(features["target_space"])[0]
     logits, _ = model.decode_step(tf.zeros([b], tf.int32), state, problem)

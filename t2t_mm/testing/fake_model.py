@@ -72,6 +72,6 @@ class FakeSeq2Seq(keras.Model):
       logits = self(dict(features, targets=ids), problem=problem, training=False)
       next_id = ops.cast(ops.argmax(logits[:, t, :], axis=-1), "int32")[:, None]
       ids = ops.concatenate([ids[:, :t], next_id, ops.zeros((batch, 1), "int32")], axis=1)
-      if self.specs[problem].target_modality == "class_label":
+      if self.specs[problem].one_token_targets:
         return ids[:, :1]
     return ids[:, :max_length]

@@ -42,15 +42,15 @@ class Evaluator:
                                        DataConfig.from_hparams(self.hparams), shuffle=False)
 
   def _make_stats_fn(self, name: str, element_spec):
-    modality = self.specs[name].target_modality
+    one_token = self.specs[name].one_token_targets
 
     # Traced once per problem: dev batches vary in length, the signature leaves it open.
     def stats(features):
       logits = self.model(features, problem=name, training=False)
-      weights = losses.target_weights(features["targets"], modality)
+      weights = losses.target_weights(features["targets"], one_token)
       nll, correct, count = losses.token_stats(logits, features["targets"], weights)
       top5 = tf.constant(0.0)
-      if modality == "class_label":
+      if one_token:
         hits = tf.math.in_top_k(tf.reshape(features["targets"], [-1]),
                                 tf.cast(logits[:, 0, :], tf.float32),
                                 k=min(5, self.specs[name].target_vocab_size))
@@ -76,14 +76,14 @@ class Evaluator:
       nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
       targets = features["targets"].numpy()
       token_counts.update(targets[targets != spec_lib.PAD_ID].tolist()
-                          if spec.target_modality != "class_label" else targets.ravel().tolist())
+                          if not spec.one_token_targets else targets.ravel().tolist())
       if sum(len(b["targets"]) for b in decode_batches) < self.decode_examples:
         decode_batches.append(features)
     if count == 0:
       return {}
     result = {"loss": nll / count, "log_perplexity": nll / count,
               "token_accuracy": correct / count}
-    if spec.target_modality == "class_label":
+    if spec.one_token_targets:
       result["accuracy"] = correct / count
       result["top5"] = top5 / count
       result["chance_accuracy"] = 1.0 / spec.target_vocab_size

@@ -12,9 +12,12 @@ import tensorflow as tf
 from t2t_mm.data import spec as spec_lib
 
 
-def target_weights(targets: tf.Tensor, target_modality: str) -> tf.Tensor:
-  """1.0 where a target counts: non-padding symbols; every class label (label 0 is a class)."""
-  if target_modality == "class_label":
+def target_weights(targets: tf.Tensor, one_token: bool) -> tf.Tensor:
+  """1.0 where a target counts: non-padding symbols; every one-token target (label 0 is a class).
+
+  `one_token` is the problem's ProblemSpec.one_token_targets.
+  """
+  if one_token:
     return tf.ones_like(targets, tf.float32)
   return tf.cast(tf.not_equal(targets, spec_lib.PAD_ID), tf.float32)
 

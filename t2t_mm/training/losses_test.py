@@ -12,7 +12,7 @@ from t2t_mm.training import optimization
 def test_smoothed_cross_entropy_matches_the_formula():
   logits = tf.constant(np.random.default_rng(0).normal(size=(2, 3, 5)), tf.float32)
   targets = tf.constant([[2, 3, 0], [4, 1, 0]])
-  weights = losses.target_weights(targets, "symbol")
+  weights = losses.target_weights(targets, False)
   np.testing.assert_array_equal(weights.numpy(), [[1, 1, 0], [1, 1, 0]])
   total, count = losses.smoothed_cross_entropy(logits, targets, weights, label_smoothing=0.1)
   log_probs = tf.nn.log_softmax(logits).numpy()
@@ -30,7 +30,7 @@ def test_smoothed_cross_entropy_matches_the_formula():
 
 
 def test_class_label_zero_counts():
-  weights = losses.target_weights(tf.constant([[0], [2]]), "class_label")
+  weights = losses.target_weights(tf.constant([[0], [2]]), True)
   np.testing.assert_array_equal(weights.numpy(), [[1], [1]])
 
 

@@ -142,7 +142,7 @@ class Trainer:
         # Read the MoE losses before any merge point (all_reduce): Keras keeps them in one
         # list shared by the replica threads, which the next replica's call clears.
         model_losses = list(self.model.losses)
-        weights = losses.target_weights(features["targets"], spec.target_modality)
+        weights = losses.target_weights(features["targets"], spec.one_token_targets)
         loss_sum, count = losses.smoothed_cross_entropy(
             logits, features["targets"], weights, hp.label_smoothing)
         context = tf.distribute.get_replica_context()

@@ -56,13 +56,15 @@ class Preprocessor:
   Subclasses set `stored_dtype` (how a shard holds the raw value), `request_kind` (what a
   decoder line gives: "text", "image" or "audio"; None if users never give this modality),
   `serving_input` (the SavedModel signature's input name) and `fixed_shape` (every example
-  has one shape: batched, not bucketed by length).
+  has one shape: batched, not bucketed by length). As targets, `one_token` says each example's
+  target is one token: no EOS, every position counts (label 0 is a class), one decoding step.
   """
 
   stored_dtype = "string"
   request_kind: Optional[str] = None
   serving_input = "input"
   fixed_shape = False
+  one_token = False
 
   def __init__(self, config: SideConfig):
     self.config = config

@@ -20,6 +20,7 @@ class ClassLabelPreprocessor(Preprocessor):
 
   stored_dtype = "int64"
   fixed_shape = True
+  one_token = True
 
   @classmethod
   def to_feature(cls, raw) -> "tf.train.Feature":
