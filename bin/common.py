@@ -15,6 +15,7 @@ from t2t_mm import plugins
 from t2t_mm import registry
 from t2t_mm.config import hparams as hparams_lib
 from t2t_mm.config import typed
+from t2t_mm.runs import outputs
 
 FLAGS = flags.FLAGS
 
@@ -49,9 +50,18 @@ def define_gin_flags() -> None:
                             "'problems.wmt_ende_mini.num_train_examples = 2000'.")
 
 
+def load_run_plugins(output_dir) -> None:
+  """The plugins a run was trained with, unless --usr_dir names the folder to use instead."""
+  if output_dir and not FLAGS.usr_dir:
+    for usr_dir in outputs.load_run_plugins(output_dir):
+      print(f"Loaded the run's plugin {usr_dir} (pass --usr_dir to use another).",
+            file=sys.stderr)
+
+
 def require_output_dir() -> str:
   if not FLAGS.output_dir:
     raise errors.ConfigError("--output_dir is required: the folder the trainer wrote.")
+  load_run_plugins(FLAGS.output_dir)
   return FLAGS.output_dir
 
 

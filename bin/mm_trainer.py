@@ -33,6 +33,7 @@ FLAGS = flags.FLAGS
 def main() -> int:
   if common.handle_info_flags():
     return 0
+  common.load_run_plugins(FLAGS.output_dir)  # Resuming without --usr_dir.
   run.train_run(run.RunOptions(
       problems=FLAGS.problems, hparams_set=FLAGS.hparams_set, hparams=FLAGS.hparams,
       data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, tmp_dir=FLAGS.tmp_dir,

@@ -140,6 +140,10 @@ def names(kind: str) -> List[str]:
   return sorted(_registries[kind])
 
 
+_WHERE_FROM = (" Besides t2t_mm's own, they come from plugins: a folder passed as --usr_dir, or "
+               "an installed package's 't2t_mm.plugins' entry point.")
+
+
 def lookup(kind: str, name: str):
   """The object registered as `name`; an UnknownNameError lists the closest names."""
   load_builtins()
@@ -147,7 +151,8 @@ def lookup(kind: str, name: str):
   if name not in table:
     raise errors.UnknownNameError(
         f"Unknown {kind[:-1]} '{name}'.{errors.did_you_mean(name, table)}"
-        f" Run `mm-trainer --registry_help` to list every {kind[:-1]}.")
+        f" Run `mm-trainer --registry_help` to list every {kind[:-1]}."
+        + (_WHERE_FROM if kind in ("problems", "hparams", "suites") else ""))
   return table[name]
 
 

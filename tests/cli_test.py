@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -120,3 +121,51 @@ def test_a_runtime_setting_the_user_made_wins_over_the_tools_default():
                           timeout=60, check=False)
   assert result.returncode == 0, result.stderr
   assert result.stdout.split() == ["false"]
+
+
+def test_a_run_remembers_its_plugin_folder_for_the_decoder(tool, tmp_path, fake_plugin_dir):
+  pkg = tmp_path / "my_plugins" / "fake_cli_plugin"
+  shutil.copytree(fake_plugin_dir, pkg)
+  out = tmp_path / "run"
+  result = tool("mm-trainer", f"--usr_dir={pkg}", "--data_dir=unused", f"--output_dir={out}",
+                "--eval_steps=1", "--problems=cli_copy", "--hparams_set=multimodel_tiny",
+                "--hparams=hidden_size=16,filter_size=16,num_heads=2,moe_num_experts=4",
+                "--train_steps=2")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert json.loads((out / "problems.json").read_text())["plugins"]["usr_dirs"] == [str(pkg)]
+  (tmp_path / "in.txt").write_text("3 4 5\n")
+  decode = ("mm-decoder", f"--output_dir={out}", f"--decode_from_file={tmp_path / 'in.txt'}",
+            "--decode_hparams=max_decode_length=4")
+  result = tool(*decode)  # No --usr_dir: the run folder says where its problems come from.
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "Decoded 1 lines" in result.stderr and f"plugin {pkg}" in result.stderr
+  before = sorted(p.name for p in out.iterdir())
+  shutil.move(str(pkg), str(tmp_path / "elsewhere"))
+  result = tool(*decode)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert f"--usr_dir={pkg}" in result.stderr and "Pass --usr_dir=FOLDER" in result.stderr
+  assert sorted(p.name for p in out.iterdir()) == before
+  # The moved plugin, named by the flag, decodes again.
+  result = tool(*decode, f"--usr_dir={tmp_path / 'elsewhere'}")
+  assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_plugin_folder_inside_the_run_folder_is_never_imported(tool, tmp_path,
+                                                                fake_plugin_dir):
+  out = tmp_path / "run"
+  pkg = out / "fake_cli_plugin"
+  shutil.copytree(fake_plugin_dir, pkg)
+  marker = tmp_path / "imported"
+  (pkg / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+  (out / "problems.json").write_text(json.dumps(
+      {"data_dir": str(tmp_path), "problems": [], "plugins": {"usr_dirs": [str(pkg)],
+                                                              "entry_points": []}}))
+  result = tool("mm-decoder", f"--output_dir={out}", "--decode_interactive")
+  assert result.returncode == 2 and "inside the run folder" in result.stderr, result.stderr
+  assert not marker.exists()
+
+
+def test_an_unknown_problem_says_where_problems_come_from(tool):
+  result = tool("mm-datagen", "--problem=my_own_corpus", "--data_dir=unused")
+  assert result.returncode == 2
+  assert "--usr_dir" in result.stderr and "t2t_mm.plugins" in result.stderr

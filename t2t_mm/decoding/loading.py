@@ -78,7 +78,12 @@ def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[
   saved = outputs.read_run_problems(output_dir)
   specs = {e["name"]: ProblemSpec.from_dict(e["spec"]) for e in saved["problems"]}
   if problems is None:
-    problems = {name: registry.problem(name) for name in specs}
+    try:
+      problems = {name: registry.problem(name) for name in specs}
+    except errors.UnknownNameError as e:
+      raise errors.UnknownNameError(
+          f"{e} The run {output_dir} was trained on {', '.join(specs)}: load the plugin that "
+          "registers them (--usr_dir=FOLDER), or install its package.") from e
   missing = sorted(set(specs) - set(problems))
   if missing:
     raise errors.ConfigError(f"No Problem object for {missing} (trained in {output_dir}).")

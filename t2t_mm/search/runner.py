@@ -17,6 +17,7 @@ from typing import Dict, Tuple
 import numpy as np
 import tensorflow as tf
 
+from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.search import beam_search
 from t2t_mm.search import greedy
@@ -62,7 +63,11 @@ class DecodeRunner:
     key = (problem, dhp.beam_size, dhp.alpha, dhp.max_decode_length, dhp.sampling_temperature,
            dhp.top_k)
     if key not in self._fns:
-      self.model._spec(problem)  # A clear error for an unknown problem.
+      if problem not in self.model.specs:
+        raise errors.UnknownNameError(
+            f"The model has no problem {problem!r}."
+            f"{errors.did_you_mean(str(problem), self.model.specs)} It was built for: "
+            f"{sorted(self.model.specs)}.")
       self._fns[key] = tracing.function_for(
           lambda features, seed: decode_features(self.model, features, problem, dhp, seed),
           problem, reduce_retracing=True)
