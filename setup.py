@@ -45,6 +45,7 @@ setup(
         "gin-config>=0.5,<0.6",
         "sentencepiece>=0.2,<0.3",
         "numpy>=1.26",
+        "scipy>=1.11,<2",  # Anti-aliased resampling of users' WAVs (signal.resample_poly).
         "sacrebleu>=2.4,<3",  # Standard, comparable BLEU; better than a BLEU of our own.
         "tqdm>=4.60",  # Progress bars (already pulled in by tensorflow-datasets).
         "tensorboard>=2.21,<2.22",  # tf.summary needs it; TensorFlow 2.21 no longer pulls it in.

@@ -69,7 +69,7 @@ class CocoCaptions(TfdsProblem):
     self.image_size = (image_size, image_size)
 
   def config(self):
-    return {"vocab": self.subword_vocab_file, "image_size": self.image_size[0]}
+    return {**super().config(), "image_size": self.image_size[0]}
 
   def convert(self, ex: dict) -> Iterator[dict]:
     image = resize_and_encode(ex["image"], self.image_size[0])

@@ -9,7 +9,8 @@ import numpy as np
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.data.spec import TargetSpace
-from t2t_mm.data.tfds_problem import All8Problem, TfdsProblem, read_wav
+from t2t_mm.data.tfds_problem import All8Problem, TfdsProblem
+from t2t_mm.data.wav import read_wav
 
 SAMPLE_RATE = 16000
 
@@ -76,11 +77,7 @@ class WsjSpeech(_Speech, All8Problem):
       if not os.path.isfile(wav):
         raise errors.DataError(f"{self._list_path(tmp_dir, split)} lists {wav}, which does not "
                                "exist.")
-      try:
-        audio = read_wav(wav, SAMPLE_RATE)
-      except (EOFError, ValueError) as e:  # wave raises these on bad files.
-        raise errors.DataError(f"{wav}: not a readable 16-bit PCM wav ({e}).") from e
-      yield {"inputs": audio, "targets": text}
+      yield {"inputs": read_wav(wav, SAMPLE_RATE), "targets": text}
 
 
 @registry.register_problem

@@ -18,7 +18,8 @@ from t2t_mm import errors
 from t2t_mm.config import configurable
 from t2t_mm.config import hparams as hparams_lib
 
-KINDS = ("problems", "suites", "hparams", "models", "modalities", "preprocessors")
+KINDS = ("problems", "suites", "hparams", "models", "modalities", "preprocessors",
+         "vocabularies")
 # Imported on first lookup; each registers what it defines.
 BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems", "t2t_mm.modalities", "t2t_mm.models",
                    "t2t_mm.data.preprocessors"]
@@ -115,6 +116,11 @@ register_model = _decorator("models")
 register_modality = _decorator("modalities")
 # Preprocessors are registered under the name of the modality whose raw values they convert.
 register_preprocessor = _decorator("preprocessors")
+
+
+def register_vocabulary(declaration, name: str):
+  """Registers a vocabulary declaration (t2t_mm/data/vocabularies.py) that problems name."""
+  return _register("vocabularies", declaration, name)
 
 
 def register_suite(name: str, problem_names: Sequence[str]) -> None:

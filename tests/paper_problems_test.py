@@ -49,7 +49,7 @@ def test_wmt_under_mock_data(tmp_path, mock_tfds):
                       ("wmt_enfr", TargetSpace.TO_FRENCH)):
     p = make(name)
     spec = p.spec(d)
-    assert spec.target_space == space and spec.input_vocab == spec.target_vocab == "subword"
+    assert spec.target_space == space and spec.input_vocab == spec.target_vocab == "all8"
     assert p.num_examples("dev", d) == 6
     batch = _first_batch(p, d)
     assert batch["inputs"].dtype == np.int32 and batch["inputs"].shape[0] == HP.batch_size

@@ -36,6 +36,7 @@ from t2t_mm.data import pipeline
 from t2t_mm.data import preprocessors
 from t2t_mm.data import shards
 from t2t_mm.data import text_encoders
+from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import ProblemSpec, TargetSpace
 from t2t_mm.utils.lazy import tf
 
@@ -112,7 +113,16 @@ class Problem:
     return max(1, -(-num_examples // self.examples_per_shard))
 
   def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
-    """Writes the vocab files this problem needs into data_dir (if not there yet)."""
+    """Writes the vocab files this problem needs into data_dir (if not there yet): by default
+    the declared vocabularies (t2t_mm/data/vocabularies.py) its sides name."""
+    for name in dict.fromkeys(vocabularies.stored_vocab_names(self)):
+      declared = self.vocabulary(name) if name is not None else None
+      if declared is not None:
+        declared.build(data_dir, tmp_dir, name)
+
+  def vocabulary(self, name: str) -> Optional[vocabularies.Subword]:
+    """The declaration of the vocabulary `name`, or None if it is not a declared one."""
+    return vocabularies.declaration(name)
 
   # --- Vocabularies ---------------------------------------------------------------------------
 
@@ -142,7 +152,15 @@ class Problem:
           os.path.join(data_dir, f"{self.data_name}.labels.txt"))
     if vocab_name is None:
       return None
-    raise errors.ConfigError(f"Problem '{self.name}': unknown vocabulary '{vocab_name}'.")
+    declared = self.vocabulary(vocab_name)
+    if declared is not None:
+      return declared.load(data_dir, vocab_name)
+    known = ["subword", "bytes", "labels"] + registry.names("vocabularies")
+    raise errors.UnknownNameError(
+        f"Problem '{self.name}': unknown vocabulary '{vocab_name}'."
+        f"{errors.did_you_mean(vocab_name, known)} Declare it with registry.register_vocabulary"
+        "(vocabularies.Subword(size=..., sources=(...)), name=...) "
+        "(t2t_mm/data/vocabularies.py).")
 
   def input_vocab(self, data_dir: str):
     """The vocabulary of the inputs (None for images and audio)."""

@@ -43,11 +43,11 @@ class SubwordVocab:
 
   Args:
     path: the `.model` file written by `t2t_mm.data.vocab.build_subword_vocab`.
+    name: what problems call it (their modality nets are shared by name).
   """
 
-  name = "subword"
-
-  def __init__(self, path: str):
+  def __init__(self, path: str, name: str = "subword"):
+    self.name = name
     import sentencepiece as spm
     if not os.path.isfile(path):
       raise _vocab_error(path, f"No subword vocabulary at {path}; run mm-datagen for a problem "

@@ -1,9 +1,8 @@
 """Base classes of the paper's problems: data from TFDS builders or from files in --tmp_dir.
 
-Language problems among them share the all8 subword vocab (t2t_mm/data/all8_vocab.py).
+Language problems among them share the declared vocabulary "all8" (t2t_mm/data/all8_vocab.py).
 """
 
-import io
 from typing import Dict, Iterator, Optional
 
 import numpy as np
@@ -21,20 +20,14 @@ class All8Problem(Problem):
     download: download and prepare missing TFDS data instead of failing with instructions.
   """
 
+  input_vocab_name = target_vocab_name = all8_vocab.NAME
+
   def __init__(self, was_reversed: bool = False, download: bool = False):
     super().__init__(was_reversed=was_reversed)
     self.download = download
 
-  @property
-  def subword_vocab_file(self) -> str:
-    return all8_vocab.vocab_filename()
-
   def config(self) -> Dict[str, object]:
-    return {"vocab": self.subword_vocab_file}
-
-  def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
-    if "subword" in (self.input_vocab_name, self.target_vocab_name):
-      all8_vocab.build(data_dir, tmp_dir, self.base_name, self.download)
+    return {"vocab": all8_vocab.vocab_filename()}
 
 
 class TfdsProblem(All8Problem):
@@ -81,17 +74,3 @@ def resize_and_encode(image: np.ndarray, size: int) -> bytes:
   resized = tf.image.resize(image, (size, size), antialias=True)
   resized = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
   return tf.io.encode_jpeg(resized, quality=90).numpy()
-
-
-def read_wav(path_or_bytes, sample_rate: int) -> np.ndarray:
-  """A 16-bit PCM wav (mono or first channel) -> float32 [N] at `sample_rate`."""
-  import wave
-  from t2t_mm.data.mini import speech
-  src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
-  with wave.open(src) as w:
-    if w.getsampwidth() != 2:
-      raise ValueError(f"{path_or_bytes}: expected 16-bit PCM, got {8 * w.getsampwidth()}-bit.")
-    channels, rate = w.getnchannels(), w.getframerate()
-    data = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768.0
-  data = data[::channels] if channels > 1 else data
-  return data if rate == sample_rate else speech.resample(data, rate, sample_rate)

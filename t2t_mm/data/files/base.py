@@ -1,0 +1,173 @@
+"""FileProblem: a problem read from your own files, declared with a few class attributes.
+
+    @registry.register_problem
+    class Multi30kEnde(TextPairs):
+      folder = "~/data/multi30k"          # absolute, or relative to --tmp_dir
+      files = {"train": ("train.en.gz", "train.de.gz"), "dev": ("val.en", "val.de")}
+
+`files` maps each split to a glob pattern relative to `folder` (a tuple of patterns for the
+aligned line files of text pairs); the matches are read in sorted order, and files ending in
+.gz are read decompressed. A split left out of `files` does not exist ("test" may be).
+
+Manifests (`path<TAB>value` lines) may instead hold every split in one file with a split
+column: `split_column = 2` keeps the rows whose third field is the split's name
+(`split_values` renames them, e.g. {"dev": "validation"}). Paths in a manifest are relative to
+the manifest's folder. A malformed line is an error naming the file and line; a split whose
+pattern matches nothing, one naming the pattern and the expected layout.
+
+Text sides default to the problem's own subword vocabulary ("own": `vocab_size` pieces, built
+by mm-datagen from its train split); name a declared vocabulary to share one between problems
+(t2t_mm/data/vocabularies.py).
+"""
+
+import glob
+import gzip
+import os
+from typing import Dict, Iterator, List, Optional, Tuple, Union
+
+from t2t_mm import errors
+from t2t_mm.data import vocabularies
+from t2t_mm.data.problem import MODES, Problem
+
+OWN = "own"  # As a vocabulary name: this problem's own subword vocabulary.
+
+Row = Tuple[Tuple[str, ...], str]  # (fields, "file:line")
+
+
+class FileProblem(Problem):
+  """Base class of the file-based problems (TextPairs, ImageClasses, ImageCaptions,
+  SpeechClips, TreeFiles); see the module docstring for the attributes.
+
+  Args:
+    was_reversed: swap inputs and targets (text-to-text only).
+  """
+
+  folder: str = ""
+  files: Dict[str, Union[str, Tuple[str, ...]]] = {}
+  split_column: Optional[int] = None
+  split_values: Dict[str, str] = {}
+  vocab_size: int = 8000  # Of the own vocabulary.
+  input_vocab_name: Optional[str] = OWN
+  target_vocab_name: Optional[str] = OWN
+  layout: str = ""  # The expected files, in words (for messages).
+
+  def __init__(self, was_reversed: bool = False):
+    super().__init__(was_reversed=was_reversed)
+    unknown = sorted(set(self.files) - set(MODES))
+    if unknown or "train" not in self.files or not self.folder:
+      raise errors.ConfigError(
+          f"Problem '{self.base_name}': set `folder` (where the files are) and `files`, a dict "
+          f"from the splits {', '.join(MODES)} (train required) to file patterns; got folder="
+          f"{self.folder!r}, files={self.files!r}.")
+    self.splits = tuple(s for s in MODES if s in self.files)
+    # "own" names this problem's vocabulary after the problem, so its _rev shares it.
+    if self.input_vocab_name == OWN:
+      self.input_vocab_name = self.base_name
+    if self.target_vocab_name == OWN:
+      self.target_vocab_name = self.base_name
+    self._cache: Dict[str, list] = {}
+
+  def vocabulary(self, name: str) -> Optional[vocabularies.Subword]:
+    own = OWN in (type(self).input_vocab_name, type(self).target_vocab_name)
+    if own and name == self.base_name:
+      return vocabularies.Subword(size=self.vocab_size, sources=(self.base_name,))
+    return super().vocabulary(name)
+
+  # --- Files ----------------------------------------------------------------------------------
+
+  def root(self, tmp_dir: str) -> str:
+    """The folder of the files: `folder`, or tmp_dir/folder when it is relative."""
+    return os.path.join(tmp_dir, os.path.expanduser(self.folder))
+
+  def patterns(self, split: str) -> Tuple[str, ...]:
+    value = self.files[split]
+    return (value,) if isinstance(value, str) else tuple(value)
+
+  def paths(self, tmp_dir: str, split: str, pattern: str) -> List[str]:
+    """The files matching `pattern` (sorted); DataError naming it and the layout if none."""
+    full = os.path.join(self.root(tmp_dir), pattern)
+    found = sorted(glob.glob(full))
+    if not found:
+      raise errors.DataError(
+          f"Problem '{self.base_name}': no file matches {full} (its {split} split). Expected: "
+          f"{self.layout} Set `folder` and `files` of {type(self).__name__} to where they are.")
+    return found
+
+  def check_raw_data(self, tmp_dir: str) -> None:
+    for split in self.splits:
+      for pattern in self.patterns(split):
+        self.paths(tmp_dir, split, pattern)
+
+  def cached(self, split: str, tmp_dir: str, make) -> list:
+    """make(tmp_dir, split) once per split (the examples' index, read once per process)."""
+    if split not in self._cache:
+      self._cache[split] = make(tmp_dir, split)
+    return self._cache[split]
+
+  def manifest_rows(self, tmp_dir: str, split: str, num_fields: int,
+                    patterns: Optional[Tuple[str, ...]] = None) -> List[Row]:
+    """The rows of the split's manifest files (or of `patterns`): `num_fields` tab-separated
+    fields each (the split column, if any, besides them), with "file:line" for messages."""
+    rows = []
+    for pattern in patterns or self.patterns(split):
+      for path in self.paths(tmp_dir, split, pattern):
+        for number, line in enumerate(read_lines(path), 1):
+          if not line.strip():
+            continue
+          fields = line.split("\t")
+          where = f"{path}:{number}"
+          if self.split_column is not None:
+            if len(fields) != num_fields + 1:
+              raise self.malformed(where, line, num_fields + 1)
+            if fields[self.split_column] != self.split_values.get(split, split):
+              continue
+            fields = fields[:self.split_column] + fields[self.split_column + 1:]
+          elif len(fields) != num_fields:
+            raise self.malformed(where, line, num_fields)
+          rows.append((tuple(fields), where))
+    return rows
+
+  def malformed(self, where: str, line: str, num_fields: int) -> errors.DataError:
+    return errors.DataError(
+        f"{where}: expected {num_fields} tab-separated fields, got {len(line.split(chr(9)))}: "
+        f"{line[:120]!r}. Expected: {self.layout}")
+
+  def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
+    for item in self.index(split, tmp_dir)[start:stop]:
+      yield self.example(item)
+
+  def split_size(self, split: str, tmp_dir: str) -> int:
+    return len(self.index(split, tmp_dir))
+
+  def index(self, split: str, tmp_dir: str) -> list:
+    """What one example is made from, for every example of the split (cached)."""
+    raise NotImplementedError
+
+  def example(self, item) -> dict:
+    """One item of index() -> {"inputs": raw, "targets": raw} (data/problem.py)."""
+    raise NotImplementedError
+
+
+def read_lines(path: str) -> Iterator[str]:
+  """The lines of a UTF-8 text file (gzip-compressed if it ends in .gz), without newlines."""
+  opener = gzip.open if path.endswith(".gz") else open
+  try:
+    with opener(path, "rt", encoding="utf-8", newline="") as f:
+      for line in f:
+        yield line.rstrip("\r\n")
+  except UnicodeDecodeError as e:
+    raise errors.DataError(f"{path}: not UTF-8 text ({e}).") from e
+  except (OSError, EOFError) as e:  # gzip raises these on damaged files.
+    raise errors.DataError(f"{path}: cannot be read ({e}).") from e
+
+
+def relative_to(manifest_row: Row, path: str) -> str:
+  """A path of a manifest row, relative to the manifest's folder unless absolute."""
+  manifest = manifest_row[1].rsplit(":", 1)[0]
+  return os.path.join(os.path.dirname(manifest), os.path.expanduser(path))
+
+
+def check_file(path: str, where: str) -> str:
+  if not os.path.isfile(path):
+    raise errors.DataError(f"{where}: lists {path}, which does not exist.")
+  return path
