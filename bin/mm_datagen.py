@@ -11,7 +11,9 @@ from absl import flags
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.bin import common
+from t2t_mm.config.data_config import DataConfig
 from t2t_mm.runs import gin_config
+from t2t_mm.runs import resolve
 from t2t_mm.data import datagen
 
 common.define_registry_flags()
@@ -25,6 +27,10 @@ flags.DEFINE_bool("progress", True, "Show progress bars.")
 flags.DEFINE_integer("num_workers", max(1, min(4, (os.cpu_count() or 1) // 2)),
                      "Processes writing shards in parallel when there is enough work (see "
                      "--parallel_min_examples); 1 writes them in this process.")
+flags.DEFINE_string("hparams_set", "multimodel_tiny", "The hparams set whose length limits "
+                    "(max_input_length, max_target_length) the length report checks.")
+flags.DEFINE_string("hparams", "", "Overrides of that set's hparams, e.g. "
+                    "'max_target_length=128'.")
 flags.DEFINE_integer("parallel_min_examples", 20_000,
                      "Use --num_workers processes only when this many examples are left.")
 
@@ -40,10 +46,13 @@ def main() -> int:
   names = registry.expand_problem_names(FLAGS.problem)
   if not FLAGS.data_dir:
     raise errors.ConfigError("--data_dir is required: the folder to write shards and vocabs to.")
+  hparams, _ = resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, None)
   gin_config.setup(None, FLAGS.gin_file, FLAGS.gin_param)
   timings = datagen.generate(names, FLAGS.data_dir, FLAGS.tmp_dir, max_cases=FLAGS.max_cases,
                              progress=FLAGS.progress, num_workers=FLAGS.num_workers,
-                             parallel_min_examples=FLAGS.parallel_min_examples)
+                             parallel_min_examples=FLAGS.parallel_min_examples,
+                             limits=DataConfig.from_hparams(hparams),
+                             limits_name=FLAGS.hparams_set)
   print(f"Generated {len(timings)} problems in {time.time() - start:.1f} s into "
         f"{FLAGS.data_dir}.")
   return 0

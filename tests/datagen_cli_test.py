@@ -36,9 +36,14 @@ def test_globs_and_lists(tool, tmp_path, mini_tmp_dir):
                 "--gin_param=problems.all8_mini_vocab.vocab_size = 1000",
                 "--gin_param=problems.parse_en_mini.data_seed = 9")
   assert result.returncode == 0, result.stderr
-  made = {f.split("-")[0] for f in os.listdir(tmp_path)}
+  made = {f.split("-")[0] for f in os.listdir(tmp_path) if not f.endswith(".lengths.json")}
   assert made == {"wmt_ende_mini", "wmt_enfr_mini", "parse_en_mini",
                   "vocab.all8_mini.subword.1000.model"}
+  # Each problem's lengths, saved for the trainer and reported against multimodel_tiny.
+  assert {f for f in os.listdir(tmp_path) if f.endswith(".lengths.json")} == {
+      f"{n}.lengths.json" for n in ("wmt_ende_mini", "wmt_enfr_mini", "parse_en_mini")}
+  report = result.stderr[result.stderr.index("parse_en_mini: lengths"):]
+  assert "targets: p50 " in report and "multimodel_tiny max_target_length=" in report
   info = open(tmp_path / "parse_en_mini-train-00000-of-00001.json").read()
   assert '\\"seed\\": 9' in info  # The settings a shard was made with are recorded.
 

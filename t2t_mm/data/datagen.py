@@ -5,7 +5,9 @@
 Per problem: check its raw data, build its vocab files, plan its shards; then the shards of all
 problems are written, by `num_workers` processes when > 1 (each shard is an independent task,
 so large problems spread over the workers too). Problems that share data (X and X_rev) are
-generated once. A problem whose raw data is missing is reported with its instructions, the
+generated once. Then the lengths of each problem's train examples are measured
+(t2t_mm/data/lengths.py), saved beside its shards for the trainer's warning, and reported
+against the length limits of `limits` (a DataConfig) when given. A problem whose raw data is missing is reported with its instructions, the
 others still run, and the call then raises DataError naming every failed problem.
 """
 
@@ -18,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, TextIO
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.data import lengths
 from t2t_mm.data import shards
 
 _worker_problems: Dict[str, object] = {}
@@ -53,11 +56,13 @@ def _say(message: str, bar, out: TextIO) -> None:
 def generate(names: Sequence[str], data_dir: str, tmp_dir: str, max_cases: Optional[int] = None,
              progress: bool = True, out: TextIO = sys.stderr,
              num_workers: int = 1,
-             parallel_min_examples: int = 20_000) -> Dict[str, float]:
+             parallel_min_examples: int = 20_000,
+             limits=None, limits_name: str = "") -> Dict[str, float]:
   """Generates shards and vocabs for `names` (problems, suites, globs); returns seconds each.
 
   Shards are written by `num_workers` processes when at least `parallel_min_examples`
-  examples are left to write, else in this process.
+  examples are left to write, else in this process. `limits` (a DataConfig, named
+  `limits_name` in the report) are the length limits the report checks.
   """
   expanded: List[str] = []
   for name in names:
@@ -76,19 +81,37 @@ def generate(names: Sequence[str], data_dir: str, tmp_dir: str, max_cases: Optio
     except errors.DataError as e:
       failures.append(f"{data_name}: {e}")
       print(f"{data_name}: FAILED: {e}", file=out, flush=True)
+  def unfinished(t):
+    return not shards.is_finished(
+        shards.shard_path(data_dir, t.name, t.split, t.index, t.num_shards), t.key)
+
   pending = sum(t.range[1] - t.range[0] for tasks in plans.values() for t in tasks
-                if not shards.is_finished(shards.shard_path(data_dir, t.name, t.split, t.index,
-                                                            t.num_shards), t.key))
+                if unfinished(t))
+  rewritten = {name for name, tasks in plans.items() if any(unfinished(t) for t in tasks)}
   # Each worker process starts TensorFlow (seconds): worth it only for enough work.
   if num_workers > 1 and pending >= parallel_min_examples:
     timings = _write_parallel(problems, plans, data_dir, tmp_dir, num_workers, out, failures,
                               start, progress)
   else:
     timings = _write_serial(problems, plans, data_dir, tmp_dir, out, failures, progress)
+  for data_name in timings:
+    _report_lengths(problems[data_name], data_dir, data_name in rewritten, out, limits,
+                    limits_name)
   if failures:
     raise errors.DataError(f"{len(failures)} of {len(problems)} problems failed:\n  " +
                            "\n  ".join(failures))
   return timings
+
+
+def _report_lengths(problem, data_dir, rewritten, out, limits, limits_name) -> None:
+  """Measures (or, when no shard was rewritten, reloads) the lengths and prints the report."""
+  stats = None if rewritten else lengths.load(problem, data_dir)
+  if stats is None:
+    stats = lengths.measure(problem, data_dir)
+    lengths.save(problem, data_dir, stats)
+  if stats and limits is not None:
+    print(f"{problem.data_name}: lengths\n" +
+          lengths.report(problem, data_dir, stats, limits, limits_name), file=out, flush=True)
 
 
 def _write_serial(problems, plans, data_dir, tmp_dir, out, failures, progress):

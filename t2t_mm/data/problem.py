@@ -59,7 +59,9 @@ class Problem:
   metrics: Tuple[str, ...] = ("accuracy",)
   sample_rate: Optional[int] = None
   image_size: Optional[Tuple[int, int]] = None
-  audio_frame_step: int = 160  # Samples per frame: max_input_length counts frames for audio.
+  # Audio is counted in frames of 10 ms (the spectral modality's step): max_input_length
+  # frames, or `max_audio_seconds` when the problem sets it.
+  max_audio_seconds: Optional[float] = None
   class_labels: Sequence[str] = ()
   splits: Tuple[str, ...] = MODES
   subword_vocab_file: str = "vocab.subword.model"  # In data_dir; shared by language problems.
@@ -192,7 +194,13 @@ class Problem:
         metrics=tuple(self.metrics),
         sample_rate=self.sample_rate,
         image_size=tuple(self.image_size) if self.image_size else None,
-        audio_frame_step=self.audio_frame_step)
+        audio_frame_step=self.audio_frame_step,
+        max_audio_seconds=self.max_audio_seconds)
+
+  @property
+  def audio_frame_step(self) -> int:
+    """Samples per 10 ms frame at the problem's sample rate (160 at 16 kHz)."""
+    return max(1, int(round(0.010 * self.sample_rate))) if self.sample_rate else 160
 
   # --- Generation -----------------------------------------------------------------------------
 
@@ -280,6 +288,25 @@ class Problem:
     once, in order, in batches of up to config.batch_size.
     """
     config = DataConfig.from_hparams(config)
+    train = _split(mode) == "train"
+    ds, pre_in, pre_out = self.examples_dataset(mode, data_dir, config, shuffle, seed,
+                                                num_shards, shard_index)
+    batch_size = config.batch_size
+    if pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
+      ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
+            else ds.padded_batch(batch_size, drop_remainder=train))
+    else:
+      def length(ex):
+        return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
+      max_len = max(config.max_input_length, config.max_target_length)
+      ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train)
+    return ds.prefetch(pipeline.AUTOTUNE)
+
+  def examples_dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
+                       seed: Optional[int] = None, num_shards: int = 1, shard_index: int = 0):
+    """(unbatched examples of `mode`, inputs Preprocessor, targets Preprocessor): what
+    dataset() batches; the same arguments."""
+    config = DataConfig.from_hparams(config)
     split = _split(mode)
     if not 0 <= shard_index < num_shards:
       raise errors.ConfigError(f"shard_index={shard_index} is not in 0..{num_shards - 1}.")
@@ -308,16 +335,7 @@ class Problem:
 
     ds = ds.batch(256).map(parse_batch, num_parallel_calls=pipeline.AUTOTUNE).unbatch()
     ds = ds.map(finish, num_parallel_calls=pipeline.AUTOTUNE)  # Ordered: a seed reproduces.
-    batch_size = config.batch_size
-    if pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
-      ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
-            else ds.padded_batch(batch_size, drop_remainder=train))
-    else:
-      def length(ex):
-        return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
-      max_len = max(config.max_input_length, config.max_target_length)
-      ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train)
-    return ds.prefetch(pipeline.AUTOTUNE)
+    return ds, pre_in, pre_out
 
 
 # Messages of tf.data errors that mean a shard's bytes are bad, not the program.

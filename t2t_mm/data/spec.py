@@ -50,7 +50,9 @@ class ProblemSpec:
     metrics: names of the problem's eval metrics ("accuracy", "bleu", "wer", ...).
     sample_rate: Hz of audio inputs; None otherwise.
     image_size: (H, W) of image inputs; None otherwise (or images of any size).
-    audio_frame_step: audio samples per frame: max_input_length counts frames for audio.
+    audio_frame_step: audio samples per frame (10 ms): max_input_length counts frames.
+    max_audio_seconds: audio inputs are cut at this many seconds, whatever max_input_length
+      says; None: at max_input_length frames.
   """
 
   name: str
@@ -65,6 +67,7 @@ class ProblemSpec:
   sample_rate: Optional[int] = None
   image_size: Optional[Tuple[int, int]] = None
   audio_frame_step: int = 160
+  max_audio_seconds: Optional[float] = None
 
   @property
   def one_token_targets(self) -> bool:

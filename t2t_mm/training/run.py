@@ -17,6 +17,9 @@ from typing import Dict, Optional, Sequence
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.config.data_config import DataConfig
+from t2t_mm.data import lengths
+from t2t_mm.data.problem import Problem
 from t2t_mm.runs import gin_config
 from t2t_mm.runs import resolve
 from t2t_mm.training import distribution
@@ -117,6 +120,12 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
   config = _trainer_config(options)
   problems = [registry.problem(name) for name in names]
   _ensure_data(problems, options)
+  data_config = DataConfig.from_hparams(hparams)
+  for problem in problems:
+    if isinstance(problem, Problem):  # In-memory problems have no datagen figures.
+      warning = lengths.truncation_warning(problem, options.data_dir, data_config)
+      if warning:
+        print(f"Warning: {warning}", file=sys.stderr, flush=True)
   resume.check_matches_saved(options.output_dir, hparams, set_name,
                              {p.name: p.spec(options.data_dir) for p in problems})
   chief = distribution.is_chief(strategy)

@@ -28,7 +28,9 @@ def for_side(spec, side: str, vocab, max_length: int,
              limits: DecodeHParams = DecodeHParams()) -> Preprocessor:
   """The preprocessor of `spec`'s inputs or targets ("inputs" / "targets")."""
   modality = spec.input_modality if side == "inputs" else spec.target_modality
-  config = SideConfig(problem=spec.name, max_length=max_length, vocab=vocab,
+  cls = registry.preprocessor(modality)
+  config = SideConfig(problem=spec.name, max_length=cls.max_length_for(spec, max_length),
+                      vocab=vocab,
                       image_size=spec.image_size, sample_rate=spec.sample_rate,
                       frame_step=spec.audio_frame_step, limits=limits)
-  return registry.preprocessor(modality)(config)
+  return cls(config)

@@ -29,6 +29,18 @@ class AudioPreprocessor(Preprocessor):
 
   request_kind = "audio"
   serving_input = "wav_bytes"
+  length_unit = "frames"
+
+  @classmethod
+  def max_length_for(cls, spec, max_length: int) -> int:
+    """Frames of the problem's `max_audio_seconds` if it sets one, else the run's limit."""
+    if spec.max_audio_seconds:
+      return max(1, int(round(spec.max_audio_seconds * spec.sample_rate
+                              / spec.audio_frame_step)))
+    return max_length
+
+  def seconds(self, length: int) -> float:
+    return length * self.config.frame_step / self.config.sample_rate
 
   @classmethod
   def to_feature(cls, raw) -> "tf.train.Feature":

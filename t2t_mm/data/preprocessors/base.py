@@ -65,9 +65,25 @@ class Preprocessor:
   serving_input = "input"
   fixed_shape = False
   one_token = False
+  length_unit: Optional[str] = None  # What length() counts ("tokens", "frames"); None: none.
 
   def __init__(self, config: SideConfig):
     self.config = config
+
+  @classmethod
+  def max_length_for(cls, spec, max_length: int) -> int:
+    """The length limit of this modality in `spec`'s problem, given the run's limit."""
+    del spec
+    return max_length
+
+  @property
+  def max_length(self) -> int:
+    return self.config.max_length
+
+  def seconds(self, length: int) -> Optional[float]:
+    """`length` (as length() counts) in seconds, for modalities in time; None otherwise."""
+    del length
+    return None
 
   # --- Data generation ---
 

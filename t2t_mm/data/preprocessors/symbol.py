@@ -27,6 +27,7 @@ class SymbolPreprocessor(Preprocessor):
 
   request_kind = "text"
   serving_input = "text"
+  length_unit = "tokens"
 
   @classmethod
   def to_feature(cls, raw) -> "tf.train.Feature":
