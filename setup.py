@@ -47,6 +47,7 @@ setup(
         "numpy>=1.26",
         "scipy>=1.11,<2",  # Anti-aliased resampling of users' WAVs (signal.resample_poly).
         "sacrebleu>=2.4,<3",  # Standard, comparable BLEU; better than a BLEU of our own.
+        "jiwer>=3.0,<5",  # WER / CER as the speech field computes them (rapidfuzz edit distance).
         "tqdm>=4.60",  # Progress bars (already pulled in by tensorflow-datasets).
         "tensorboard>=2.21,<2.22",  # tf.summary needs it; TensorFlow 2.21 no longer pulls it in.
         "matplotlib>=3.8",  # Eval-curve plots of experiments.
@@ -60,6 +61,8 @@ setup(
             "mm-decoder = t2t_mm.bin.mm_decoder:console_main",
             "mm-export = t2t_mm.bin.mm_export:console_main",
             "mm-experiment = t2t_mm.bin.mm_experiment:console_main",
+            "mm-eval = t2t_mm.bin.mm_eval:console_main",
+            "mm-avg-checkpoints = t2t_mm.bin.mm_avg_checkpoints:console_main",
         ],
     },
 )

@@ -62,7 +62,8 @@ def multimodel_tiny() -> HParams:
       dropout=0.1,
       batch_size=32,
       max_input_length=64,
-      max_target_length=64,
+      # all8_mini's linearized trees reach 116 tokens (p95 82): 64 cut 14.5% of them.
+      max_target_length=128,
       learning_rate=3e-3,
       learning_rate_warmup_steps=200,
       mixture="uniform",  # Every problem gets its share, the 2,000-clip speech set too.

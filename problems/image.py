@@ -59,7 +59,7 @@ class CocoCaptions(TfdsProblem):
   split_map = {"train": "train", "dev": "val", "test": "test"}
   input_modality, input_vocab_name = "image", None
   target_space = TargetSpace.TO_ENGLISH
-  metrics = ("token_accuracy", "bleu")
+  metrics = ("token_accuracy", "bleu", "cider_d")
   how_to_get = "MS-COCO 2014 comes from cocodataset.org through TFDS (about 38 GB)."
   examples_per_shard = 1000
 

@@ -17,7 +17,7 @@ Sizes and seeds are constructor arguments, bound with gin, e.g.
 (`vocab.all8_mini.subword.<size>.model` in data_dir); speech targets use the byte vocab.
 """
 
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Optional
 
 import numpy as np
 
@@ -89,7 +89,7 @@ class WmtEndeMini(_GrammarProblem):
 
   target, kind = "de", "ende"
   input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_GERMAN
-  metrics = ("token_accuracy", "bleu")
+  metrics = ("token_accuracy", "bleu", "chrf")
 
 
 @registry.register_problem
@@ -98,7 +98,7 @@ class WmtEnfrMini(_GrammarProblem):
 
   target, kind = "fr", "enfr"
   input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_FRENCH
-  metrics = ("token_accuracy", "bleu")
+  metrics = ("token_accuracy", "bleu", "chrf")
 
 
 @registry.register_problem
@@ -107,7 +107,7 @@ class ParseEnMini(_GrammarProblem):
 
   target, kind = "tree", "parse"
   input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
-  metrics = ("token_accuracy", "exact_match")
+  metrics = ("token_accuracy", "exact_match", "bracket_f1")
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 3000,
                num_dev_examples: int = 500, num_test_examples: int = 500,
@@ -145,7 +145,7 @@ class CaptionScenesMini(MiniProblem):
 
   input_modality, input_vocab_name = "image", None
   target_space = TargetSpace.TO_ENGLISH
-  metrics = ("token_accuracy", "bleu")
+  metrics = ("token_accuracy", "bleu", "cider_d")
   image_size = (32, 32)
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 8000,
@@ -165,7 +165,7 @@ class SpeechEnMini(MiniProblem):
   """16 kHz speech of a short English sentence -> its characters (the WSJ speech stand-in).
 
   Audio is synthesized with espeak-ng (Debian package `espeak-ng`); sentences have 2-5 words,
-  clips about 1-2.5 s.
+  clips about 1-2.9 s, all kept whole (`max_audio_seconds`: 3 s, whatever max_input_length).
   """
 
   input_modality, input_vocab_name = "audio_spectral", None
@@ -177,9 +177,10 @@ class SpeechEnMini(MiniProblem):
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 2000,
                num_dev_examples: int = 200, num_test_examples: int = 200,
-               data_seed: int = 4):
+               data_seed: int = 4, max_audio_seconds: Optional[float] = 3.0):
     super().__init__(was_reversed, num_train_examples, num_dev_examples, num_test_examples,
                      data_seed)
+    self.max_audio_seconds = max_audio_seconds
     self._bank = None
 
   def check_raw_data(self, tmp_dir: str) -> None:

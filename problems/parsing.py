@@ -24,7 +24,7 @@ class WsjParsing(All8Problem):
   LDC layout {tmp_dir}/treebank_3/parsed/mrg/wsj/NN/*.mrg split by the standard sections."""
 
   input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
-  metrics = ("token_accuracy", "exact_match")
+  metrics = ("token_accuracy", "exact_match", "bracket_f1")
 
   def __init__(self, was_reversed: bool = False, download: bool = False):
     super().__init__(was_reversed=was_reversed, download=download)

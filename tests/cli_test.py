@@ -169,3 +169,37 @@ def test_an_unknown_problem_says_where_problems_come_from(tool):
   result = tool("mm-datagen", "--problem=my_own_corpus", "--data_dir=unused")
   assert result.returncode == 2
   assert "--usr_dir" in result.stderr and "t2t_mm.plugins" in result.stderr
+
+
+LONG_PAIRS_PLUGIN = """
+from t2t_mm import registry
+from t2t_mm.data import files
+
+@registry.register_problem
+class LongPairs(files.TextPairs):
+  folder, vocab_size = {folder!r}, 320
+  files = {{"train": "train.tsv", "dev": "train.tsv"}}
+"""
+
+
+def test_datagen_reports_and_the_trainer_warns_of_examples_the_limits_cut(tool, tmp_path):
+  raw = tmp_path / "raw"
+  raw.mkdir()
+  (raw / "train.tsv").write_text("short one\tkurz\n" * 6 + ("many words " * 20 + "\tlang\n") * 2)
+  pkg = tmp_path / "long_pairs_plugin"
+  pkg.mkdir()
+  (pkg / "__init__.py").write_text(LONG_PAIRS_PLUGIN.format(folder=str(raw)))
+  data, out = tmp_path / "data", tmp_path / "run"
+  result = tool("mm-datagen", f"--usr_dir={pkg}", "--problem=long_pairs", f"--data_dir={data}",
+                "--noprogress", "--hparams=max_input_length=16")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "multimodel_tiny max_input_length=16 cuts 2 (25.0%)" in result.stderr, result.stderr
+  result = tool("mm-trainer", f"--usr_dir={pkg}", "--problems=long_pairs", f"--data_dir={data}",
+                f"--output_dir={out}", "--hparams_set=multimodel_tiny", "--train_steps=1",
+                "--hparams=hidden_size=16,filter_size=16,moe_num_experts=4,max_input_length=16",
+                "--eval_steps=1")
+  assert result.returncode == 0, result.stderr[-2000:]
+  warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+  assert warnings == [
+      "Warning: Problem 'long_pairs': 25.0% of its train inputs are longer than "
+      f"max_input_length=16 (the longest: {warnings[0].split('longest: ')[1]}"], warnings

@@ -9,7 +9,7 @@ import t2t_mm
 # only within its own package (equal ranks of different packages are siblings: no imports).
 RANKS = {
     "errors": 0, "utils": 0,
-    "config": 1,
+    "config": 1, "metrics": 1,
     "plugins": 1,
     "registry": 2,
     "data": 3, "hparams": 3,
@@ -19,7 +19,7 @@ RANKS = {
     "search": 7,
     "runs": 8,
     "training": 9, "decoding": 9,
-    "experiments": 10, "testing": 10,
+    "experiments": 10, "testing": 10, "eval": 10,
     "bin": 11,
 }
 ROOT = os.path.dirname(t2t_mm.__file__)

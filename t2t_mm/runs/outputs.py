@@ -101,8 +101,9 @@ def results_table(results: Mapping[str, Mapping[str, float]]) -> str:
     if name.startswith("_") or not m:
       continue
     chance = m.get("chance_accuracy", m.get("chance_token_accuracy", float("nan")))
-    own = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "top5", "bleu", "wer", "cer",
-                                                 "exact_match") if k in m)
+    own = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "top5", "bleu", "chrf", "wer", "cer",
+                                                 "exact_match", "bracket_f1", "cider_d")
+                    if k in m)
     rows.append(f"| {name} | {m['log_perplexity']:.3f} | {m['token_accuracy']:.3f} | "
                 f"{chance:.3f} | {own} |")
   return "\n".join(rows)

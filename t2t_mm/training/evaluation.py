@@ -21,8 +21,29 @@ from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
 from t2t_mm.search import runner
 from t2t_mm.training import losses
-from t2t_mm.training import text_metrics
+from t2t_mm import metrics as text_metrics
 from t2t_mm.utils import tracing
+
+
+def make_stats_fn(model, spec: spec_lib.ProblemSpec, element_spec):
+  """fn(batch) -> (sum of NLL, correct tokens, target tokens, top-5 hits): teacher-forced
+  statistics of one batch of `spec`'s problem (top-5 only for one-token targets), compiled
+  once per problem (batches vary in length; the signature leaves it open)."""
+  one_token, name = spec.one_token_targets, spec.name
+
+  def stats(features):
+    logits = model(features, problem=name, training=False)
+    weights = losses.target_weights(features["targets"], one_token)
+    nll, correct, count = losses.token_stats(logits, features["targets"], weights)
+    top5 = tf.constant(0.0)
+    if one_token:
+      hits = tf.math.in_top_k(tf.reshape(features["targets"], [-1]),
+                              tf.cast(logits[:, 0, :], tf.float32),
+                              k=min(5, spec.target_vocab_size))
+      top5 = tf.reduce_sum(tf.cast(hits, tf.float32))
+    return nll, correct, count, top5
+
+  return tracing.function_for(stats, name, input_signature=[element_spec])
 
 
 class Evaluator:
@@ -42,22 +63,7 @@ class Evaluator:
                                        DataConfig.from_hparams(self.hparams), shuffle=False)
 
   def _make_stats_fn(self, name: str, element_spec):
-    one_token = self.specs[name].one_token_targets
-
-    # Traced once per problem: dev batches vary in length, the signature leaves it open.
-    def stats(features):
-      logits = self.model(features, problem=name, training=False)
-      weights = losses.target_weights(features["targets"], one_token)
-      nll, correct, count = losses.token_stats(logits, features["targets"], weights)
-      top5 = tf.constant(0.0)
-      if one_token:
-        hits = tf.math.in_top_k(tf.reshape(features["targets"], [-1]),
-                                tf.cast(logits[:, 0, :], tf.float32),
-                                k=min(5, self.specs[name].target_vocab_size))
-        top5 = tf.reduce_sum(tf.cast(hits, tf.float32))
-      return nll, correct, count, top5
-
-    return tracing.function_for(stats, name, input_signature=[element_spec])
+    return make_stats_fn(self.model, self.specs[name], element_spec)
 
   def evaluate(self, eval_steps: int) -> Dict[str, Dict[str, float]]:
     return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}

@@ -31,7 +31,7 @@ class ImageCaptions(base.FileProblem):
 
   input_modality, input_vocab_name = "image", None
   target_space = TargetSpace.TO_ENGLISH
-  metrics = ("token_accuracy", "bleu")
+  metrics = ("token_accuracy", "bleu", "cider_d")
   image_size = (224, 224)
   examples_per_shard = 5000
   layout = ("per split, a manifest of `image_path<TAB>caption` lines (paths relative to it; "

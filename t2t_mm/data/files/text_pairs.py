@@ -26,7 +26,7 @@ class TextPairs(base.FileProblem):
     ...   target_space, input_space = TargetSpace.TO_GERMAN, TargetSpace.TO_ENGLISH
   """
 
-  metrics = ("token_accuracy", "bleu")
+  metrics = ("token_accuracy", "bleu", "chrf")
   target_space = TargetSpace.GENERIC
   layout = ("per split, two aligned line files, one sentence per line (plain or .gz), e.g. "
             "files={'train': ('train.en', 'train.de')}, or one TSV of `source<TAB>target` "

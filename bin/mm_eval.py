@@ -1,0 +1,74 @@
+"""mm-eval: evaluate a trained run on a whole dev or test split, with the field's metrics.
+
+  mm-eval --output_dir=RUN --split=test --average_last=5 --decode_hparams='beam_size=4'
+  mm-eval --output_dir=RUN --problems=wmt_ende_mini --checkpoint_path=RUN/checkpoints/ckpt-900
+
+Per problem: sacreBLEU BLEU (with its signature) and chrF, WER / CER, top-1 / top-5, exact
+match and labeled bracket F1, CIDEr-D against every caption of an image: those the problem
+lists, plus log-perplexity and token accuracy against chance. Results go to
+RUN/eval/<split>-step<N>[-avg<K>].json, hypotheses to one .txt per problem beside it.
+"""
+
+import os
+import re
+
+from absl import flags
+
+from t2t_mm import errors
+from t2t_mm.bin import common
+from t2t_mm.decoding import loading
+from t2t_mm.eval import full_split
+from t2t_mm.runs import averaging
+from t2t_mm.runs import resolve
+
+common.define_registry_flags()
+common.define_dir_flags()
+common.define_gin_flags()
+flags.DEFINE_enum("split", "dev", ["dev", "test"], "The split to evaluate.")
+flags.DEFINE_list("problems", None, "Trained problems to evaluate (comma list; default: all).")
+flags.DEFINE_string("decode_hparams", "", "Search settings, e.g. 'beam_size=4,alpha=0.6'; "
+                    "batch_size is the examples decoded together.")
+flags.DEFINE_string("checkpoint_path", None, "Checkpoint to evaluate (default: the latest).")
+flags.DEFINE_integer("average_last", 0, "Evaluate the mean of the last N checkpoints' weights "
+                     "(0: no averaging).")
+flags.DEFINE_bool("progress", True, "Show progress bars.")
+
+FLAGS = flags.FLAGS
+
+
+def main() -> int:
+  if common.handle_info_flags():
+    return 0
+  common.require_output_dir()
+  dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
+  if FLAGS.average_last and FLAGS.checkpoint_path:
+    raise errors.ConfigError("Pass --checkpoint_path or --average_last, not both.")
+  if FLAGS.average_last < 0:
+    raise errors.ConfigError(f"--average_last must be >= 0, got {FLAGS.average_last}.")
+  prefixes = (averaging.last_checkpoints(FLAGS.output_dir, FLAGS.average_last)
+              if FLAGS.average_last else None)
+  run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
+                         checkpoint=prefixes[0] if prefixes else FLAGS.checkpoint_path)
+  names = FLAGS.problems or list(run.specs)
+  for name in names:
+    run.check_problem(name)
+  if prefixes:
+    averaging.average_into(run.model, prefixes)
+  used = prefixes or [run.checkpoint]
+  step = re.search(r"ckpt-(\d+)$", used[0])
+  tag = f"{FLAGS.split}-step{step.group(1) if step else 'unknown'}" + (
+      f"-avg{len(prefixes)}" if prefixes else "")
+  out_dir = os.path.join(FLAGS.output_dir, "eval")
+  results = full_split.evaluate_run(run, FLAGS.split, names, dhp, out_dir, tag, used,
+                                    progress=FLAGS.progress)
+  print(full_split.table(results))
+  print(f"\nWritten: {os.path.join(out_dir, tag)}.json and one {tag}.<problem>.txt per problem.")
+  return 0
+
+
+def console_main() -> None:
+  common.run(main)
+
+
+if __name__ == "__main__":
+  console_main()

@@ -1,0 +1,1 @@
+"""Evaluation of trained runs on whole splits (mm-eval); see full_split.py."""

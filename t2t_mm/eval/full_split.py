@@ -1,0 +1,159 @@
+"""Evaluate a trained run on a whole split, with the field's metrics: what mm-eval calls.
+
+    run = loading.open_run("runs/a")
+    results = evaluate_run(run, "test", ["wmt_ende_mini"], DecodeHParams(beam_size=4),
+                           out_dir="runs/a/eval", tag="test-step2000")
+    # runs/a/eval/test-step2000.json: per problem its metrics, signatures, counts, settings
+    # runs/a/eval/test-step2000.wmt_ende_mini.txt: the hypotheses, one per line, split order
+
+Per problem, every example of the split is decoded (batches sorted by length; the decoder's
+cached greedy or beam search) and scored teacher-forced (log-perplexity, token accuracy, and
+top-1 / top-5 for class labels) against the chance level of always answering the most frequent
+target token (1 / classes for labels). The string metrics are those the problem lists, each
+against every reference of an example where the problem keeps several (captions).
+"""
+
+import collections
+import dataclasses
+import json
+import os
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import tensorflow as tf
+
+from t2t_mm import metrics
+from t2t_mm.config.data_config import DataConfig
+from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import pipeline
+from t2t_mm.data.spec import PAD_ID
+from t2t_mm.decoding import inputs as inputs_lib
+from t2t_mm.metrics import brackets
+from t2t_mm.search import runner as runner_lib
+from t2t_mm.training import evaluation
+from t2t_mm.utils import atomic
+
+MODEL_KEYS = ("inputs", "targets", "target_space")
+
+
+def _batches(problem, split: str, data_dir: str, config: DataConfig):
+  """(batches with an "index" of each example's place in the split, its count)."""
+  ds, pre_in, pre_out = problem.examples_dataset(split, data_dir, config, shuffle=False)
+  ds = ds.enumerate().map(lambda i, ex: dict(ex, index=i))
+  if pre_in.fixed_shape:
+    ds = (ds.batch(config.batch_size) if pre_out.fixed_shape
+          else ds.padded_batch(config.batch_size))
+  else:  # Similar lengths together: less padding, fewer decode steps per batch.
+    bounds = pipeline.bucket_boundaries(max(config.max_input_length, config.max_target_length)
+                                        + 1)
+    ds = ds.bucket_by_sequence_length(
+        lambda ex: tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"])),
+        bucket_boundaries=bounds, bucket_batch_sizes=[config.batch_size] * (len(bounds) + 1))
+  return ds.prefetch(pipeline.AUTOTUNE), problem.num_examples(split, data_dir)
+
+
+def references(problem, split: str, data_dir: str) -> Optional[List[List[str]]]:
+  """Every reference of each example, where the problem keeps several (captions)."""
+  path_fn = getattr(problem, "references_path", None)
+  path = path_fn(data_dir, split) if path_fn else None
+  if not path or not os.path.isfile(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runner=None,
+                     progress: bool = True) -> Dict[str, object]:
+  """{"metrics", "signatures", "examples", "hypotheses"} of problem `name` over `split`."""
+  problem, spec = run.problems[name], run.specs[name]
+  config = DataConfig.from_hparams(run.hparams).replace(batch_size=dhp.batch_size)
+  batches, total = _batches(problem, split, run.data_dir, config)
+  vocab = problem.target_vocab(run.data_dir)
+  decode_runner = decode_runner or runner_lib.DecodeRunner(run.model)
+  model_spec = {k: v for k, v in batches.element_spec.items() if k in MODEL_KEYS}
+  stats_fn = evaluation.make_stats_fn(run.model, spec, model_spec)
+  nll = correct = count = top5 = 0.0
+  token_counts = collections.Counter()
+  hyps: Dict[int, str] = {}
+  refs: Dict[int, str] = {}
+  bar = None
+  if progress:
+    import tqdm
+    bar = tqdm.tqdm(total=total, desc=f"{name} ({split})", unit="ex", mininterval=0.5, ncols=100)
+  for batch in batches:
+    features = {k: batch[k] for k in MODEL_KEYS}
+    b_nll, b_correct, b_count, b_top5 = (float(x) for x in stats_fn(features))
+    nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
+    targets = features["targets"].numpy()
+    token_counts.update(targets.ravel().tolist() if spec.one_token_targets
+                        else targets[targets != PAD_ID].tolist())
+    ids = decode_runner.decode(features, name, dhp).ids[:, 0, :]
+    for i, target, hyp in zip(batch["index"].numpy().tolist(), targets, ids):
+      refs[i] = inputs_lib.output_text(vocab, spec, target)
+      hyps[i] = inputs_lib.output_text(vocab, spec, hyp)
+    if bar:
+      bar.update(len(targets))
+  if bar:
+    bar.close()
+  order = sorted(hyps)
+  hyp_list = [hyps[i] for i in order]
+  ref_list: Sequence = [refs[i] for i in order]
+  grouped = references(problem, split, run.data_dir)
+  if grouped is not None and len(grouped) == len(ref_list):
+    ref_list = grouped
+  result: Dict[str, float] = {}
+  if count:
+    result.update(log_perplexity=nll / count, token_accuracy=correct / count)
+  if spec.one_token_targets:
+    result.update(accuracy=correct / max(count, 1), top5=top5 / max(count, 1),
+                  chance_accuracy=1.0 / spec.target_vocab_size)
+  elif token_counts:
+    result["chance_token_accuracy"] = max(token_counts.values()) / sum(token_counts.values())
+  names = [m for m in dict.fromkeys(tuple(spec.metrics) + tuple(problem.metrics))
+           if m in metrics.STRING_METRICS]
+  signatures = {}
+  for metric in names:
+    if metric == "bracket_f1":
+      result.update(brackets.bracket_scores([metrics.strings.reference_lists(ref_list)[i][0]
+                                             for i in range(len(hyp_list))], hyp_list))
+    else:
+      result[metric] = metrics.compute(metric, ref_list, hyp_list)
+    signatures[metric] = metrics.SIGNATURES[metric](ref_list)
+  return {"metrics": result, "signatures": signatures, "examples": len(hyp_list),
+          "references_per_example": max((len(r) for r in ref_list if not isinstance(r, str)),
+                                        default=1),
+          "hypotheses": hyp_list}
+
+
+def evaluate_run(run, split: str, names: Sequence[str], dhp: DecodeHParams, out_dir: str,
+                 tag: str, checkpoints: Sequence[str] = (), progress: bool = True
+                 ) -> Dict[str, Dict[str, object]]:
+  """Evaluates `names` and writes out_dir/<tag>.json and out_dir/<tag>.<problem>.txt."""
+  decode_runner = runner_lib.DecodeRunner(run.model)
+  results = {}
+  for name in names:
+    results[name] = evaluate_problem(run, name, split, dhp, decode_runner, progress)
+  os.makedirs(out_dir, exist_ok=True)
+  for name, result in results.items():
+    atomic.atomic_write_text(os.path.join(out_dir, f"{tag}.{name}.txt"),
+                             "".join(h.replace("\n", " ") + "\n" for h in result["hypotheses"]))
+  payload = {"split": split, "checkpoints": list(checkpoints),
+             "decode_hparams": dataclasses.asdict(dhp),
+             "problems": {name: {k: v for k, v in r.items() if k != "hypotheses"}
+                          for name, r in results.items()}}
+  atomic.atomic_write_text(os.path.join(out_dir, f"{tag}.json"),
+                           json.dumps(payload, indent=2, sort_keys=True) + "\n")
+  return results
+
+
+def table(results: Mapping[str, Mapping[str, object]]) -> str:
+  """A Markdown table: per problem, examples, log-perplexity, accuracy vs chance, metrics."""
+  rows = ["| problem | examples | log-ppl | token acc | chance | metrics |",
+          "|---|---|---|---|---|---|"]
+  for name, r in sorted(results.items()):
+    m = r["metrics"]
+    chance = m.get("chance_accuracy", m.get("chance_token_accuracy", float("nan")))
+    own = ", ".join(f"{k} {m[k]:.4g}" for k in sorted(m) if k not in (
+        "log_perplexity", "token_accuracy", "chance_accuracy", "chance_token_accuracy"))
+    rows.append(f"| {name} | {r['examples']} | {m.get('log_perplexity', float('nan')):.3f} | "
+                f"{m.get('token_accuracy', float('nan')):.3f} | {chance:.3f} | {own} |")
+  return "\n".join(rows)
