@@ -28,7 +28,8 @@ flags.DEFINE_enum("split", "dev", ["dev", "test"], "The split to evaluate.")
 flags.DEFINE_list("problems", None, "Trained problems to evaluate (comma list; default: all).")
 flags.DEFINE_string("decode_hparams", "", "Search settings, e.g. 'beam_size=4,alpha=0.6'; "
                     "batch_size is the examples decoded together.")
-flags.DEFINE_string("checkpoint_path", None, "Checkpoint to evaluate (default: the latest).")
+flags.DEFINE_string("checkpoint_path", None, "Checkpoint to evaluate (default: the latest; "
+                    "'best': the trainer's best checkpoint, see mm-trainer --best_metric).")
 flags.DEFINE_integer("average_last", 0, "Evaluate the mean of the last N checkpoints' weights "
                      "(0: no averaging).")
 flags.DEFINE_bool("progress", True, "Show progress bars.")
@@ -57,7 +58,8 @@ def main() -> int:
   used = prefixes or [run.checkpoint]
   step = re.search(r"ckpt-(\d+)$", used[0])
   tag = f"{FLAGS.split}-step{step.group(1) if step else 'unknown'}" + (
-      f"-avg{len(prefixes)}" if prefixes else "")
+      f"-avg{len(prefixes)}" if prefixes else "") + (
+      "-best" if FLAGS.checkpoint_path == "best" else "")
   out_dir = os.path.join(FLAGS.output_dir, "eval")
   results = full_split.evaluate_run(run, FLAGS.split, names, dhp, out_dir, tag, used,
                                     progress=FLAGS.progress)

@@ -22,6 +22,11 @@ flags.DEFINE_integer("eval_steps", None, "Dev batches per problem in each evalua
                      "(default: TrainerConfig.eval_steps).")
 flags.DEFINE_integer("eval_every", None, "Evaluate every this many steps and at the end "
                      "(default: TrainerConfig.eval_every; 0: only at the end).")
+flags.DEFINE_string("best_metric", None, "Also keep the checkpoint with the best dev value of "
+                    "PROBLEM/METRIC or mean/METRIC (e.g. wmt_ende_mini/bleu, mean/loss), in "
+                    "RUN/checkpoints/best (mm-decoder / mm-eval --checkpoint_path=best).")
+flags.DEFINE_integer("early_stopping_patience", None, "Stop after this many evaluations without "
+                     "a better --best_metric (default: TrainerConfig; 0: never).")
 flags.DEFINE_enum("distribution", "default", distribution.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into this many logical devices (for "
                      "mirrored runs without GPUs).")
@@ -39,6 +44,7 @@ def main() -> int:
       data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, tmp_dir=FLAGS.tmp_dir,
       train_steps=FLAGS.train_steps, eval_steps=FLAGS.eval_steps, eval_every=FLAGS.eval_every,
       gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param, distribution=FLAGS.distribution,
+      best_metric=FLAGS.best_metric, early_stopping_patience=FLAGS.early_stopping_patience,
       cpu_devices=FLAGS.cpu_devices, generate_data=FLAGS.generate_data))
   return 0
 

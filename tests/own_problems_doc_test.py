@@ -1,5 +1,6 @@
 """docs/own_problems.md runs as written: its files are written, its commands run, in order."""
 
+import json
 import os
 import re
 import subprocess
@@ -24,7 +25,7 @@ def _file_name(code: str):
 
 def test_the_guide_has_a_plugin_of_about_40_lines_and_every_block_is_runnable():
   kinds = [kind for kind, _ in blocks()]
-  assert kinds.count("bash") >= 4 and kinds.count("python") == 2
+  assert kinds.count("bash") >= 5 and kinds.count("python") == 2
   for kind, code in blocks():
     if kind == "python":
       assert _file_name(code), code[:80]
@@ -57,6 +58,10 @@ def test_every_block_of_the_guide_runs_in_order(tmp_path):
   digits = (tmp_path / "digits.txt.decoded").read_text().splitlines()
   assert len(digits) == 2 and set(digits) <= {"zero", "one"}
   assert len((tmp_path / "clips.txt.decoded").read_text().splitlines()) == 1
+  evaluated = json.loads((tmp_path / "runs" / "mine" / "eval" / "dev-step20.json").read_text())
+  captions = evaluated["problems"]["my_captions"]
+  assert captions["references_per_example"] == 2 and "cider_d" in captions["metrics"]
+  assert "bracket_f1" in evaluated["problems"]["my_parsing"]["metrics"]
   # Two captions per image on train, one example per image on dev, every reference kept.
   refs = (tmp_path / "data" / "my_captions.dev.references.jsonl").read_text().splitlines()
   assert refs == ['["a red square", "something red"]', '["a blue square", "something blue"]']

@@ -7,6 +7,7 @@ import dataclasses
 
 import gin
 
+from t2t_mm import errors
 from t2t_mm.config import typed
 
 
@@ -28,6 +29,11 @@ class TrainerConfig:
       training several-fold (docs/STACK.md). Without it, a resumed run
       reshuffles with a seed drawn from (seed, step), so it does not replay the examples it
       started with.
+    best_metric: "PROBLEM/METRIC" or "mean/METRIC": also keep the checkpoint with the best
+      dev value of it (in checkpoints/best/; lower is better for loss, log_perplexity, wer,
+      cer). Empty: none.
+    early_stopping_patience: stop after this many evaluations without a better best_metric;
+      0: never.
   """
 
   eval_every: int = 1000
@@ -37,9 +43,18 @@ class TrainerConfig:
   log_every: int = 50
   decode_examples: int = 64
   checkpoint_iterators: bool = False
+  best_metric: str = ""
+  early_stopping_patience: int = 0
 
   def __post_init__(self):
     typed.validate(self)
     typed.check_at_least(self, 1, "eval_steps", "checkpoint_every", "keep_checkpoints",
                          "log_every", what="trainer setting")
-    typed.check_at_least(self, 0, "eval_every", "decode_examples", what="trainer setting")
+    typed.check_at_least(self, 0, "eval_every", "decode_examples", "early_stopping_patience",
+                         what="trainer setting")
+    if self.early_stopping_patience and not self.best_metric:
+      raise errors.ConfigError("early_stopping_patience needs best_metric (the metric whose "
+                               "evaluations it counts).")
+    if self.best_metric and not self.eval_every:
+      raise errors.ConfigError(f"best_metric={self.best_metric} needs eval_every > 0: the best "
+                               "checkpoint is chosen among the evaluations during training.")

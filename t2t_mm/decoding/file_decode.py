@@ -56,10 +56,10 @@ def decode_lines(session: DecodeSession, lines: List[bytes], show_progress: bool
   return results
 
 
-def check_paths(in_path: str, out_path: str) -> None:
+def check_paths(in_path: str, out_path: str, in_flag: str = "--decode_from_file") -> None:
   """Fails before any decoding if `in_path` cannot be read or `out_path` cannot be written."""
   if not os.path.isfile(in_path) or not os.access(in_path, os.R_OK):
-    raise errors.ConfigError(f"--decode_from_file={in_path} is not a readable file.")
+    raise errors.ConfigError(f"{in_flag}={in_path} is not a readable file.")
   if os.path.isdir(out_path):
     raise errors.ConfigError(f"--decode_to_file={out_path} is a folder; give a file path.")
   parent = os.path.dirname(os.path.abspath(out_path))

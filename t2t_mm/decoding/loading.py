@@ -18,6 +18,7 @@ from t2t_mm.runs import gin_config
 from t2t_mm.runs import resolve
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data.spec import ProblemSpec
+from t2t_mm.runs import best
 from t2t_mm.runs import checkpoints
 from t2t_mm.runs import outputs
 
@@ -47,6 +48,8 @@ def restore_checkpoint(model, output_dir: str, checkpoint: Optional[str] = None)
 
   Damaged checkpoints of the run are skipped with a warning naming them.
   """
+  if checkpoint == "best":
+    checkpoint = best.best_checkpoint(output_dir)
   if checkpoint:
     checkpoints.restore_model(model, checkpoint)
     return checkpoint

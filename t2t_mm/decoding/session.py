@@ -64,6 +64,10 @@ class DecodeSession:
       self._vocabs[(problem, side)] = vocab
     return self._vocabs[(problem, side)]
 
+  def target_vocab(self, problem: Optional[str] = None):
+    """The target vocabulary of `problem` (default: the session's): text <-> ids."""
+    return self._vocab(problem or self.problem, "target")
+
   # --- Decoding ---
 
   def parse(self, line: Union[str, bytes]) -> inputs_lib.Request:

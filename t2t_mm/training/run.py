@@ -45,6 +45,8 @@ class RunOptions:
   gin_files: Sequence[str] = ()
   gin_params: Sequence[str] = ()
   distribution: str = "default"
+  best_metric: Optional[str] = None
+  early_stopping_patience: Optional[int] = None
   cpu_devices: int = 1
   generate_data: bool = False
   tmp_dir: Optional[str] = None
@@ -93,11 +95,14 @@ def _trainer_config(options: RunOptions) -> TrainerConfig:
     raise errors.ConfigError(f"gin binding of trainer.TrainerConfig: "
                              f"{str(e).splitlines()[0]}") from None
   changes = {k: v for k, v in (("eval_steps", options.eval_steps),
-                               ("eval_every", options.eval_every)) if v is not None}
+                               ("eval_every", options.eval_every),
+                               ("best_metric", options.best_metric),
+                               ("early_stopping_patience", options.early_stopping_patience))
+             if v is not None}
   try:
     return dataclasses.replace(config, **changes)
   except errors.ConfigError as e:
-    raise errors.ConfigError(f"--eval_steps / --eval_every: {e}") from e
+    raise errors.ConfigError(f"--{' / --'.join(changes) or 'gin'}: {e}") from e
 
 
 def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, float]]:

@@ -26,6 +26,8 @@ from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import HParams
 from t2t_mm.config.trainer_config import TrainerConfig  # noqa: F401  (re-exported)
 from t2t_mm.data import problem as problem_lib
+from t2t_mm import metrics as metrics_lib
+from t2t_mm.runs import best as best_lib
 from t2t_mm.runs import checkpoints
 from t2t_mm.training import distribution
 from t2t_mm.training import losses
@@ -39,6 +41,14 @@ from t2t_mm.utils import tracing
 
 class TrainingDivergedError(errors.T2TMMError):
   """The loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+def dev_metrics(spec) -> set:
+  """The metrics an evaluation reports for a problem of `spec` (what best_metric may name)."""
+  names = {"loss", "log_perplexity", "token_accuracy"}
+  if spec.one_token_targets:
+    names |= {"accuracy", "top5"}
+  return names | {m for m in spec.metrics if m in metrics_lib.STRING_METRICS}
 
 
 class Trainer:
@@ -57,6 +67,11 @@ class Trainer:
     sizes = {name: p.num_examples("train", data_dir) for name, p in self.problems.items()}
     self.rates = mixture.mixture_rates(hparams.mixture, sizes, hparams.mixture_temperature)
     self.sampler = mixture.MixtureSampler(self.rates, hparams.seed)
+    # Checked before any model is built: a typo in the metric costs nothing.
+    self.best = (best_lib.BestKeeper(output_dir, self.config.best_metric,
+                                     self.config.early_stopping_patience,
+                                     {n: dev_metrics(s) for n, s in self.specs.items()})
+                 if self.config.best_metric else None)
     unknown = set(hparams.problem_loss_weights) - set(self.problems)
     if unknown:
       raise errors.ConfigError(
@@ -75,6 +90,7 @@ class Trainer:
       self.optimizer.build(self.model.trainable_variables)
     self._steps = {name: self._make_step(name) for name in self.problems}
     self._checkpoint_manager = self._make_checkpoint_manager()
+    self._best_manager = None
     self.evaluator = Evaluator(self.model, self.problems, self.specs, data_dir, hparams,
                                decode_examples=self.config.decode_examples)
 
@@ -200,7 +216,7 @@ class Trainer:
     writer = self._summary_writer("train")
     progress = progress_lib.Progress(train_steps, self.config.log_every)
     results = {}
-    while step < train_steps:
+    while step < train_steps and not (self.best and self.best.should_stop):
       name = self.sampler.problem_at(step)
       batch = problem_lib.next_batch(self._iterators[name], self.problems[name], "train",
                                      self.data_dir)  # A damaged shard: an error naming it.
@@ -220,6 +236,11 @@ class Trainer:
       if self.config.eval_every and step % self.config.eval_every == 0 and step < train_steps:
         results = self.evaluate()
     progress.close()
+    if self.best and self.best.should_stop and step < train_steps:
+      logging.warning("Stopped early at step %d: %d evaluations without a better %s (best %s "
+                      "at step %s).", step, self.best.patience, self.best.metric,
+                      self.best.state["value"], self.best.state["step"])
+      self._checkpoint_manager.save(checkpoint_number=step)
     if not results or step != results.get("_step"):
       results = self.evaluate()
     return results
@@ -230,6 +251,8 @@ class Trainer:
     results = self.evaluator.evaluate(self.config.eval_steps)
     if self.chief:
       outputs.write_eval_results(self.output_dir, self.step, results, self.evaluator.samples)
+      if self.best:
+        self.best.update(self.step, results, self._save_best)
       writer = self._summary_writer("eval")
       with writer.as_default(step=self.step):
         for name, metrics in results.items():
@@ -242,6 +265,15 @@ class Trainer:
     results["_step"] = self.step
     results["_seconds"] = time.perf_counter() - start
     return results
+
+  def _save_best(self, step: int) -> str:
+    """Writes the model as checkpoints/best/ckpt-<step> (only the newest best is kept)."""
+    if self._best_manager is None:
+      self._best_manager = tf.train.CheckpointManager(
+          tf.train.Checkpoint(**checkpoints.model_items(self.model)),
+          os.path.join(self.output_dir, best_lib.BEST_DIR), max_to_keep=1)
+    prefix = self._best_manager.save(checkpoint_number=step)
+    return os.path.relpath(prefix, self.output_dir)
 
   def _summary_writer(self, kind: str):
     if not hasattr(self, "_writers"):

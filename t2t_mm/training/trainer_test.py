@@ -179,3 +179,51 @@ def test_two_worker_multi_worker_mirrored_finishes_and_agrees(tmp_path, single_d
     assert results[0]["eval_loss"][name] < untrained[name] - 0.2
   assert results[0]["eval_loss"] == pytest.approx(results[1]["eval_loss"], rel=1e-5)
   assert os.path.exists(tmp_path / "multi" / "eval_results.json")
+
+
+def test_the_best_checkpoint_is_the_evaluation_with_the_best_metric(tmp_path):
+  trainer = make_trainer(tmp_path, eval_every=10, best_metric="mean/loss")
+  trainer.train(40)
+  history = json.loads((tmp_path / "eval_results.json").read_text())["history"]
+  mean_loss = {h["step"]: np.mean([m["loss"] for m in h["problems"].values()]) for h in history}
+  state = json.loads((tmp_path / "best_checkpoint.json").read_text())
+  best_step = min(mean_loss, key=mean_loss.get)
+  assert state["step"] == best_step and state["value"] == pytest.approx(mean_loss[best_step])
+  assert state["checkpoint"] == os.path.join("checkpoints", "best", f"ckpt-{best_step}")
+  assert os.path.exists(tmp_path / (state["checkpoint"] + ".index"))
+  assert len(glob.glob(str(tmp_path / "checkpoints" / "best" / "*.index"))) == 1
+  from t2t_mm.runs import best
+  assert best.best_checkpoint(str(tmp_path)) == str(tmp_path / state["checkpoint"])
+
+
+def test_training_stops_after_patience_evaluations_without_improvement(tmp_path):
+  trainer = trainer_lib.Trainer(
+      [fake_problems.FakeCopyProblem(), fake_problems.FakeLabelProblem()],
+      HP.replace(learning_rate=1e-9), "in_memory", str(tmp_path),
+      config=trainer_lib.TrainerConfig(log_every=5, checkpoint_every=50, eval_steps=1,
+                                       eval_every=5, best_metric="fake_copy/token_accuracy",
+                                       early_stopping_patience=2))
+  trainer.train(100)
+  # Evaluations at 5 (the first best), 10 and 15 (no better): stopped at 15, not 100.
+  assert trainer.step == 15
+  state = json.loads((tmp_path / "best_checkpoint.json").read_text())
+  assert state["step"] == 5 and state["evals_without_improvement"] == 2
+  assert os.path.exists(tmp_path / "checkpoints" / "ckpt-15.index")
+
+
+@pytest.mark.parametrize("config, message", [
+    (dict(best_metric="fake_copy/blue"), "Did you mean: bleu|not a dev metric"),
+    (dict(best_metric="fake_cpy/loss"), "fake_copy"),
+    (dict(best_metric="loss"), "PROBLEM/METRIC"),
+])
+def test_a_bad_best_metric_is_an_error_before_training(tmp_path, config, message):
+  with pytest.raises(trainer_lib.errors.ConfigError, match=message):
+    make_trainer(tmp_path, eval_every=10, **config)
+  assert not os.listdir(tmp_path)
+
+
+def test_early_stopping_needs_a_metric_and_evaluations():
+  with pytest.raises(trainer_lib.errors.ConfigError, match="needs best_metric"):
+    trainer_lib.TrainerConfig(early_stopping_patience=2)
+  with pytest.raises(trainer_lib.errors.ConfigError, match="needs eval_every > 0"):
+    trainer_lib.TrainerConfig(best_metric="mean/loss", eval_every=0)
