@@ -32,6 +32,7 @@ SIGNATURES: Dict[str, Callable] = {
     "chrf": strings.chrf_signature,
     "wer": lambda refs: "jiwer: word edits / reference words, whole corpus",
     "cer": lambda refs: "jiwer: character edits / reference characters, whole corpus",
+    "exact_match": lambda refs: "whitespace-trimmed equality with any reference",
     "bracket_f1": lambda refs: "labeled brackets of linearized trees, corpus counts, EVALB-style",
     "cider_d": lambda refs: "CIDEr-D, n=1..4, sigma=6, df over this split's references",
 }

@@ -30,3 +30,9 @@ def test_metrics_by_name_take_one_or_several_references():
   assert metrics.compute("exact_match", ["x"], ["x"]) == 1.0
   assert metrics.compute("bracket_f1", [["(S DT )S"]], ["(S DT )S"]) == 1.0
   assert metrics.compute("cider_d", [["a b"], ["c d"]], ["a b", "c d"]) == pytest.approx(5.0)
+
+
+def test_every_metric_has_a_signature():
+  assert set(metrics.SIGNATURES) == set(metrics.STRING_METRICS)
+  for name, signature in metrics.SIGNATURES.items():
+    assert signature([["a b"]]), name
