@@ -46,11 +46,14 @@ def bleu(refs: References, hyps: Sequence[str]) -> float:
   return sacrebleu.metrics.BLEU().corpus_score(list(hyps), _streams(refs)).score
 
 
+def _signature(metric, refs: References) -> str:
+  metric.corpus_score([""] * len(refs), _streams(refs))  # The signature counts references.
+  return str(metric.get_signature())
+
+
 def bleu_signature(refs: References) -> str:
   """sacreBLEU's signature of bleu() over these references (what a paper quotes)."""
-  metric = sacrebleu.metrics.BLEU()
-  metric.corpus_score([""] * len(refs), _streams(refs))
-  return str(metric.get_signature())
+  return _signature(sacrebleu.metrics.BLEU(), refs)
 
 
 def chrf(refs: References, hyps: Sequence[str]) -> float:
@@ -59,9 +62,7 @@ def chrf(refs: References, hyps: Sequence[str]) -> float:
 
 
 def chrf_signature(refs: References) -> str:
-  metric = sacrebleu.metrics.CHRF()
-  metric.corpus_score([""] * len(refs), _streams(refs))
-  return str(metric.get_signature())
+  return _signature(sacrebleu.metrics.CHRF(), refs)
 
 
 def _first(refs: References) -> List[str]:
