@@ -80,7 +80,7 @@ def cut(counts: Dict[int, int], limit: int) -> int:
 
 
 def _model_sides(problem, stats: Stats):
-  """(model side, stored stats, preprocessor config) pairs: a _rev variant swaps the sides."""
+  """(model side, its stats) pairs: a _rev variant's inputs are the stored targets."""
   stored = ("targets", "inputs") if problem.was_reversed else SIDES
   for side, stored_side in zip(SIDES, stored):
     if stored_side in stats:

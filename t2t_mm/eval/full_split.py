@@ -113,8 +113,8 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
   signatures = {}
   for metric in names:
     if metric == "bracket_f1":
-      result.update(brackets.bracket_scores([metrics.strings.reference_lists(ref_list)[i][0]
-                                             for i in range(len(hyp_list))], hyp_list))
+      first_refs = [refs[0] for refs in metrics.strings.reference_lists(ref_list)]
+      result.update(brackets.bracket_scores(first_refs, hyp_list))
     else:
       result[metric] = metrics.compute(metric, ref_list, hyp_list)
     signatures[metric] = metrics.SIGNATURES[metric](ref_list)

@@ -161,9 +161,10 @@ def read_lines(path: str) -> Iterator[str]:
     raise errors.DataError(f"{path}: cannot be read ({e}).") from e
 
 
-def relative_to(manifest_row: Row, path: str) -> str:
-  """A path of a manifest row, relative to the manifest's folder unless absolute."""
-  manifest = manifest_row[1].rsplit(":", 1)[0]
+def relative_to(where: str, path: str) -> str:
+  """A path listed at `where` ("manifest:line"), relative to the manifest's folder unless
+  absolute."""
+  manifest = where.rsplit(":", 1)[0]
   return os.path.join(os.path.dirname(manifest), os.path.expanduser(path))
 
 

@@ -43,7 +43,7 @@ class ImageCaptions(base.FileProblem):
     def read(tmp_dir, split):
       groups = {}
       for (path, caption), where in self.manifest_rows(tmp_dir, split, 2):
-        full = base.relative_to(((), where), path)
+        full = base.relative_to(where, path)
         groups.setdefault(full, ([], where))[0].append(caption.strip())
       return [(path, captions, where) for path, (captions, where) in groups.items()]
     return self.cached("grouped-" + split, tmp_dir, lambda t, _: read(t, split))

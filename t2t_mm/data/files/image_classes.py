@@ -62,8 +62,8 @@ class ImageClasses(base.FileProblem):
         for folder in self.paths(tmp_dir, split, pattern):
           items += _class_folder_items(folder)
       else:
-        items += [(base.relative_to(row, row[0][0]), row[0][1].strip(), row[1])
-                  for row in self.manifest_rows(tmp_dir, split, 2, (pattern,))]
+        items += [(base.relative_to(where, path), label.strip(), where)
+                  for (path, label), where in self.manifest_rows(tmp_dir, split, 2, (pattern,))]
     return items
 
   def labels(self, tmp_dir: str) -> List[str]:

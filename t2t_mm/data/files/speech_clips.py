@@ -41,7 +41,7 @@ class SpeechClips(base.FileProblem):
 
   def index(self, split: str, tmp_dir: str) -> List[Tuple[str, str, str]]:
     def read(tmp_dir, split):
-      return [(base.relative_to(((), where), path), text, where)
+      return [(base.relative_to(where, path), text, where)
               for (path, text), where in self.manifest_rows(tmp_dir, split, 2)]
     return self.cached(split, tmp_dir, read)
 
