@@ -27,6 +27,12 @@ flags.DEFINE_string("best_metric", None, "Also keep the checkpoint with the best
                     "RUN/checkpoints/best (mm-decoder / mm-eval --checkpoint_path=best).")
 flags.DEFINE_integer("early_stopping_patience", None, "Stop after this many evaluations without "
                      "a better --best_metric (default: TrainerConfig; 0: never).")
+flags.DEFINE_string("warm_start_from", None, "Start a new run from the variables of this run "
+                    "folder or checkpoint whose names and shapes match (the rest start fresh; "
+                    "the lists go to OUTPUT_DIR/warm_start.json). Fine-tuning: another "
+                    "--problems than the source run's.")
+flags.DEFINE_boolean("warm_start_optimizer", None, "With --warm_start_from, also take the "
+                     "optimizer's slots and step (default: they start fresh).")
 flags.DEFINE_enum("distribution", "default", distribution.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into this many logical devices (for "
                      "mirrored runs without GPUs).")
@@ -45,6 +51,7 @@ def main() -> int:
       train_steps=FLAGS.train_steps, eval_steps=FLAGS.eval_steps, eval_every=FLAGS.eval_every,
       gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param, distribution=FLAGS.distribution,
       best_metric=FLAGS.best_metric, early_stopping_patience=FLAGS.early_stopping_patience,
+      warm_start_from=FLAGS.warm_start_from, warm_start_optimizer=FLAGS.warm_start_optimizer,
       cpu_devices=FLAGS.cpu_devices, generate_data=FLAGS.generate_data))
   return 0
 

@@ -4,7 +4,7 @@
     ds = problem.dataset("train", data_dir, config.replace(batch_size=16))
 
 TF Model Garden's DataConfig is the model: the data pipeline and the preprocessors see these
-four typed fields, not the whole HParams, so the trainer sizes per-replica batches here
+few typed fields, not the whole HParams, so the trainer sizes per-replica batches here
 instead of rewriting hparams.
 """
 
@@ -19,12 +19,16 @@ class DataConfig:
 
   Args:
     batch_size: examples per batch (per replica, when the trainer makes it).
+    batch_tokens: > 0: train batches of sequence problems hold about this many positions
+      (per replica): a length bucket of longest length L takes max(1, batch_tokens // L)
+      examples. 0: batch_size examples in every bucket.
     max_input_length: inputs are cut to this many tokens, or audio frames.
     max_target_length: targets are cut to this many tokens.
     seed: seed of the shuffling of train data.
   """
 
   batch_size: int = 32
+  batch_tokens: int = 0
   max_input_length: int = 256
   max_target_length: int = 256
   seed: int = 1234
@@ -33,13 +37,15 @@ class DataConfig:
     typed.validate(self)
     typed.check_at_least(self, 1, "batch_size", "max_input_length", "max_target_length",
                          what="data setting")
+    typed.check_at_least(self, 0, "batch_tokens", what="data setting")
 
   @classmethod
   def from_hparams(cls, hparams) -> "DataConfig":
     """The DataConfig of a run's HParams (a DataConfig is returned as it is)."""
     if isinstance(hparams, DataConfig):
       return hparams
-    return cls(batch_size=hparams.batch_size, max_input_length=hparams.max_input_length,
+    return cls(batch_size=hparams.batch_size, batch_tokens=hparams.batch_tokens,
+               max_input_length=hparams.max_input_length,
                max_target_length=hparams.max_target_length, seed=hparams.seed)
 
   def replace(self, **changes) -> "DataConfig":

@@ -65,13 +65,19 @@ class HParams:
   audio_spectral_blocks: int = _f(2, "Strided ConvRes blocks of the audio_spectral modality over "
                                   "10 ms log-mel frames; time shrinks by 2 per block.")
   audio_num_mel_bins: int = _f(80, "Mel bins of the audio_spectral modality's log-mel features.")
-  dtype_policy: Literal["float32", "mixed_bfloat16"] = _f(
+  moe_noisy_gating: bool = _f(True, "Noisy top-k gating in training (paper). False: routing "
+                              "without noise, so a step is deterministic (with dropout 0).")
+  dtype_policy: Literal["float32", "mixed_bfloat16", "mixed_float16"] = _f(
       "float32", "Keras dtype policy: mixed_bfloat16 computes in bf16 (float32 variables, "
-      "MoE router and logits). Slower than float32 on the 2-core CPU (docs/STACK.md); meant "
-      "for accelerators with fast bf16.")
+      "MoE router and logits); slower than float32 on the 2-core CPU (docs/STACK.md), meant "
+      "for accelerators with fast bf16. mixed_float16 computes in float16 with dynamic loss "
+      "scaling; updates whose gradients are not finite are skipped (GPUs; docs/scale.md).")
 
   # --- Data ---
   batch_size: int = _f(32, "Examples per batch (sequence batches are bucketed by length).")
+  batch_tokens: int = _f(0, "> 0: sequence problems batch by tokens: each batch holds about this "
+                         "many positions (its length bucket's longest input or target times "
+                         "its examples). Image and label problems keep batch_size. 0: off.")
   max_input_length: int = _f(256, "Longer inputs are truncated (tokens, frames or samples/hop).")
   max_target_length: int = _f(256, "Longer targets are truncated (tokens).")
 
@@ -87,6 +93,8 @@ class HParams:
   adam_epsilon: float = _f(1e-6, "Adam epsilon (reference: 1e-6).")
   clip_grad_norm: float = _f(2.0, "Clip gradients to this global norm; 0 disables.")
   label_smoothing: float = _f(0.1, "Label smoothing of the cross-entropy.")
+  accumulate_steps: int = _f(1, "Micro-batches (of one problem) whose gradients make one "
+                             "update: the effective batch is accumulate_steps x batch.")
   seed: int = _f(1234, "Seed of initializers, shuffling and the mixture sampler.")
 
   # --- Multi-problem mixture ---
@@ -95,16 +103,29 @@ class HParams:
       "size^(1/T).")
   mixture_temperature: float = _f(2.0, "T of the temperature mixture.")
   problem_loss_weights: Dict[str, float] = _f({}, "Per-problem loss multipliers; default 1.")
+  mixture_max_examples: Dict[str, int] = _f(
+      {}, "Per-problem cap on the size the mixture counts (SeqIO's maximum): a problem "
+      "counts as min(size, cap) examples.")
+  mixture_schedule: Literal["constant", "linear", "pretrain"] = _f(
+      "constant", "constant: the mixture's rates throughout. linear: mixture_start_rates until "
+      "mixture_schedule_steps[0], moving linearly to the mixture's rates at "
+      "mixture_schedule_steps[1]. pretrain: only mixture_pretrain_problem before "
+      "mixture_schedule_steps[0], then the mixture (T2T's pretrain schedule).")
+  mixture_schedule_steps: List[int] = _f(
+      [], "Steps of the schedule: [a, b] for linear, [switch] for pretrain, [] for constant.")
+  mixture_start_rates: Dict[str, float] = _f(
+      {}, "linear schedule: the rates at its first step (normalized; unnamed problems 0).")
+  mixture_pretrain_problem: str = _f("", "pretrain schedule: the problem trained alone first.")
 
   def __post_init__(self):
     typed.validate(self)
     typed.check_at_least(self, 1, "hidden_size", "filter_size", "num_heads", "kernel_size",
                          "moe_num_experts", "moe_k", "batch_size", "max_input_length",
-                         "max_target_length", "audio_num_mel_bins")
+                         "max_target_length", "audio_num_mel_bins", "accumulate_steps")
     typed.check_at_least(self, 0, "num_encoder_blocks", "num_mixer_blocks", "num_decoder_blocks",
                          "audio_waveform_blocks", "audio_spectral_blocks",
                          "learning_rate_warmup_steps", "moe_loss_coef", "moe_capacity_factor",
-                         "clip_grad_norm", "label_smoothing", "adam_epsilon")
+                         "clip_grad_norm", "label_smoothing", "adam_epsilon", "batch_tokens")
     typed.check_positive(self, "learning_rate", "mixture_temperature")
     for key in ("dropout", "attention_dropout", "label_smoothing", "adam_beta1", "adam_beta2"):
       if not 0.0 <= getattr(self, key) < 1.0:
@@ -113,6 +134,22 @@ class HParams:
       if len(getattr(self, key)) != 4 or min(getattr(self, key)) < 1:
         raise errors.ConfigError(f"hparam '{key}' must be 4 integers >= 1 (one per ConvStep), "
                                  f"got {getattr(self, key)}.")
+
+    wanted = {"constant": 0, "linear": 2, "pretrain": 1}[self.mixture_schedule]
+    if len(self.mixture_schedule_steps) != wanted:
+      raise errors.ConfigError(
+          f"mixture_schedule={self.mixture_schedule} needs mixture_schedule_steps of {wanted} "
+          f"step(s), got {self.mixture_schedule_steps}.")
+    if (self.mixture_schedule == "linear") != bool(self.mixture_start_rates):
+      raise errors.ConfigError("mixture_start_rates is set by, and only by, "
+                               "mixture_schedule=linear (got mixture_schedule="
+                               f"{self.mixture_schedule}, mixture_start_rates="
+                               f"{self.mixture_start_rates}).")
+    if (self.mixture_schedule == "pretrain") != bool(self.mixture_pretrain_problem):
+      raise errors.ConfigError("mixture_pretrain_problem is set by, and only by, "
+                               "mixture_schedule=pretrain (got mixture_schedule="
+                               f"{self.mixture_schedule}, mixture_pretrain_problem="
+                               f"'{self.mixture_pretrain_problem}').")
 
   def replace(self, **changes) -> "HParams":
     """A copy with `changes`; unknown keys and wrong types raise errors.ConfigError."""

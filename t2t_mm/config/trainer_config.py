@@ -34,6 +34,10 @@ class TrainerConfig:
       cer). Empty: none.
     early_stopping_patience: stop after this many evaluations without a better best_metric;
       0: never.
+    warm_start_from: a run folder, checkpoint folder or checkpoint prefix: a fresh run starts
+      from its variables whose names and shapes match (t2t_mm/runs/warm_start.py; the list
+      goes to warm_start.json). Ignored once the run has checkpoints of its own. Empty: none.
+    warm_start_optimizer: with warm_start_from, also take the optimizer's slots and step.
   """
 
   eval_every: int = 1000
@@ -45,9 +49,14 @@ class TrainerConfig:
   checkpoint_iterators: bool = False
   best_metric: str = ""
   early_stopping_patience: int = 0
+  warm_start_from: str = ""
+  warm_start_optimizer: bool = False
 
   def __post_init__(self):
     typed.validate(self)
+    if self.warm_start_optimizer and not self.warm_start_from:
+      raise errors.ConfigError("warm_start_optimizer needs warm_start_from (the run whose "
+                               "optimizer state to take).")
     typed.check_at_least(self, 1, "eval_steps", "checkpoint_every", "keep_checkpoints",
                          "log_every", what="trainer setting")
     typed.check_at_least(self, 0, "eval_every", "decode_examples", "early_stopping_patience",

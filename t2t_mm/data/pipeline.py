@@ -50,18 +50,35 @@ def add_eos_and_truncate(ids: tf.Tensor, max_length: int) -> tf.Tensor:
   return tf.concat([ids, tf.constant([EOS_ID], tf.int32)], axis=0)
 
 
+def bucket_batch_sizes(bounds: Sequence[int], max_length: int, batch_size: int,
+                       batch_tokens: int = 0) -> List[int]:
+  """Examples per batch of each length bucket of `bounds` (len(bounds) + 1 buckets).
+
+  Bucket i holds lengths < bounds[i] (the last one lengths up to max_length). With
+  batch_tokens, a bucket whose longest example has L positions takes batch_tokens // L
+  examples (at least 1), as Tensor2Tensor's and fairseq's token batches do.
+  """
+  if not batch_tokens:
+    return [batch_size] * (len(bounds) + 1)
+  longest = [b - 1 for b in bounds] + [max_length]
+  return [max(1, batch_tokens // max(length, 1)) for length in longest]
+
+
 def batch_by_length(ds: tf.data.Dataset, length_fn: Callable[[dict], tf.Tensor],
                     batch_size: int, max_length: int, train: bool,
-                    min_bucket: int = 8) -> tf.data.Dataset:
-  """Batches of `batch_size` zero-padded examples; train batches come from length buckets.
+                    min_bucket: int = 8, batch_tokens: int = 0) -> tf.data.Dataset:
+  """Batches of zero-padded examples; train batches come from length buckets.
 
-  Dev/test batches keep the file order (no bucketing), so decodes line up with the data.
+  Train: `batch_size` examples per batch, or with `batch_tokens` about that many positions
+  (bucket_batch_sizes). Dev/test batches keep the file order (no bucketing) and take
+  `batch_size` examples, so decodes line up with the data.
   """
   if not train:
     return ds.padded_batch(batch_size)
   bounds = bucket_boundaries(max_length + 1, min_length=min_bucket)
   return ds.bucket_by_sequence_length(
-      length_fn, bucket_boundaries=bounds, bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
+      length_fn, bucket_boundaries=bounds,
+      bucket_batch_sizes=bucket_batch_sizes(bounds, max_length, batch_size, batch_tokens),
       drop_remainder=True)
 
 

@@ -284,7 +284,8 @@ class Problem:
     (EOS kept last), audio to max_input_length frames of `audio_frame_step` samples; nothing
     is dropped, so a train pipeline can never stall on a filter that rejects everything.
     Train data is shuffled (seeded by `seed`, else config.seed), repeats forever and is
-    bucketed by length into batches of exactly config.batch_size. Dev/test data is read
+    bucketed by length into batches of exactly config.batch_size (or, with
+    config.batch_tokens, of about that many positions). Dev/test data is read
     once, in order, in batches of up to config.batch_size.
     """
     config = DataConfig.from_hparams(config)
@@ -299,7 +300,8 @@ class Problem:
       def length(ex):
         return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
       max_len = max(config.max_input_length, config.max_target_length)
-      ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train)
+      ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train,
+                                    batch_tokens=config.batch_tokens)
     return ds.prefetch(pipeline.AUTOTUNE)
 
   def examples_dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,

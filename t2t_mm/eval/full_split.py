@@ -17,6 +17,7 @@ import collections
 import dataclasses
 import json
 import os
+import weakref
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import tensorflow as tf
@@ -33,6 +34,17 @@ from t2t_mm.training import evaluation
 from t2t_mm.utils import atomic
 
 MODEL_KEYS = ("inputs", "targets", "target_space")
+# model -> {problem: compiled teacher-forced statistics}: each is traced once per process, not
+# once per evaluation (a trace costs seconds; bench/eval.py).
+_STATS_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def stats_fn(model, spec, element_spec):
+  """evaluation.make_stats_fn(model, spec, element_spec), made once per model and problem."""
+  fns = _STATS_FNS.setdefault(model, {})
+  if spec.name not in fns:
+    fns[spec.name] = evaluation.make_stats_fn(model, spec, element_spec)
+  return fns[spec.name]
 
 
 def _batches(problem, split: str, data_dir: str, config: DataConfig):
@@ -70,7 +82,7 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
   vocab = problem.target_vocab(run.data_dir)
   decode_runner = decode_runner or runner_lib.DecodeRunner(run.model)
   model_spec = {k: v for k, v in batches.element_spec.items() if k in MODEL_KEYS}
-  stats_fn = evaluation.make_stats_fn(run.model, spec, model_spec)
+  stats = stats_fn(run.model, spec, model_spec)
   nll = correct = count = top5 = 0.0
   token_counts = collections.Counter()
   hyps: Dict[int, str] = {}
@@ -81,7 +93,7 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
     bar = tqdm.tqdm(total=total, desc=f"{name} ({split})", unit="ex", mininterval=0.5, ncols=100)
   for batch in batches:
     features = {k: batch[k] for k in MODEL_KEYS}
-    b_nll, b_correct, b_count, b_top5 = (float(x) for x in stats_fn(features))
+    b_nll, b_correct, b_count, b_top5 = (float(x) for x in stats(features))
     nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
     targets = features["targets"].numpy()
     token_counts.update(targets.ravel().tolist() if spec.one_token_targets

@@ -54,6 +54,8 @@ class MixtureOfExperts(keras.layers.Layer):
     k: experts per token (k < E).
     loss_coef: coefficient w of the balancing loss.
     noise_epsilon: added to the noise standard deviation.
+    noisy_gating: noise in training (paper); False routes by the clean logits, so a training
+      step is deterministic (load then counts assignments, as in inference).
     capacity_factor: 0 (default) = exact dispatch; c > 0 caps each expert at
       ceil(c * real tokens * k / E) assignments and drops the rest (in token order).
 
@@ -63,7 +65,7 @@ class MixtureOfExperts(keras.layers.Layer):
   """
 
   def __init__(self, hidden_size, filter_size, num_experts, k=2, loss_coef=0.01,
-               noise_epsilon=1e-2, capacity_factor=0.0, **kwargs):
+               noise_epsilon=1e-2, capacity_factor=0.0, noisy_gating=True, **kwargs):
     super().__init__(**kwargs)
     if not 0 < k < num_experts:
       raise ValueError(f"MixtureOfExperts: need 0 < k < num_experts, got k={k}, "
@@ -75,6 +77,7 @@ class MixtureOfExperts(keras.layers.Layer):
                        f"{capacity_factor}.")
     self.loss_coef, self.noise_epsilon = loss_coef, noise_epsilon
     self.capacity_factor = float(capacity_factor)
+    self.noisy_gating = bool(noisy_gating)
     self.seed_generator = keras.random.SeedGenerator(0)
     self.last_gates = None
 
@@ -99,7 +102,8 @@ class MixtureOfExperts(keras.layers.Layer):
     x32 = ops.cast(x, "float32")
     clean = ops.matmul(x32, ops.cast(self.w_gate, "float32"))
     e, k = self.num_experts, self.k
-    if training:
+    noisy = training and self.noisy_gating
+    if noisy:
       noise_std = ops.softplus(ops.matmul(x32, ops.cast(self.w_noise, "float32")))
       noise_std = noise_std + self.noise_epsilon
       noise = keras.random.normal(ops.shape(clean), seed=self.seed_generator)
@@ -113,7 +117,7 @@ class MixtureOfExperts(keras.layers.Layer):
     m = ops.cast(mask, "float32")
     flat_idx = ops.reshape(top_idx, (-1,))
     importance = ops.segment_sum(ops.reshape(top_gates * m[:, None], (-1,)), flat_idx, e)
-    if training:
+    if noisy:
       # P(token would still be in the top k with fresh noise on this expert only): the
       # margin to the k+1-th logit for a selected expert, to the k-th for the others.
       thr = ops.where(ops.greater(logits, top_vals[:, k:k + 1]), top_vals[:, k:k + 1],
@@ -190,4 +194,4 @@ class MixtureOfExperts(keras.layers.Layer):
     return {**super().get_config(), "hidden_size": self.hidden_size,
             "filter_size": self.filter_size, "num_experts": self.num_experts, "k": self.k,
             "loss_coef": self.loss_coef, "noise_epsilon": self.noise_epsilon,
-            "capacity_factor": self.capacity_factor}
+            "capacity_factor": self.capacity_factor, "noisy_gating": self.noisy_gating}

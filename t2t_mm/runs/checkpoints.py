@@ -96,9 +96,10 @@ def _unescape(name: str) -> str:
   return "".join(out)
 
 
-def saved_shapes(prefix: str) -> Dict[str, Dict[str, Tuple[int, ...]]]:
-  """{top-level key: {variable name: shape}} of checkpoint `prefix` (reads its index only)."""
-  shapes: Dict[str, Dict[str, Tuple[int, ...]]] = collections.defaultdict(dict)
+def saved_entries(prefix: str) -> Dict[str, Dict[str, Tuple[str, Tuple[int, ...]]]]:
+  """{top-level key: {variable name: (checkpoint key, shape)}} of checkpoint `prefix` (reads
+  its index only); tf.train.load_checkpoint(prefix).get_tensor(key) reads a value."""
+  entries: Dict[str, Dict[str, Tuple[str, Tuple[int, ...]]]] = collections.defaultdict(dict)
   try:
     shape_map = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
   except (tf.errors.OpError, IndexError) as e:  # IndexError: an index file cut short.
@@ -108,8 +109,14 @@ def saved_shapes(prefix: str) -> Dict[str, Dict[str, Tuple[int, ...]]]:
     if "/" not in stem:  # save_counter, the object graph, or not a variable value.
       continue
     top, rest = stem.split("/", 1)
-    shapes[top][_unescape(rest)] = tuple(shape)
-  return dict(shapes)
+    entries[top][_unescape(rest)] = (key, tuple(shape))
+  return dict(entries)
+
+
+def saved_shapes(prefix: str) -> Dict[str, Dict[str, Tuple[int, ...]]]:
+  """{top-level key: {variable name: shape}} of checkpoint `prefix` (reads its index only)."""
+  return {top: {name: shape for name, (_, shape) in named.items()}
+          for top, named in saved_entries(prefix).items()}
 
 
 def _check_fits(prefix: str, saved: Mapping, items: Mapping[str, Mapping[str, object]]) -> None:

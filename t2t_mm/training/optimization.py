@@ -96,9 +96,22 @@ class FusedAdam(keras.optimizers.Adam):
 
 
 def make_optimizer(hp: HParams) -> keras.optimizers.Optimizer:
-  return FusedAdam(
+  """FusedAdam; under dtype_policy=mixed_float16 wrapped in Keras's dynamic loss scaling
+  (the loss is multiplied by a scale before the gradients are taken; an update whose
+  gradients are not finite is skipped and the scale halved; 2000 good steps double it)."""
+  adam = FusedAdam(
       learning_rate=learning_rate_schedule(hp), beta_1=hp.adam_beta1, beta_2=hp.adam_beta2,
       epsilon=hp.adam_epsilon, global_clipnorm=hp.clip_grad_norm or None,
       # A fixed name: checkpoints key its slots by path, and Keras would number a second
       # optimizer of one process fused_adam_1.
       name="optimizer")
+  if hp.dtype_policy == "mixed_float16":
+    return keras.optimizers.LossScaleOptimizer(adam, name="loss_scale_optimizer")
+  return adam
+
+
+def scale_loss(optimizer, loss):
+  """`loss` times the optimizer's loss scale (itself when it does not scale)."""
+  if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+    return optimizer.scale_loss(loss)
+  return loss

@@ -25,6 +25,7 @@ from t2t_mm.runs import resolve
 from t2t_mm.training import distribution
 from t2t_mm.runs import outputs
 from t2t_mm.runs import resume
+from t2t_mm.runs import warm_start
 from t2t_mm.runs import lock as run_lock
 from t2t_mm.training.trainer import Trainer
 from t2t_mm.training.trainer import TrainerConfig
@@ -47,6 +48,8 @@ class RunOptions:
   distribution: str = "default"
   best_metric: Optional[str] = None
   early_stopping_patience: Optional[int] = None
+  warm_start_from: Optional[str] = None
+  warm_start_optimizer: Optional[bool] = None
   cpu_devices: int = 1
   generate_data: bool = False
   tmp_dir: Optional[str] = None
@@ -97,7 +100,9 @@ def _trainer_config(options: RunOptions) -> TrainerConfig:
   changes = {k: v for k, v in (("eval_steps", options.eval_steps),
                                ("eval_every", options.eval_every),
                                ("best_metric", options.best_metric),
-                               ("early_stopping_patience", options.early_stopping_patience))
+                               ("early_stopping_patience", options.early_stopping_patience),
+                               ("warm_start_from", options.warm_start_from),
+                               ("warm_start_optimizer", options.warm_start_optimizer))
              if v is not None}
   try:
     return dataclasses.replace(config, **changes)
@@ -123,6 +128,8 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
   strategy = distribution.make_strategy(options.distribution, options.cpu_devices)
   gin_config.setup(options.output_dir, options.gin_files, options.gin_params)
   config = _trainer_config(options)
+  if config.warm_start_from:  # A missing or unreadable source costs nothing yet.
+    warm_start.find_checkpoint(config.warm_start_from)
   problems = [registry.problem(name) for name in names]
   _ensure_data(problems, options)
   data_config = DataConfig.from_hparams(hparams)
@@ -137,6 +144,8 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
   with run_lock.RunLock(options.output_dir) if chief else contextlib.nullcontext():
     trainer = Trainer(problems, hparams, options.data_dir, options.output_dir, strategy, config)
     start_step = trainer.restore()  # Before any write: a checkpoint that does not fit stops us.
+    if trainer.chief and trainer.warm_start_report is not None:
+      print(trainer.warm_start_report.summary(), file=stream, flush=True)
     if trainer.chief:
       resolve.save_hparams(options.output_dir, hparams, set_name)
       gin_config.save(options.output_dir)

@@ -8,6 +8,13 @@ Each step: the mixture picks a problem by (seed, step) -> that problem's compile
 its next batch -> loss = token cross-entropy / global target tokens (+ MoE balancing loss once)
 -> gradients update the variables that problem uses. Every problem's step is a tf.function
 traced once (input_signature from its dataset) and shares the body's variables.
+
+With accumulate_steps = N, one update takes N micro-batches of the chosen problem: their
+target tokens are counted first, then each micro-batch adds the gradient of its token loss
+over that global count (and of 1/N of its MoE loss) into accumulators, and one apply step
+updates the variables and clears them: the update of one batch N times as large. Under
+mixed_float16 the loss is scaled before each gradient and an update with non-finite
+gradients is skipped (counted in `skipped_updates`, logged); the step does not advance.
 """
 
 import os
@@ -34,6 +41,7 @@ from t2t_mm.training import losses
 from t2t_mm.training import mixture
 from t2t_mm.training import optimization
 from t2t_mm.runs import outputs
+from t2t_mm.runs import warm_start as warm_start_lib
 from t2t_mm.training import progress as progress_lib
 from t2t_mm.training.evaluation import Evaluator
 from t2t_mm.utils import tracing
@@ -65,8 +73,9 @@ class Trainer:
     self.problems = {p.name: p for p in problems}
     self.specs = {name: p.spec(data_dir) for name, p in self.problems.items()}
     sizes = {name: p.num_examples("train", data_dir) for name, p in self.problems.items()}
-    self.rates = mixture.mixture_rates(hparams.mixture, sizes, hparams.mixture_temperature)
-    self.sampler = mixture.MixtureSampler(self.rates, hparams.seed)
+    self.schedule = mixture.schedule_from_hparams(hparams, sizes)
+    self.rates = self.schedule.rates_at(0)
+    self.sampler = mixture.MixtureSampler(self.schedule, hparams.seed)
     # Checked before any model is built: a typo in the metric costs nothing.
     self.best = (best_lib.BestKeeper(output_dir, self.config.best_metric,
                                      self.config.early_stopping_patience,
@@ -88,7 +97,16 @@ class Trainer:
       self._build_model()
       self.optimizer = optimization.make_optimizer(hparams)
       self.optimizer.build(self.model.trainable_variables)
+      self._accumulators = None
+      if hparams.accumulate_steps > 1:  # Per replica: each sums its own gradients.
+        self._accumulators = [
+            tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
+                        synchronization=tf.VariableSynchronization.ON_READ,
+                        aggregation=tf.VariableAggregation.SUM, name=f"accumulator_{i}")
+            for i, v in enumerate(self.model.trainable_variables)]
     self._steps = {name: self._make_step(name) for name in self.problems}
+    self.skipped_updates = 0  # Updates skipped for non-finite gradients (mixed_float16).
+    self.warm_start_report = None
     self._checkpoint_manager = self._make_checkpoint_manager()
     self._best_manager = None
     self.evaluator = Evaluator(self.model, self.problems, self.specs, data_dir, hparams,
@@ -102,7 +120,8 @@ class Trainer:
 
     def dataset_fn(ctx: tf.distribute.InputContext):
       per_replica = self.data_config.replace(
-          batch_size=ctx.get_per_replica_batch_size(hp.batch_size))
+          batch_size=ctx.get_per_replica_batch_size(hp.batch_size),
+          batch_tokens=hp.batch_tokens // ctx.num_replicas_in_sync)
       return problem.dataset("train", self.data_dir, per_replica, shuffle=True, seed=seed,
                              num_shards=ctx.num_input_pipelines,
                              shard_index=ctx.input_pipeline_id)
@@ -148,38 +167,102 @@ class Trainer:
                                       max_to_keep=self.config.keep_checkpoints)
 
   def _make_step(self, name: str):
+    """The update of problem `name`: fn(batch) -> (loss, MoE loss) reduced over replicas, a
+    tf.function; with accumulate_steps > 1, fn(list of that many batches), which runs the
+    compiled count, accumulate and apply steps."""
     spec, hp = self.specs[name], self.hparams
     weight = hp.problem_loss_weights.get(name, 1.0)
     num_replicas = self.strategy.num_replicas_in_sync
+    micro = hp.accumulate_steps
+    element_spec = self._datasets[name].element_spec
 
-    def replica_step(features):
+    def gradients(features, scale):
+      """(gradients of this replica's share of the update, its token loss, its MoE loss)."""
       with tf.GradientTape() as tape:
         logits = self.model(features, problem=name, training=True)
         # Read the MoE losses before any merge point (all_reduce): Keras keeps them in one
         # list shared by the replica threads, which the next replica's call clears.
         model_losses = list(self.model.losses)
         weights = losses.target_weights(features["targets"], spec.one_token_targets)
-        loss_sum, count = losses.smoothed_cross_entropy(
+        loss_sum, _ = losses.smoothed_cross_entropy(
             logits, features["targets"], weights, hp.label_smoothing)
-        context = tf.distribute.get_replica_context()
-        global_count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
-        loss = loss_sum / tf.maximum(global_count, 1.0)
-        # Each replica adds 1/num_replicas of its balancing loss: summed once overall.
-        aux = (tf.add_n([tf.cast(x, tf.float32) for x in model_losses]) / num_replicas
+        loss = loss_sum * scale  # scale: 1 / target tokens of the whole update.
+        # Each replica and micro-batch adds its share of its balancing loss: summed once.
+        aux = (tf.add_n([tf.cast(x, tf.float32) for x in model_losses]) / (num_replicas * micro)
                if model_losses else tf.constant(0.0))
-        total = weight * loss + aux
-      variables = self.model.trainable_variables
-      grads = tape.gradient(total, variables)
-      used = [(g, v) for g, v in zip(grads, variables) if g is not None]
-      self.optimizer.apply_gradients(used)
-      return loss, aux
+        total = optimization.scale_loss(self.optimizer, weight * loss + aux)
+      return tape.gradient(total, self.model.trainable_variables), loss, aux
 
-    def step(features):
-      loss, aux = self.strategy.run(replica_step, args=(features,))
+    def global_count(features):
+      count = tf.reduce_sum(losses.target_weights(features["targets"], spec.one_token_targets))
+      return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, count)
+
+    def apply(grads):
+      variables = self.model.trainable_variables
+      self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables)
+                                      if g is not None])
+
+    def reduced(loss, aux):
       return (self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
               self.strategy.reduce(tf.distribute.ReduceOp.SUM, aux, axis=None))
 
-    return tracing.function_for(step, name, input_signature=[self._datasets[name].element_spec])
+    if micro == 1:
+      def replica_step(features):
+        scale = 1.0 / tf.maximum(global_count(features), 1.0)
+        grads, loss, aux = gradients(features, scale)
+        apply(grads)
+        return loss, aux
+
+      def step(features):
+        return reduced(*self.strategy.run(replica_step, args=(features,)))
+
+      return tracing.function_for(step, name, input_signature=[element_spec])
+
+    used = {}  # Which accumulators this problem's gradients reach (known once traced).
+
+    def replica_count(features):
+      return global_count(features)
+
+    def replica_accumulate(features, scale):
+      grads, loss, aux = gradients(features, scale)
+      used["indices"] = [i for i, g in enumerate(grads) if g is not None]
+      for i in used["indices"]:
+        self._accumulators[i].assign_add(tf.convert_to_tensor(grads[i]))
+      return loss, aux
+
+    def replica_apply():
+      grads = [None] * len(self._accumulators)
+      for i in used["indices"]:
+        grads[i] = tf.identity(self._accumulators[i])  # This replica's sum.
+      apply(grads)
+      for i in used["indices"]:
+        self._accumulators[i].assign(tf.zeros_like(self._accumulators[i]))
+      return tf.constant(0)
+
+    count_fn = tracing.function_for(
+        lambda features: self.strategy.reduce(
+            tf.distribute.ReduceOp.MEAN, self.strategy.run(replica_count, args=(features,)),
+            axis=None), f"{name}_count", input_signature=[element_spec])
+    accumulate_fn = tracing.function_for(
+        lambda features, scale: reduced(*self.strategy.run(replica_accumulate,
+                                                           args=(features, scale))),
+        f"{name}_accumulate",
+        input_signature=[element_spec, tf.TensorSpec([], tf.float32)])
+    apply_fn = tracing.function_for(lambda: self.strategy.run(replica_apply),
+                                    f"{name}_apply", input_signature=[])
+
+    def accumulated_step(batches):
+      # Every replica's all-reduced count is the global one, so their MEAN is it.
+      total = sum(float(count_fn(b)) for b in batches)
+      scale = tf.constant(1.0 / max(total, 1.0), tf.float32)
+      loss = aux = 0.0
+      for batch in batches:
+        b_loss, b_aux = accumulate_fn(batch, scale)
+        loss, aux = loss + b_loss, aux + b_aux
+      apply_fn()
+      return loss, aux
+
+    return accumulated_step
 
   # --- Training ---
 
@@ -199,8 +282,13 @@ class Trainer:
     """
     if not getattr(self, "_restored", False):  # Once: later calls continue from memory.
       items = self._checkpoint_items()
-      checkpoints.restore_newest(self.checkpoint_dir, lambda prefix: checkpoints.restore(
+      own = checkpoints.restore_newest(self.checkpoint_dir, lambda prefix: checkpoints.restore(
           prefix, items, model=self.model, optimizer=self.optimizer))
+      if own is None and self.config.warm_start_from:  # A resumed run keeps its own weights.
+        self.warm_start_report = warm_start_lib.warm_start(
+            self.model, self.config.warm_start_from,
+            self.optimizer if self.config.warm_start_optimizer else None)
+        logging.info("%s", self.warm_start_report.summary())
       self._restored = True
     return self.step
 
@@ -213,16 +301,34 @@ class Trainer:
         logging.warning("Removed %s, left by a checkpoint save that was killed.", orphan)
       outputs.write_run_files(self.output_dir, self.problems, self.specs,
                               self.data_dir)
+      if self.warm_start_report is not None:
+        warm_start_lib.write_report(self.output_dir, self.warm_start_report)
     writer = self._summary_writer("train")
     progress = progress_lib.Progress(train_steps, self.config.log_every)
     results = {}
+    skipped_in_a_row = 0
     while step < train_steps and not (self.best and self.best.should_stop):
       name = self.sampler.problem_at(step)
-      batch = problem_lib.next_batch(self._iterators[name], self.problems[name], "train",
-                                     self.data_dir)  # A damaged shard: an error naming it.
-      loss, aux = self._steps[name](batch)
+      batches = [problem_lib.next_batch(self._iterators[name], self.problems[name], "train",
+                                        self.data_dir)  # A damaged shard: an error naming it.
+                 for _ in range(self.hparams.accumulate_steps)]
+      loss, aux = self._steps[name](batches if len(batches) > 1 else batches[0])
       loss = float(loss)
-      step = self.step
+      before, step = step, self.step
+      if step == before and self.hparams.dtype_policy == "mixed_float16":
+        # Loss scaling skipped an update with non-finite gradients.
+        self.skipped_updates += 1
+        skipped_in_a_row += 1
+        logging.warning("Step %d on problem '%s': gradients not finite under mixed_float16; "
+                        "update skipped, loss scale halved (%d skipped so far).", step, name,
+                        self.skipped_updates)
+        if skipped_in_a_row >= 50:
+          raise TrainingDivergedError(
+              f"50 updates in a row had non-finite gradients at step {step} (problem "
+              f"'{name}'); training stopped. Last good checkpoint: "
+              f"{self._checkpoint_manager.latest_checkpoint}.")
+        continue
+      skipped_in_a_row = 0
       if not np.isfinite(loss) or not np.isfinite(float(aux)):
         raise TrainingDivergedError(
             f"loss became {loss} (MoE loss {float(aux)}) at step {step} on problem '{name}'; "
@@ -289,5 +395,8 @@ class Trainer:
       for name, value in progress.recent_losses().items():
         tf.summary.scalar(f"loss/{name}", value)
       tf.summary.scalar("steps_per_second", rate)
+      if self.hparams.dtype_policy == "mixed_float16":
+        tf.summary.scalar("skipped_updates", self.skipped_updates)
+        tf.summary.scalar("loss_scale", float(self.optimizer.dynamic_scale.numpy()))
       lr = self.optimizer.learning_rate
       tf.summary.scalar("learning_rate", float(lr.numpy() if hasattr(lr, "numpy") else lr))
