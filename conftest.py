@@ -2,6 +2,7 @@
 command-line tests in tests/; every test under tests/ is marked `slow`
 (`pytest -m "not slow"` runs the fast unit tests)."""
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -20,6 +21,22 @@ os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("PYTHONSAFEPATH", "1")
 
 from t2t_mm import registry  # noqa: E402
+
+
+_MACHINE_LOCK = os.path.join(tempfile.gettempdir(), f"t2t_mm_tests_{os.getuid()}.lock")
+
+
+@pytest.fixture(autouse=True)
+def _machine_share(request):
+  """Every test holds a shared lock on the machine; one marked `whole_machine` (it needs most
+  of the memory) holds it alone, so the other xdist worker waits between its tests."""
+  alone = request.node.get_closest_marker("whole_machine") is not None
+  with open(_MACHINE_LOCK, "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+    try:
+      yield
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture

@@ -8,6 +8,11 @@ trainer_overhead: time per step of the full trainer with its default settings (i
   the same pipelines, in the same order of problems; 4 alternating rounds (target <= 1.10).
 mirrored_2dev_vs_1: time per step of the full trainer under MirroredStrategy on two logical
   CPU devices over one device (a separate process each; the CPU split must precede TF start).
+Then, on wmt_ende_mini alone, fixed batches (batch_size examples) against token batches
+(hparam batch_tokens, set to the mean positions of the fixed batches, so both steps hold about
+as many positions): the padding fraction of inputs and targets, and target tokens/s of the
+compiled step on batches drawn from each pipeline, in 4 alternating rounds. Last line too:
+  token_vs_fixed_tokens_per_s=<ratio> padding_fixed=<f> padding_tokens=<f>
 """
 
 import argparse
@@ -68,11 +73,75 @@ def _measure(args) -> dict:
   return result
 
 
-def _child(args, distribution: str, cpu_devices: int) -> dict:
+def _positions(batch) -> tuple:
+  """(non-padding input + target tokens, target tokens, positions) of a batch."""
+  import numpy as np
+  inputs, targets = batch["inputs"].numpy(), batch["targets"].numpy()
+  real_targets = int(np.sum(targets != 0))
+  return (int(np.sum(inputs != 0)) + real_targets, real_targets,
+          inputs.size + targets.size)
+
+
+def _token_batches(args) -> dict:
+  """Runs in a child process: fixed vs token batches on wmt_ende_mini."""
+  import t2t_mm.bin  # noqa: F401
+  from t2t_mm import registry
+  from t2t_mm.training import trainer as trainer_lib
+
+  problem = registry.problem("wmt_ende_mini")
+  if not problem.has_data(args.data_dir):
+    problem.generate_data(args.data_dir, os.path.join(args.data_dir, "tmp"))
+  hparams = registry.hparams(args.hparams_set)
+  config = trainer_lib.TrainerConfig(eval_every=0)
+
+  def make(hp):
+    trainer = trainer_lib.Trainer([problem], hp, args.data_dir, tempfile.mkdtemp(), None, config)
+    trainer._start_iterators(0)
+    return trainer
+
+  fixed = make(hparams)
+  sample = [next(fixed._iterators[problem.name]) for _ in range(50)]
+  mean_positions = sum(max(b["inputs"].shape[1], b["targets"].shape[1]) * b["targets"].shape[0]
+                       for b in sample) / len(sample)
+  trainers = {"fixed": fixed,
+              "tokens": make(hparams.replace(batch_tokens=int(round(mean_positions))))}
+  # A Trainer seeds TensorFlow (tf.random.set_seed), which clears the eager kernel cache and
+  # with it tensorflow-text's kernel-owned SentencePiece resource: the first trainer's input
+  # pipelines would fail ("Resource ..._0_SentencepieceOp ... does not exist", STACK.md).
+  fixed._iterators = None
+  fixed._datasets = {problem.name: fixed._distributed_dataset(problem.name)}
+  fixed._start_iterators(0)
+  totals = {k: {"seconds": 0.0, "real": 0, "targets": 0, "positions": 0, "steps": 0}
+            for k in trainers}
+  per_round = max(args.steps // 8, 10)
+  for kind, trainer in trainers.items():  # Traces the step.
+    trainer._steps[problem.name](next(trainer._iterators[problem.name]))
+  for _ in range(4):
+    for kind, trainer in trainers.items():
+      batches = [next(trainer._iterators[problem.name]) for _ in range(per_round)]
+      start = time.perf_counter()
+      for batch in batches:
+        loss, _ = trainer._steps[problem.name](batch)
+        float(loss)
+      totals[kind]["seconds"] += time.perf_counter() - start
+      for batch in batches:
+        real, targets, positions = _positions(batch)
+        totals[kind]["real"] += real
+        totals[kind]["targets"] += targets
+        totals[kind]["positions"] += positions
+      totals[kind]["steps"] += per_round
+  return {"batch_tokens": int(round(mean_positions)), "batch_size": hparams.batch_size,
+          **{kind: {"padding": 1 - t["real"] / t["positions"],
+                    "target_tokens_per_s": t["targets"] / t["seconds"],
+                    "ms_per_step": 1000 * t["seconds"] / t["steps"]}
+             for kind, t in totals.items()}}
+
+
+def _child(args, distribution: str, cpu_devices: int, mode: str = "") -> dict:
   cmd = [sys.executable, __file__, "--child", f"--problems={args.problems}",
          f"--hparams_set={args.hparams_set}", f"--data_dir={args.data_dir}",
          f"--steps={args.steps}", f"--distribution={distribution}",
-         f"--cpu_devices={cpu_devices}"]
+         f"--cpu_devices={cpu_devices}"] + ([f"--mode={mode}"] if mode else [])
   out = subprocess.run(cmd, capture_output=True, text=True, check=False,
                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
   if out.returncode:
@@ -89,17 +158,29 @@ def main():
   parser.add_argument("--distribution", default="default")
   parser.add_argument("--cpu_devices", type=int, default=1)
   parser.add_argument("--child", action="store_true")
+  parser.add_argument("--mode", default="trainer", choices=["trainer", "token_batches"])
   args = parser.parse_args()
   if args.child:
-    print(json.dumps(_measure(args)))
+    print(json.dumps(_measure(args) if args.mode == "trainer" else _token_batches(args)))
     return
   one = _child(args, "default", 1)
   two = _child(args, "mirrored", 2)
   print(f"one device: trainer {1000 * one['trainer_s']:.1f} ms/step, bare compiled step "
         f"{1000 * one['bare_s']:.1f} ms/step; mirrored on 2 logical CPUs: "
         f"{1000 * two['trainer_s']:.1f} ms/step ({args.steps} steps of {args.problems})")
+  tok = _child(args, "default", 1, mode="token_batches")
+  print(f"wmt_ende_mini, {args.hparams_set}: fixed batches of {tok['batch_size']} examples vs "
+        f"token batches of {tok['batch_tokens']} positions (the fixed batches' mean):")
+  for kind in ("fixed", "tokens"):
+    print(f"  {kind:6s}: padding {tok[kind]['padding']:.1%} of input + target positions, "
+          f"{tok[kind]['target_tokens_per_s']:,.0f} target tokens/s, "
+          f"{tok[kind]['ms_per_step']:.1f} ms/step")
   print(f"trainer_overhead={one['trainer_s'] / one['bare_s']:.3f} "
-        f"mirrored_2dev_vs_1={two['trainer_s'] / one['trainer_s']:.3f}")
+        f"mirrored_2dev_vs_1={two['trainer_s'] / one['trainer_s']:.3f} "
+        f"token_vs_fixed_tokens_per_s="
+        f"{tok['tokens']['target_tokens_per_s'] / tok['fixed']['target_tokens_per_s']:.3f} "
+        f"padding_fixed={tok['fixed']['padding']:.3f} "
+        f"padding_tokens={tok['tokens']['padding']:.3f}")
 
 
 if __name__ == "__main__":

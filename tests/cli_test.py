@@ -100,6 +100,26 @@ def test_trainer_trains_resumes_and_needs_no_flags_again(tool, tmp_path, fake_pl
   assert (out / "checkpoints" / "ckpt-16.index").exists()
 
 
+def test_trainer_warm_starts_from_a_run_and_refuses_a_source_without_checkpoints(
+    tool, tmp_path, fake_plugin_dir):
+  common = (f"--usr_dir={fake_plugin_dir}", "--data_dir=unused", "--eval_steps=1",
+            "--hparams_set=cli_fake", "--train_steps=4")
+  source = tmp_path / "source"
+  result = tool("mm-trainer", *common, f"--output_dir={source}", "--problems=cli_copy")
+  assert result.returncode == 0, result.stderr[-2000:]
+  missing = tool("mm-trainer", *common, f"--output_dir={tmp_path / 'bad'}",
+                 "--problems=cli_label", f"--warm_start_from={tmp_path / 'nowhere'}")
+  assert missing.returncode == 2 and "--warm_start_from=" in missing.stderr, missing.stderr
+  assert not (tmp_path / "bad").exists()  # Refused before anything was written.
+  tuned = tmp_path / "tuned"
+  result = tool("mm-trainer", *common, f"--output_dir={tuned}", "--problems=cli_copy,cli_label",
+                f"--warm_start_from={source}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "Warm start from" in result.stdout and "ckpt-4" in result.stdout
+  report = json.loads((tuned / "warm_start.json").read_text())
+  assert report["restored"] and any("label" in name for name in report["fresh"])
+
+
 def test_tools_run_tensorflow_with_the_bfc_cpu_allocator():
   # Only the BFC allocator keeps stats; TensorFlow's default CPU allocator raises here.
   code = ("import t2t_mm.bin.mm_trainer\n"

@@ -66,20 +66,26 @@ def bucket_batch_sizes(bounds: Sequence[int], max_length: int, batch_size: int,
 
 def batch_by_length(ds: tf.data.Dataset, length_fn: Callable[[dict], tf.Tensor],
                     batch_size: int, max_length: int, train: bool,
-                    min_bucket: int = 8, batch_tokens: int = 0) -> tf.data.Dataset:
+                    min_bucket: int = 8, batch_tokens: int = 0,
+                    pad_to_bucket: bool = False) -> tf.data.Dataset:
   """Batches of zero-padded examples; train batches come from length buckets.
 
   Train: `batch_size` examples per batch, or with `batch_tokens` about that many positions
-  (bucket_batch_sizes). Dev/test batches keep the file order (no bucketing) and take
-  `batch_size` examples, so decodes line up with the data.
+  (bucket_batch_sizes), padded to the longest example; with `pad_to_bucket`, to the
+  bucket's longest length, so a problem's batches take one shape per bucket (a bounded set
+  for XLA and TPUs; only where every padded dimension is counted by `length_fn`, as tokens).
+  Dev/test batches keep the file order (no bucketing) and take `batch_size` examples, so
+  decodes line up with the data.
   """
   if not train:
     return ds.padded_batch(batch_size)
   bounds = bucket_boundaries(max_length + 1, min_length=min_bucket)
+  if pad_to_bucket:  # Every length is below the last boundary, as padding to it requires.
+    bounds.append(max_length + 1)
   return ds.bucket_by_sequence_length(
       length_fn, bucket_boundaries=bounds,
       bucket_batch_sizes=bucket_batch_sizes(bounds, max_length, batch_size, batch_tokens),
-      drop_remainder=True)
+      pad_to_bucket_boundary=pad_to_bucket, drop_remainder=True)
 
 
 def decode_image(encoded: tf.Tensor, size: Sequence[int],

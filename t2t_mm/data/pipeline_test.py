@@ -27,11 +27,14 @@ def test_bucket_batch_sizes_follow_the_longest_length_of_each_bucket():
 
 def test_token_batches_hold_about_batch_tokens_and_short_sequences_come_many_at_once():
   batches = list(pipeline.batch_by_length(_sequences(), _length, batch_size=32, max_length=64,
-                                          train=True, batch_tokens=512))
+                                          train=True, batch_tokens=512, pad_to_bucket=True))
   shapes = [tuple(b["targets"].shape) for b in batches]
   assert all(rows * length <= 512 for rows, length in shapes), shapes
   rows_by_length = {length: rows for rows, length in shapes}
   assert min(rows_by_length.values()) < 12 and max(rows_by_length.values()) > 50
+  # Padded to the bucket's longest length: one shape per bucket.
+  assert len(set(shapes)) == len(rows_by_length) <= len(pipeline.bucket_boundaries(65)) + 1
+  assert all(length + 1 in pipeline.bucket_boundaries(65) + [65] for length in rows_by_length)
   fixed = [tuple(b["targets"].shape) for b in pipeline.batch_by_length(
       _sequences(), _length, batch_size=32, max_length=64, train=True)]
   assert {rows for rows, _ in fixed} == {32}

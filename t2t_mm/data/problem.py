@@ -300,8 +300,10 @@ class Problem:
       def length(ex):
         return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
       max_len = max(config.max_input_length, config.max_target_length)
-      ds = pipeline.batch_by_length(ds, length, batch_size, max_len, train,
-                                    batch_tokens=config.batch_tokens)
+      # Token sequences on both sides: token batches take one shape per length bucket.
+      ds = pipeline.batch_by_length(
+          ds, length, batch_size, max_len, train, batch_tokens=config.batch_tokens,
+          pad_to_bucket=bool(config.batch_tokens) and self.input_modality == "symbol")
     return ds.prefetch(pipeline.AUTOTUNE)
 
   def examples_dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
