@@ -53,7 +53,9 @@ setup(
         "matplotlib>=3.8",  # Eval-curve plots of experiments.
     ],
     # ruff: the linter CI runs before the tests (configured in pyproject.toml).
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6,<1"]},
+    # bench: bench/peer.py's KerasHub Transformer (a yardstick, not a runtime dependency).
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6,<1"],
+                    "bench": ["keras-hub>=0.32,<0.33"]},
     entry_points={
         "console_scripts": [
             "mm-datagen = t2t_mm.bin.mm_datagen:console_main",

@@ -1,11 +1,14 @@
 """Decoding speed of multimodel_tiny on one CPU thread: python bench/decode.py.
 
 Greedy decoding of 100 tokens (one sentence of 20 input tokens, 8k target vocab), with caches
-(t2t_mm.decoding: the encoder once, one position per step) and without (model.greedy_decode:
-the whole decoder over the 100-position buffer at every step), and beam search with 4 beams.
-EOS and PAD are made impossible (their output bias set to -1e4) so every run decodes exactly
-100 tokens. Random weights: speed does not depend on them. The last line is
-  cached_vs_uncached_100tok=<r> beam4_vs_greedy=<r> greedy_tokens_per_s=<n>
+(t2t_mm.search: the encoder once, one position per step, the loop compiled by XLA as the tools
+run it) and without (model.greedy_decode: the whole decoder over the 100-position buffer at
+every step), the cached loop in TensorFlow's graph executor (jit_compile=False), a batch of 32,
+and beam search with 4 beams. EOS and PAD are made impossible (their output bias set to -1e4)
+so every run decodes exactly 100 tokens. Random weights: speed does not depend on them.
+The last line is
+  cached_vs_uncached_100tok=<r> xla_vs_graph=<r> beam4_vs_greedy=<r> greedy_tokens_per_s=<n>
+  greedy_b32_tokens_per_s=<n>
 Targets: cached_vs_uncached_100tok >= 5; beam4_vs_greedy reported (<= 4 expected).
 """
 
@@ -65,19 +68,30 @@ def main():
   def uncached():
     out["uncached"] = model.greedy_decode(features, problem="text", max_length=LENGTH).numpy()[0]
 
+  def graph_executor():
+    out["graph"] = runner.decode(features, "text", greedy.replace(jit_compile=False)).ids[0, 0]
+
+  batch32 = {k: np.repeat(v, 32, axis=0) for k, v in features.items()}
   t_cached = best_time(cached)
   t_uncached = best_time(uncached)
+  t_graph = best_time(graph_executor)
   t_beam = best_time(lambda: runner.decode(features, "text", beam4))
-  same = np.array_equal(out["cached"], out["uncached"])
+  t_32 = best_time(lambda: runner.decode(batch32, "text", greedy))
+  same = (np.array_equal(out["cached"], out["uncached"])
+          and np.array_equal(out["cached"], out["graph"]))
   print(f"multimodel_tiny, 1 thread, batch 1, {INPUT_LENGTH} input tokens, vocab {VOCAB}:")
   print(f"  greedy {LENGTH} tokens with caches:    {t_cached * 1000:8.1f} ms "
         f"({t_cached / LENGTH * 1000:.2f} ms/token)")
   print(f"  greedy {LENGTH} tokens without caches: {t_uncached * 1000:8.1f} ms "
         f"({t_uncached / LENGTH * 1000:.2f} ms/token)")
+  print(f"  greedy with caches, graph executor: {t_graph * 1000:8.1f} ms")
   print(f"  beam search, 4 beams, with caches:  {t_beam * 1000:8.1f} ms")
-  print(f"  cached and uncached tokens equal: {same}")
-  print(f"cached_vs_uncached_100tok={t_uncached / t_cached:.2f} "
-        f"beam4_vs_greedy={t_beam / t_cached:.2f} greedy_tokens_per_s={LENGTH / t_cached:.0f}")
+  print(f"  greedy with caches, batch 32:       {t_32 * 1000:8.1f} ms")
+  print(f"  cached (XLA, graph) and uncached tokens equal: {same}")
+  print(f"cached_vs_uncached_100tok={t_uncached / t_cached:.2f} xla_vs_graph="
+        f"{t_graph / t_cached:.2f} beam4_vs_greedy={t_beam / t_cached:.2f} "
+        f"greedy_tokens_per_s={LENGTH / t_cached:.0f} "
+        f"greedy_b32_tokens_per_s={32 * LENGTH / t_32:.0f}")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ at 240 vs 16 experts with k = 4 at the same tokens, MoE vs a dense FFN of the sa
 compute, multimodel_tiny's training step per modality (batch 32) and its FLOP/s over the peak.
 The MoE and dense steps are timed in alternating rounds (the VM's speed drifts between runs).
 The last line is
-  moe_240_vs_16_experts=<r> moe_vs_dense_ffn=<r> tiny_step_mfu=<f>
+  moe_240_vs_16_experts=<r> moe_240_vs_16_experts_32k=<r> moe_vs_dense_ffn=<r> tiny_step_mfu=<f>
 Targets: <= 1.3, <= 2.0, >= 0.15. No XLA (slower on CPU; see docs/STACK.md).
-`--scale_tokens 16384,32768` also times 240 vs 16 experts at those token counts (each expert's
-row count grows with tokens x k / experts; small blocks are what cost at 240 experts).
+moe_240_vs_16_experts_32k: the same at 32,768 tokens per MoE call, the paper's data-parallel
+regime (each expert's row count grows with tokens x k / experts; small blocks are what cost at
+240 experts). `--scale_tokens 16384,65536` times other token counts too.
 It runs under the mm-* tools' runtime defaults (t2t_mm.bin: the BFC allocator), as the trainer.
 """
 
@@ -182,11 +183,13 @@ def main():
   t = ffn_vs_moe()
   print(f"MoE step (fwd+bwd, 8192 tokens, d=256, h=512, k=4): 16 experts {t[16] * 1e3:.1f} ms, "
         f"240 experts {t[240] * 1e3:.1f} ms; dense FFN (h=4*512) {t['dense'] * 1e3:.1f} ms")
-  for tokens in [int(n) for n in args.scale_tokens.split(",") if n]:
+  at_scale = {}
+  for tokens in [32768] + [int(n) for n in args.scale_tokens.split(",") if n]:
     ts = ffn_vs_moe(tokens=tokens, k=4, rounds=2, experts=(16, 240), dense=False)
     print(f"MoE step at {tokens} tokens: 16 experts {ts[16] * 1e3:.1f} ms, 240 experts "
           f"{ts[240] * 1e3:.1f} ms, ratio {ts[240] / ts[16]:.2f} (k=4: ~{tokens * 4 // 240} rows "
           f"per expert at 240)")
+    at_scale[tokens] = ts[240] / ts[16]
   steps = tiny_steps()
   total_t = total_f = 0.0
   for name, (sec, flops) in steps.items():
@@ -195,7 +198,9 @@ def main():
     total_t += sec
     total_f += flops
   mfu = total_f / total_t / peak
-  print(f"moe_240_vs_16_experts={t[240] / t[16]:.2f} moe_vs_dense_ffn={t[16] / t['dense']:.2f} "
+  print(f"moe_240_vs_16_experts={t[240] / t[16]:.2f} "
+        f"moe_240_vs_16_experts_32k={at_scale[32768]:.2f} "
+        f"moe_vs_dense_ffn={t[16] / t['dense']:.2f} "
         f"tiny_step_mfu={mfu:.3f}")
 
 

@@ -17,6 +17,7 @@ from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
 from t2t_mm.decoding import scoring
 from t2t_mm.decoding import session as session_lib
+from t2t_mm.decoding import threads
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -33,6 +34,8 @@ flags.DEFINE_string("score_file", None, "Score every `input<TAB>target` line of 
                     "(default: the input path + '.scores').")
 flags.DEFINE_string("checkpoint_path", None, "Checkpoint to restore (default: the latest in "
                     "output_dir/checkpoints; 'best': the trainer's best checkpoint).")
+flags.DEFINE_integer("threads", 0, "CPU threads; 0: by measurement, 1 for one input at a time "
+                     "(interactive, batch_size=1), every core for batches.")
 
 FLAGS = flags.FLAGS
 
@@ -55,6 +58,8 @@ def main() -> int:
                                                   else ".scores")
     file_decode.check_paths(in_path, out_path, "--decode_from_file" if FLAGS.decode_from_file
                             else "--score_file")
+  threads.configure(threads.decode_threads(
+      1 if FLAGS.decode_interactive else dhp.batch_size, FLAGS.threads))
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param, FLAGS.hparams,
                          FLAGS.checkpoint_path)
   session = session_lib.DecodeSession(run, dhp, FLAGS.problem)

@@ -81,6 +81,11 @@ def test_decoder_needs_output_dir_with_hparams(tool, tmp_path):
   assert result.returncode != 0 and "hparams.json" in result.stderr
 
 
+def test_decoder_refuses_negative_threads_before_loading(tool, tmp_path):
+  result = tool("mm-decoder", f"--output_dir={tmp_path}", "--decode_interactive", "--threads=-1")
+  assert result.returncode == 2 and "--threads must be >= 0" in result.stderr, result.stderr
+
+
 def test_trainer_trains_resumes_and_needs_no_flags_again(tool, tmp_path, fake_plugin_dir):
   pkg = fake_plugin_dir
   out = tmp_path / "run"

@@ -2,6 +2,7 @@
 
     ids, scores = beam_search(model, features, problem, max_length=50, beam_size=4, alpha=0.6)
     # ids int32 [B, K, max_length] best first; scores float32 [B, K] = log P / lp(len)
+    # = beam_loop(model, model.start_decoding(features, problem, 50), problem, 50, 4, 0.6)
 
 Each step extends the K alive hypotheses by every token, keeps the 2K best extensions, and
   * an extension ending in EOS (or PAD, as in greedy search) among the K best becomes a
@@ -38,9 +39,14 @@ def _gather_beams(x, beam_index, batch, k):
 
 def beam_search(model, features, problem, max_length: int, beam_size: int, alpha: float = 0.6):
   """See the module docstring."""
-  k = int(beam_size)
   state = model.start_decoding(features, problem, max_length)
-  batch = tf.shape(features["target_space"])[0]
+  return beam_loop(model, state, problem, max_length, beam_size, alpha)
+
+
+def beam_loop(model, state, problem, max_length: int, beam_size: int, alpha: float = 0.6):
+  """The search from a start_decoding state: (ids [B, K, max_length], scores [B, K])."""
+  k = int(beam_size)
+  batch = tf.shape(state["fixed"]["command"])[0]
   state = {"t": state["t"], "fixed": tf.nest.map_structure(lambda x: _tile(x, k),
                                                            state["fixed"]),
            "cache": tf.nest.map_structure(lambda x: _tile(x, k), state["cache"])}

@@ -7,8 +7,12 @@
   model.greedy_decode treats it), PAD after; scores float32 [B]: sum of the chosen tokens'
   log-probabilities (of the untempered model).
 
+    state = model.start_decoding(features, problem, max_length)                 # encoder once
+    ids, scores = greedy_loop(model, state, problem, max_length)                # the steps
+
 The loop is a while_loop over fixed-size buffers (static shapes); it stops when every
-sequence has ended or at max_length. Compile it by calling inside tf.function (decoder.py).
+sequence has ended or at max_length. Compile it by calling inside tf.function (runner.py, which
+compiles greedy_loop alone with XLA: it has only static shapes, the encoder does not).
 """
 
 from keras import ops
@@ -46,7 +50,13 @@ def greedy_or_sample(model, features, problem, max_length: int, temperature: flo
                      top_k: int = 0, seed=0):
   """See the module docstring."""
   state = model.start_decoding(features, problem, max_length)
-  b = ops.shape(features["target_space"])[0]
+  return greedy_loop(model, state, problem, max_length, temperature, top_k, seed)
+
+
+def greedy_loop(model, state, problem, max_length: int, temperature: float = 0.0,
+                top_k: int = 0, seed=0):
+  """The search from a start_decoding state: (ids [B, max_length], scores [B])."""
+  b = ops.shape(state["fixed"]["command"])[0]
   positions = ops.arange(max_length)[None, :]
 
   def cond(prev, buf, done, score, state):

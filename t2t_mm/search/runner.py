@@ -9,6 +9,14 @@
 One tf.function per (problem, search settings), traced with a batch and input length of any
 size (reduce_retracing), so a session does not recompile per input. Class-label problems take
 one decoder step: the N most likely labels with their log-probabilities.
+
+With DecodeHParams.jit_compile (the default) the search loop, every step after the encoder, is
+compiled by XLA, which fuses each step's many small ops (4x the tokens/s at batch 1 on CPU,
+docs/STACK.md). XLA compiles once per shape, so `decode` pads the batch and the input length
+up to a bucket (BATCH_BUCKETS, length_bucket): a session compiles a bounded set of shapes.
+Padding changes nothing: padded rows repeat the last real row and are dropped, and trailing
+zeros of token and waveform inputs are masked by the model (multimodel_test). The encoder stays
+in TensorFlow's graph executor: its exact MoE dispatch has data-dependent shapes.
 """
 
 import dataclasses
@@ -30,8 +38,64 @@ class DecodeResult:
   scores: np.ndarray
 
 
-def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None):
-  """Graph-mode body: (ids [B, N, L], scores [B, N]) as tensors (see module docstring)."""
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)  # Then multiples of 32.
+LENGTH_STEP = 8  # Length buckets are multiples of 8, each about 1.25x the one before.
+
+
+def batch_bucket(n: int) -> int:
+  """The batch size n is padded to: 3 -> 4, 32 -> 32, 33 -> 64."""
+  for b in BATCH_BUCKETS:
+    if n <= b:
+      return b
+  return -(-n // BATCH_BUCKETS[-1]) * BATCH_BUCKETS[-1]
+
+
+def length_bucket(n: int) -> int:
+  """The input length n is padded to: 5 -> 8, 20 -> 24, 100 -> 104, 16000 -> 16656."""
+  b = LENGTH_STEP
+  while b < n:
+    b = max(b + LENGTH_STEP, -(-int(b * 1.25) // LENGTH_STEP) * LENGTH_STEP)
+  return b
+
+
+def pad_to_buckets(features):
+  """(features padded to batch and length buckets, real batch size); see the module docstring.
+
+  Every feature has the batch first; 2-D inputs ([B, tokens] or [B, samples]) are padded with
+  zeros at the end of axis 1; images and frames keep their shape.
+  """
+  features = {k: tf.convert_to_tensor(v) for k, v in features.items()}
+  n = int(features["target_space"].shape[0])
+  extra = batch_bucket(n) - n
+  if extra:
+    features = {k: tf.concat([v, tf.repeat(v[-1:], extra, axis=0)], 0)
+                for k, v in features.items()}
+  inputs = features["inputs"]
+  if inputs.shape.rank == 2:
+    length = int(inputs.shape[1])
+    features["inputs"] = tf.pad(inputs, [[0, 0], [0, length_bucket(length) - length]])
+  return features, n
+
+
+def search_loop(model, problem: str, dhp: DecodeHParams):
+  """fn(state, seed) -> (ids [B, N, L], scores [B, N]): the search from a start_decoding state."""
+  if dhp.beam_size > 1:
+    return lambda state, seed: beam_search.beam_loop(model, state, problem, dhp.max_decode_length,
+                                                     dhp.beam_size, dhp.alpha)
+
+  def greedy_fn(state, seed):
+    ids, scores = greedy.greedy_loop(model, state, problem, dhp.max_decode_length,
+                                     dhp.sampling_temperature, dhp.top_k, seed)
+    return ids[:, None, :], scores[:, None]
+  return greedy_fn
+
+
+def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None,
+                    jit_compile: bool = False):
+  """Graph-mode body: (ids [B, N, L], scores [B, N]) as tensors (see module docstring).
+
+  jit_compile=True compiles the search loop with XLA (call it inside a tf.function).
+  """
   spec = model.specs[problem]
   if spec.one_token_targets:
     state = model.start_decoding(features, problem, 1)
@@ -41,13 +105,13 @@ def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None
     n = min(dhp.beam_size, spec.target_vocab_size)
     scores, labels = tf.math.top_k(logp, k=n)
     return labels[:, :, None], scores
-  if dhp.beam_size > 1:
-    return beam_search.beam_search(model, features, problem, dhp.max_decode_length,
-                                   dhp.beam_size, dhp.alpha)
-  ids, scores = greedy.greedy_or_sample(model, features, problem, dhp.max_decode_length,
-                                        dhp.sampling_temperature, dhp.top_k,
-                                        dhp.seed if seed is None else seed)
-  return ids[:, None, :], scores[:, None]
+  loop = search_loop(model, problem, dhp)
+  if jit_compile:
+    # autograph=False: the loops are explicit while_loops, nothing to convert (autograph
+    # cannot read the source of a function_for copy and would warn).
+    loop = tracing.function_for(loop, problem, jit_compile=True, autograph=False)
+  state = model.start_decoding(features, problem, dhp.max_decode_length)
+  return loop(state, dhp.seed if seed is None else seed)
 
 
 class DecodeRunner:
@@ -61,7 +125,7 @@ class DecodeRunner:
     """The compiled fn(features, seed) of these settings (batch_size, return_beams and seed
     do not change the graph)."""
     key = (problem, dhp.beam_size, dhp.alpha, dhp.max_decode_length, dhp.sampling_temperature,
-           dhp.top_k)
+           dhp.top_k, dhp.jit_compile)
     if key not in self._fns:
       if problem not in self.model.specs:
         raise errors.UnknownNameError(
@@ -69,14 +133,18 @@ class DecodeRunner:
             f"{errors.did_you_mean(str(problem), self.model.specs)} It was built for: "
             f"{sorted(self.model.specs)}.")
       self._fns[key] = tracing.function_for(
-          lambda features, seed: decode_features(self.model, features, problem, dhp, seed),
+          lambda features, seed: decode_features(self.model, features, problem, dhp, seed,
+                                                 dhp.jit_compile),
           problem, reduce_retracing=True)
     return self._fns[key]
 
   def decode(self, features, problem: str, dhp: DecodeHParams) -> DecodeResult:
     fn = self.function(problem, dhp)
+    n = None
+    if dhp.jit_compile and not self.model.specs[problem].one_token_targets:
+      features, n = pad_to_buckets(features)
     ids, scores = fn(dict(features), tf.constant(dhp.seed, tf.int32))
-    return DecodeResult(ids.numpy(), scores.numpy())
+    return DecodeResult(ids.numpy()[:n], scores.numpy()[:n])
 
 
 def trim(ids) -> list:

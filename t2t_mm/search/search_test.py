@@ -195,3 +195,36 @@ def test_decode_hparams_reject_bad_values():
     DecodeHParams(beam_size=0)
   with pytest.raises(errors.ConfigError, match="does not sample"):
     DecodeHParams(beam_size=2, sampling_temperature=1.0)
+
+
+@pytest.mark.parametrize("problem", ["ende", "caption", "wave"])
+@pytest.mark.parametrize("beam_size", [1, 4])
+def test_xla_search_loop_returns_the_tokens_of_the_graph_executor(model, run, problem,
+                                                                   beam_size):
+  feats = _features(problem, seed=2)
+  dhp = DecodeHParams(max_decode_length=L, beam_size=beam_size, alpha=0.6)
+  xla = run.decode(feats, problem, dhp)
+  graph = run.decode(feats, problem, dhp.replace(jit_compile=False))
+  assert xla.ids.shape == graph.ids.shape == (B, beam_size, L)  # Padded rows are dropped.
+  np.testing.assert_array_equal(xla.ids, graph.ids)
+  np.testing.assert_allclose(xla.scores, graph.scores, atol=1e-4)
+
+
+def test_buckets_bound_the_shapes_xla_compiles():
+  assert [runner_lib.batch_bucket(n) for n in (1, 3, 4, 5, 31, 32, 33, 65)] == [
+      1, 4, 4, 8, 32, 32, 64, 96]
+  lengths = [runner_lib.length_bucket(n) for n in range(1, 2001)]
+  assert all(b >= n and b % 8 == 0 for n, b in enumerate(lengths, 1))
+  assert len(set(lengths)) <= 25  # Geometric: about 1.25x apart.
+  assert all(runner_lib.length_bucket(n) <= 1.25 * n + 8 for n in range(1, 2001))
+  for n, length in ((3, 5), (4, 8), (2, 7)):
+    feats = {"inputs": np.ones((n, length), "int32"), "targets": np.zeros((n, 1), "int32"),
+             "target_space": np.arange(n, dtype="int32")}
+    padded, real = runner_lib.pad_to_buckets(feats)
+    assert real == n and tuple(padded["inputs"].shape) == (4 if n > 2 else 2, 8)
+    np.testing.assert_array_equal(padded["inputs"].numpy()[:n, :length], feats["inputs"])
+    assert np.all(padded["inputs"].numpy()[:, length:] == 0)
+    np.testing.assert_array_equal(padded["target_space"].numpy()[n:], n - 1)  # Last row again.
+  image = {"inputs": np.ones((3, 8, 8, 3), "float32"), "targets": np.zeros((3, 1), "int32"),
+           "target_space": np.zeros((3,), "int32")}
+  assert tuple(runner_lib.pad_to_buckets(image)[0]["inputs"].shape) == (4, 8, 8, 3)
