@@ -79,9 +79,13 @@ class MultiHeadAttention(keras.layers.Layer):
       allowed = ops.cast(ops.greater_equal(ops.arange(t)[:, None], ops.arange(s)[None, :]),
                          "float32")
       scores = scores + (1.0 - allowed) * _NEG
-    # Explicit softmax: keras.ops.softmax warns on a length-1 axis (a one-position decoder).
-    scores = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
-    weights = ops.cast(scores / ops.sum(scores, axis=-1, keepdims=True), v.dtype)
+    if scores.shape[-1] == 1:
+      # keras.ops.softmax warns on a length-1 axis (a one-position memory): written out.
+      scores = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+      weights = scores / ops.sum(scores, axis=-1, keepdims=True)
+    else:
+      weights = ops.softmax(scores, axis=-1)  # One fused kernel, forward and backward.
+    weights = ops.cast(weights, v.dtype)
     weights = self.drop(weights, training=training)
     out = ops.einsum("bhts,bhsd->bhtd", weights, v)
     b, t = ops.shape(out)[0], ops.shape(out)[2]

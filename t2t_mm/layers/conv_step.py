@@ -63,8 +63,19 @@ class ConvStep(keras.layers.Layer):
     if self.relu:
       x = ops.relu(x)
     x = mm_ops.pad_axis(x, 1, *self.padding())
-    y = self.norm(self.conv(x))
+    y = self.norm(self._separable(x))
     return mm_ops.apply_mask(y, mm_ops.downsample_mask(padding_mask, self.stride))
+
+  def _separable(self, x):
+    """The SeparableConv1D `sepconv` on its own variables: depthwise conv, then a matmul.
+
+    Equal to calling the layer, which runs the pointwise part as a 1x1 Conv2D; as a matmul the
+    step trains faster on CPU (docs/STACK.md). The variables, and so checkpoints, are the same.
+    """
+    conv = self.conv
+    y = ops.depthwise_conv(x, conv.depthwise_kernel, strides=self.stride, padding="valid",
+                           dilation_rate=self.dilation)
+    return ops.matmul(y, conv.pointwise_kernel[0]) + conv.bias
 
   def cache_length(self):
     return (self.kernel_size - 1) * self.dilation
@@ -81,7 +92,7 @@ class ConvStep(keras.layers.Layer):
     if self.relu:
       x_t = ops.relu(x_t)
     window = ops.concatenate([cache, ops.cast(x_t, cache.dtype)], axis=1)  # [B, (k-1)d+1, C]
-    return self.norm(self.conv(window)), window[:, 1:]
+    return self.norm(self._separable(window)), window[:, 1:]
 
   def compute_output_shape(self, input_shape):
     length = input_shape[1]

@@ -68,3 +68,22 @@ def test_incremental_steps_equal_the_causal_call():
                                       steps=7)
   with pytest.raises(ValueError, match="causal=True"):
     ConvStep(6, 3).init_cache(2)
+
+
+@pytest.mark.parametrize("kernel,dilation,stride", [(3, 1, 1), (5, 2, 1), (3, 1, 2)])
+def test_the_matmul_form_equals_the_separable_conv_layer_and_its_gradients(kernel, dilation,
+                                                                           stride):
+  import tensorflow as tf
+  step = ConvStep(6, kernel, dilation=dilation, stride=stride)
+  step.build((None, None, 4))
+  x = tf.constant(np.random.default_rng(0).normal(size=(2, 9, 4)).astype("float32"))
+  grads = []
+  for fn in (step.conv, step._separable):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = fn(x)
+      loss = tf.reduce_sum(y * tf.reshape(tf.range(tf.size(y), dtype=tf.float32), y.shape))
+    grads.append((y.numpy(), [g.numpy() for g in tape.gradient(loss, [x] + step.conv.weights)]))
+  np.testing.assert_allclose(grads[0][0], grads[1][0], atol=1e-5)
+  for a, b in zip(grads[0][1], grads[1][1]):
+    np.testing.assert_allclose(a, b, atol=1e-4)
