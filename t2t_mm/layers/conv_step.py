@@ -73,9 +73,12 @@ class ConvStep(keras.layers.Layer):
     step trains faster on CPU (docs/STACK.md). The variables, and so checkpoints, are the same.
     """
     conv = self.conv
-    y = ops.depthwise_conv(x, conv.depthwise_kernel, strides=self.stride, padding="valid",
+    # Cast as the layer would under a mixed policy (the variables stay float32).
+    depthwise, pointwise, bias = (ops.cast(w, x.dtype) for w in (
+        conv.depthwise_kernel, conv.pointwise_kernel[0], conv.bias))
+    y = ops.depthwise_conv(x, depthwise, strides=self.stride, padding="valid",
                            dilation_rate=self.dilation)
-    return ops.matmul(y, conv.pointwise_kernel[0]) + conv.bias
+    return ops.matmul(y, pointwise) + bias
 
   def cache_length(self):
     return (self.kernel_size - 1) * self.dilation

@@ -87,3 +87,17 @@ def test_the_matmul_form_equals_the_separable_conv_layer_and_its_gradients(kerne
   np.testing.assert_allclose(grads[0][0], grads[1][0], atol=1e-5)
   for a, b in zip(grads[0][1], grads[1][1]):
     np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_computes_in_half_and_keeps_float32_variables(policy):
+  step = ConvStep(6, 3, causal=True, dtype=policy)
+  y = step(_x(c=4), np.ones((2, 9), "float32"))
+  assert keras.backend.standardize_dtype(y.dtype) == policy.split("_")[1]
+  assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in step.weights)
+  reference = ConvStep(6, 3, causal=True)
+  reference.build((None, None, 4))
+  reference.set_weights(step.get_weights())
+  np.testing.assert_allclose(np.asarray(keras.ops.cast(y, "float32")),
+                             np.asarray(reference(_x(c=4), np.ones((2, 9), "float32"))),
+                             atol=0.1)
