@@ -137,6 +137,16 @@ def moe_flops(hp, batch, n_layers_tokens):
                  for n in n_layers_tokens)
 
 
+def loss_and_grads(model, feats, name):
+  """(mean token cross-entropy + MoE losses, its gradients) of one training batch."""
+  with tf.GradientTape() as tape:
+    logits = model(feats, problem=name, training=True)
+    ce = keras.losses.sparse_categorical_crossentropy(feats["targets"], logits,
+                                                      from_logits=True)
+    loss = tf.reduce_mean(ce) + tf.add_n(model.losses)
+  return loss, tape.gradient(loss, model.trainable_variables)
+
+
 def tiny_steps():
   hp = registry.hparams("multimodel_tiny")
   specs = tiny_specs()
@@ -151,12 +161,7 @@ def tiny_steps():
 
     @tf.function
     def step(feats, name=name):
-      with tf.GradientTape() as tape:
-        logits = model(feats, problem=name, training=True)
-        ce = keras.losses.sparse_categorical_crossentropy(feats["targets"], logits,
-                                                          from_logits=True)
-        loss = tf.reduce_mean(ce) + tf.add_n(model.losses)
-      grads = tape.gradient(loss, model.trainable_variables)
+      loss, grads = loss_and_grads(model, feats, name)
       # One problem's step touches only its own modality nets and the body.
       opt.apply_gradients([(g, v) for g, v in zip(grads, model.trainable_variables)
                            if g is not None])

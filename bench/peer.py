@@ -25,10 +25,11 @@ Needs keras-hub: pip install -e '.[bench]'. The last line is
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
+
+import child  # bench/child.py
 
 LENGTH = 100  # New tokens per decode.
 
@@ -294,13 +295,9 @@ def _decode(args) -> dict:
 
 
 def _child(args, mode: str, **extra) -> dict:
-  cmd = [sys.executable, __file__, f"--child={mode}", f"--data_dir={args.data_dir}",
-         f"--steps={args.steps}"] + [f"--{k}={v}" for k, v in extra.items()]
-  out = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-  if out.returncode:
-    raise SystemExit(f"benchmark child {mode} {extra} failed:\n{out.stderr[-3000:]}")
-  return json.loads(out.stdout.strip().splitlines()[-1])
+  flags = [f"--child={mode}", f"--data_dir={args.data_dir}", f"--steps={args.steps}"]
+  return child.run_json(__file__, flags + [f"--{k}={v}" for k, v in extra.items()],
+                        f"child {mode} {extra}")
 
 
 def main():

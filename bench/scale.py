@@ -16,9 +16,10 @@ The last line is
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
+
+import child  # bench/child.py
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -79,11 +80,11 @@ def _specs():
 
 def _flops(args) -> dict:
   del args
-  import keras
   import tensorflow as tf
   import t2t_mm.bin  # noqa: F401
   sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
   from model import count_flops  # bench/model.py
+  from model import loss_and_grads
   from model import moe_flops
   from t2t_mm import registry
 
@@ -102,15 +103,7 @@ def _flops(args) -> dict:
     features = {"inputs": inputs, "targets": tf.TensorSpec([BATCH, n_out], tf.int32),
                 "target_space": tf.TensorSpec([BATCH], tf.int32)}
 
-    @tf.function
-    def step(feats, name=name):
-      with tf.GradientTape() as tape:
-        logits = model(feats, problem=name, training=True)
-        ce = keras.losses.sparse_categorical_crossentropy(feats["targets"], logits,
-                                                          from_logits=True)
-        loss = tf.reduce_mean(ce) + tf.add_n(model.losses)
-      return tape.gradient(loss, model.trainable_variables)
-
+    step = tf.function(lambda feats, name=name: loss_and_grads(model, feats, name)[1])
     concrete = step.get_concrete_function(features)
     static = count_flops(concrete)
     # Positions that reach the encoder's and the decoder's MoE layers.
@@ -124,13 +117,8 @@ def _flops(args) -> dict:
 
 
 def _child(mode: str, args) -> dict:
-  cmd = [sys.executable, __file__, "--child", mode, f"--batch={args.batch}",
-         f"--length={args.length}", f"--steps={args.steps}"]
-  done = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-  if done.returncode:
-    raise SystemExit(f"bench/scale.py {mode} failed:\n{done.stderr[-3000:]}")
-  return json.loads(done.stdout.strip().splitlines()[-1])
+  return child.run_json(__file__, ["--child", mode, f"--batch={args.batch}",
+                                   f"--length={args.length}", f"--steps={args.steps}"], mode)
 
 
 def main():

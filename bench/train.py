@@ -18,10 +18,10 @@ compiled step on batches drawn from each pipeline, in 4 alternating rounds. Last
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
+
+import child  # bench/child.py
 
 
 def _measure(args) -> dict:
@@ -138,15 +138,11 @@ def _token_batches(args) -> dict:
 
 
 def _child(args, distribution: str, cpu_devices: int, mode: str = "") -> dict:
-  cmd = [sys.executable, __file__, "--child", f"--problems={args.problems}",
-         f"--hparams_set={args.hparams_set}", f"--data_dir={args.data_dir}",
-         f"--steps={args.steps}", f"--distribution={distribution}",
-         f"--cpu_devices={cpu_devices}"] + ([f"--mode={mode}"] if mode else [])
-  out = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-  if out.returncode:
-    raise SystemExit(f"benchmark child failed:\n{out.stderr[-3000:]}")
-  return json.loads(out.stdout.strip().splitlines()[-1])
+  flags = ["--child", f"--problems={args.problems}", f"--hparams_set={args.hparams_set}",
+           f"--data_dir={args.data_dir}", f"--steps={args.steps}",
+           f"--distribution={distribution}", f"--cpu_devices={cpu_devices}"]
+  return child.run_json(__file__, flags + ([f"--mode={mode}"] if mode else []),
+                        f"child {distribution} {mode}")
 
 
 def main():

@@ -90,10 +90,11 @@ def warm_start(model, source: str, optimizer=None) -> WarmStartReport:
         "written before names were used); warm start needs names to match variables.")
   model_vars = checkpoints.variables_by_name(model.variables)
   plan = _plan(prefix, source, saved[checkpoints.MODEL_KEY], model_vars, "model")
-  opt_plan = []
+  opt_plan, opt_vars = [], {}
   if optimizer is not None:
-    opt_plan = _plan(prefix, source, saved.get(checkpoints.OPTIMIZER_KEY, {}),
-                     checkpoints.variables_by_name(optimizer.variables), "optimizer")
+    opt_vars = checkpoints.variables_by_name(optimizer.variables)
+    opt_plan = _plan(prefix, source, saved.get(checkpoints.OPTIMIZER_KEY, {}), opt_vars,
+                     "optimizer")
   reader = tf.train.load_checkpoint(prefix)
   try:
     for var, key in plan + opt_plan:
@@ -102,8 +103,7 @@ def warm_start(model, source: str, optimizer=None) -> WarmStartReport:
     raise errors.DataError(f"--warm_start_from={source}: {prefix} cannot be read "
                            f"({str(e).splitlines()[0][:200]}).") from e
   restored = sorted(n for n in model_vars if n in saved[checkpoints.MODEL_KEY])
-  opt_names = {id(v): n for n, v in checkpoints.variables_by_name(
-      optimizer.variables).items()} if optimizer is not None else {}
+  opt_names = {id(v): n for n, v in opt_vars.items()}
   return WarmStartReport(
       checkpoint=prefix, restored=restored,
       fresh=sorted(set(model_vars) - set(restored)),

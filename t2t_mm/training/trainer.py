@@ -220,9 +220,6 @@ class Trainer:
 
     used = {}  # Which accumulators this problem's gradients reach (known once traced).
 
-    def replica_count(features):
-      return global_count(features)
-
     def replica_accumulate(features, scale):
       grads, loss, aux = gradients(features, scale)
       used["indices"] = [i for i, g in enumerate(grads) if g is not None]
@@ -241,7 +238,7 @@ class Trainer:
 
     count_fn = tracing.function_for(
         lambda features: self.strategy.reduce(
-            tf.distribute.ReduceOp.MEAN, self.strategy.run(replica_count, args=(features,)),
+            tf.distribute.ReduceOp.MEAN, self.strategy.run(global_count, args=(features,)),
             axis=None), f"{name}_count", input_signature=[element_spec])
     accumulate_fn = tracing.function_for(
         lambda features, scale: reduced(*self.strategy.run(replica_accumulate,
