@@ -35,7 +35,7 @@ LENGTH = 100  # New tokens per decode.
 
 
 def _peer(vocab_size: int, ffn: int, max_len: int):
-  """The KerasHub Transformer: (model, encode, decoder_call) with BART's cached-call layout."""
+  """The KerasHub Transformer (PeerTransformer below), with BART's cached-call layout."""
   import keras
   import keras_hub
   from keras import ops
@@ -107,8 +107,7 @@ def _peer(vocab_size: int, ffn: int, max_len: int):
       mask = ops.concatenate([ops.ones((b, 1), "bool"), ops.zeros((b, length), "bool")], 1)
       return sampler(next_fn, prompt, cache=(self_cache, cross_cache), index=1, mask=mask)
 
-  model = PeerTransformer()
-  return model
+  return PeerTransformer()
 
 
 def _count(variables) -> int:

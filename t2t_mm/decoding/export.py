@@ -83,7 +83,9 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
     def serve(inputs, name=name, space=space):
       b = tf.shape(inputs)[0]
       features = {"inputs": inputs, "target_space": tf.fill([b], space)}
-      ids, scores = decode_features(run.model, features, name, dhp, dhp.seed)
+      # The plain graph: a SavedModel should not need an XLA JIT where it is served.
+      ids, scores = decode_features(run.model, features, name, dhp.replace(jit_compile=False),
+                                    dhp.seed)
       return {"ids": ids, "scores": scores}
 
     problem = run.problems[name]

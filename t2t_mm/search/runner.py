@@ -90,11 +90,10 @@ def search_loop(model, problem: str, dhp: DecodeHParams):
   return greedy_fn
 
 
-def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None,
-                    jit_compile: bool = False):
+def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None):
   """Graph-mode body: (ids [B, N, L], scores [B, N]) as tensors (see module docstring).
 
-  jit_compile=True compiles the search loop with XLA (call it inside a tf.function).
+  dhp.jit_compile compiles the search loop with XLA (call it inside a tf.function).
   """
   spec = model.specs[problem]
   if spec.one_token_targets:
@@ -106,7 +105,7 @@ def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None
     scores, labels = tf.math.top_k(logp, k=n)
     return labels[:, :, None], scores
   loop = search_loop(model, problem, dhp)
-  if jit_compile:
+  if dhp.jit_compile:
     # autograph=False: the loops are explicit while_loops, nothing to convert (autograph
     # cannot read the source of a function_for copy and would warn).
     loop = tracing.function_for(loop, problem, jit_compile=True, autograph=False)
@@ -133,8 +132,7 @@ class DecodeRunner:
             f"{errors.did_you_mean(str(problem), self.model.specs)} It was built for: "
             f"{sorted(self.model.specs)}.")
       self._fns[key] = tracing.function_for(
-          lambda features, seed: decode_features(self.model, features, problem, dhp, seed,
-                                                 dhp.jit_compile),
+          lambda features, seed: decode_features(self.model, features, problem, dhp, seed),
           problem, reduce_retracing=True)
     return self._fns[key]
 
