@@ -6,5 +6,8 @@
     attention_block.AttentionBlock  the paper's attention block (query from targets, K/V source)
     moe.MixtureOfExperts      sparsely-gated MoE with noisy top-k gating
     conv_res.ConvRes          Xception-style ConvRes block (modality nets)
-    ops                       timing signal, masking and padding helpers (no weights)
+    dense.Dense               keras Dense as one 2-D matmul (same variables)
+    layer_norm.LayerNorm      keras LayerNormalization with a closed-form gradient
+    ops                       timing signal, masking, padding, dense and layer-norm helpers
+                              (no weights)
 """

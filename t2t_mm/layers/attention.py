@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from t2t_mm.layers.dense import Dense
+
 _NEG = -1e9
 
 
@@ -43,7 +45,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
   def build(self, query_shape, memory_shape=None):
     d = self.hidden_size
-    dense = lambda name: keras.layers.Dense(d, use_bias=False, name=name,
+    dense = lambda name: Dense(d, use_bias=False, name=name,
                                             dtype=self.dtype_policy)
     self.q = dense("q")
     self.q.build(query_shape)
@@ -56,7 +58,7 @@ class MultiHeadAttention(keras.layers.Layer):
     self.drop = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
 
   def _split(self, x):
-    b, n = ops.shape(x)[0], ops.shape(x)[1]
+    b, n = ops.shape(x)[:2]
     x = ops.reshape(x, (b, n, self.num_heads, self.hidden_size // self.num_heads))
     return ops.transpose(x, (0, 2, 1, 3))  # [B, H, N, d_h]
 

@@ -5,6 +5,7 @@ import keras
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.attention import MultiHeadAttention
 from t2t_mm.layers.conv_step import ConvStep
+from t2t_mm.layers.dense import Dense
 
 
 @keras.saving.register_keras_serializable(package="t2t_mm")
@@ -48,8 +49,8 @@ class AttentionBlock(keras.layers.Layer):
     self.step2 = ConvStep(d, self.kernel_size, causal=True, name="step2", dtype=pol)
     self.self_attention = MultiHeadAttention(d, self.num_heads, self.dropout_rate,
                                              name="self_attention", dtype=pol)
-    self.key_conv = keras.layers.Dense(d, name="key_conv", dtype=pol)
-    self.value_conv = keras.layers.Dense(d, name="value_conv", dtype=pol)
+    self.key_conv = Dense(d, name="key_conv", dtype=pol)
+    self.value_conv = Dense(d, name="value_conv", dtype=pol)
     self.attention = MultiHeadAttention(d, self.num_heads, self.dropout_rate,
                                         project_memory=False, name="attention", dtype=pol)
     for layer in (self.step1, self.step2, self.key_conv, self.value_conv):

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from t2t_mm.layers import ops as mm_ops
+from t2t_mm.layers.layer_norm import LayerNorm
 
 
 def mask_rows(x, mask):
@@ -62,8 +63,8 @@ class ConvRes(keras.layers.Layer):
     sep = lambda name: keras.layers.SeparableConv2D(f, self.kernel_size, padding="valid",
                                                     name=name, dtype=pol)
     self.sep1, self.sep2 = sep("sepconv1"), sep("sepconv2")
-    self.norm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm1", dtype=pol)
-    self.norm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm2", dtype=pol)
+    self.norm1 = LayerNorm(epsilon=1e-6, name="norm1", dtype=pol)
+    self.norm2 = LayerNorm(epsilon=1e-6, name="norm2", dtype=pol)
     self.pool = keras.layers.MaxPooling2D(self.kernel_size, self.strides, padding="valid",
                                           dtype=pol)
     self.residual = keras.layers.Conv2D(f, (1, 1), name="residual", dtype=pol)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from t2t_mm.layers import ops as mm_ops
+from t2t_mm.layers.layer_norm import LayerNorm
 
 
 @keras.saving.register_keras_serializable(package="t2t_mm")
@@ -50,8 +51,7 @@ class ConvStep(keras.layers.Layer):
     # Length-free shapes: the explicit padding makes any length valid.
     self.in_channels = input_shape[-1]
     self.conv.build((None, None, input_shape[-1]))
-    self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm",
-                                                dtype=self.dtype_policy)
+    self.norm = LayerNorm(epsilon=1e-6, name="norm", dtype=self.dtype_policy)
     self.norm.build((None, None, self.filters))
 
   def padding(self):
@@ -67,7 +67,7 @@ class ConvStep(keras.layers.Layer):
     return mm_ops.apply_mask(y, mm_ops.downsample_mask(padding_mask, self.stride))
 
   def _separable(self, x):
-    """The SeparableConv1D `sepconv` on its own variables: depthwise conv, then a matmul.
+    """The SeparableConv1D `sepconv` on its own variables: depthwise conv, then a 2-D matmul.
 
     Equal to calling the layer, which runs the pointwise part as a 1x1 Conv2D; as a matmul the
     step trains faster on CPU (docs/STACK.md). The variables, and so checkpoints, are the same.
@@ -78,7 +78,7 @@ class ConvStep(keras.layers.Layer):
         conv.depthwise_kernel, conv.pointwise_kernel[0], conv.bias))
     y = ops.depthwise_conv(x, depthwise, strides=self.stride, padding="valid",
                            dilation_rate=self.dilation)
-    return ops.matmul(y, pointwise) + bias
+    return mm_ops.dense(y, pointwise, bias)
 
   def cache_length(self):
     return (self.kernel_size - 1) * self.dilation

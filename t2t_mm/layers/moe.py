@@ -168,7 +168,7 @@ class MixtureOfExperts(keras.layers.Layer):
     # One unstack per weight (its gradient is one stack), not a slice per expert.
     w1, b1, w2, b2 = (ops.unstack(ops.cast(w, rows.dtype), axis=0)
                       for w in (self.w1, self.b1, self.w2, self.b2))
-    outs = [ops.matmul(ops.relu(ops.matmul(blocks[i], w1[i]) + b1[i]), w2[i]) + b2[i]
+    outs = [mm_ops.dense(ops.relu(mm_ops.dense(blocks[i], w1[i], b1[i])), w2[i], b2[i])
             for i in range(e)]
     out = ops.concatenate(outs + [ops.zeros_like(blocks[e])], axis=0)  # [A, d], sorted.
     # Unsort by scattering (a permutation): its gradient is a dense gather, where a gather's

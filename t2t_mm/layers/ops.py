@@ -11,11 +11,79 @@ from keras import ops
 
 
 def apply_mask(x, mask):
-  """x * mask, broadcasting mask [B, L] (or [B, L, W]) over the trailing channel axis."""
+  """x * mask, broadcasting mask [B, L] (or [B, L, W]) over the trailing channel axis.
+
+  The mask is data, never trained, so the gradient is one multiply; autodiff of the
+  broadcasting product would also reduce over the broadcast axes, at dynamic shapes.
+  """
   if mask is None:
     return x
-  m = ops.cast(mask, x.dtype)
-  return x * ops.expand_dims(m, -1)
+  return _masked(x, ops.expand_dims(ops.cast(mask, x.dtype), -1))
+
+
+@ops.custom_gradient
+def _masked(x, m):
+  def grad(dy, upstream=None):
+    del upstream  # TensorFlow passes captured variables; there are none.
+    return dy * m, None
+  return x * m, grad
+
+
+def dense(x, kernel, bias=None):
+  """x [..., C] @ kernel [C, D] (+ bias [D]) -> [..., D], as one 2-D matmul.
+
+    x [B, L, C] -> [B*L, C] -> matmul (+ bias) -> [B*L, D] -> [B, L, D]
+
+  keras.ops.matmul of a rank-3 by a rank-2 tensor runs tf.tensordot, a dozen shape ops each
+  way; flattening first, with the bias gradient in closed form (a column sum), runs about
+  half the ops in a training step's projections (docs/STACK.md).
+  """
+  if len(x.shape) == 2:
+    return ops.matmul(x, kernel) if bias is None else _affine(x, kernel, bias)
+  channels, units = kernel.shape
+  lead = ops.shape(x)[:-1]
+  return ops.reshape(dense(ops.reshape(x, (-1, channels)), kernel, bias), (*lead, units))
+
+
+@ops.custom_gradient
+def _affine(x, w, b):
+  """x [N, C] @ w [C, D] + b [D]."""
+  def grad(dy, upstream=None):
+    del upstream
+    return (ops.matmul(dy, ops.transpose(w)), ops.matmul(ops.transpose(x), dy),
+            ops.sum(dy, axis=0))
+  return ops.matmul(x, w) + b, grad
+
+
+def layer_norm(x, gamma, beta, epsilon):
+  """(x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis, in float32.
+
+    x [..., C], gamma [C], beta [C] -> [..., C] in x's dtype
+
+  Same values as keras.ops.layer_normalization; the gradient is written out (about ten ops
+  instead of the fifty autodiff makes of the moments at dynamic shapes).
+  """
+  y = _layer_norm(ops.cast(x, "float32"), ops.cast(gamma, "float32"),
+                  ops.cast(beta, "float32"), float(epsilon))
+  return ops.cast(y, x.dtype)
+
+
+@ops.custom_gradient
+def _layer_norm(x, gamma, beta, epsilon):
+  mean = ops.mean(x, axis=-1, keepdims=True)
+  centred = x - mean
+  rstd = ops.rsqrt(ops.mean(ops.square(centred), axis=-1, keepdims=True) + epsilon)
+  xhat = centred * rstd
+
+  def grad(dy, upstream=None):
+    del upstream
+    axes = tuple(range(len(dy.shape) - 1))
+    dxhat = dy * gamma
+    dx = rstd * (dxhat - ops.mean(dxhat, axis=-1, keepdims=True)
+                 - xhat * ops.mean(dxhat * xhat, axis=-1, keepdims=True))
+    return dx, ops.sum(dy * xhat, axis=axes), ops.sum(dy, axis=axes), None
+
+  return xhat * gamma + beta, grad
 
 
 def pad_axis(x, axis: int, left: int, right: int):

@@ -12,6 +12,7 @@ import tensorflow as tf
 from t2t_mm import registry
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.conv_res import ConvRes
+from t2t_mm.layers.dense import Dense
 
 
 def waveform_mask(wave):
@@ -123,7 +124,7 @@ class AudioSpectralModality(keras.layers.Layer):
       block.build((None, None, self.num_mel_bins, channels))
       self.blocks.append(block)
       channels = c
-    self.project = keras.layers.Dense(self.hidden_size, name="project", dtype=self.dtype_policy)
+    self.project = Dense(self.hidden_size, name="project", dtype=self.dtype_policy)
     self.project.build((None, None, self.num_mel_bins * c))
 
   def log_mel(self, wave):

@@ -8,6 +8,8 @@ from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.conv_res import ConvRes
 from t2t_mm.layers.conv_res import mask_rows
 from t2t_mm.layers.conv_res import pad_2d
+from t2t_mm.layers.dense import Dense
+from t2t_mm.layers.layer_norm import LayerNorm
 
 
 @registry.register_modality(name="class_label")
@@ -44,9 +46,9 @@ class ClassLabelModality(keras.layers.Layer):
     self.block = ConvRes(w1, (3, 1), (2, 1), name="block", dtype=pol)
     self.sep1 = keras.layers.SeparableConv2D(w2, (3, 1), name="sepconv1", dtype=pol)
     self.sep2 = keras.layers.SeparableConv2D(w3, (3, 1), name="sepconv2", dtype=pol)
-    self.norm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm1", dtype=pol)
-    self.norm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm2", dtype=pol)
-    self.logits = keras.layers.Dense(self.num_classes, name="logits", dtype=pol)
+    self.norm1 = LayerNorm(epsilon=1e-6, name="norm1", dtype=pol)
+    self.norm2 = LayerNorm(epsilon=1e-6, name="norm2", dtype=pol)
+    self.logits = Dense(self.num_classes, name="logits", dtype=pol)
     self.block.build((None, None, 1, d))
     self.sep1.build((None, None, 1, w1))
     self.norm1.build((None, None, 1, w2))

@@ -6,6 +6,7 @@ from keras import ops
 from t2t_mm import registry
 from t2t_mm.layers.conv_res import ConvRes
 from t2t_mm.layers.conv_res import pad_2d
+from t2t_mm.layers.layer_norm import LayerNorm
 
 
 @registry.register_modality(name="image")
@@ -37,9 +38,9 @@ class ImageModality(keras.layers.Layer):
   def build(self, input_shape=None):
     pol, d = self.dtype_policy, self.hidden_size
     self.conv1 = keras.layers.Conv2D(32, 3, strides=2, name="conv1", dtype=pol)
-    self.norm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm1", dtype=pol)
+    self.norm1 = LayerNorm(epsilon=1e-6, name="norm1", dtype=pol)
     self.conv2 = keras.layers.Conv2D(64, 3, name="conv2", dtype=pol)
-    self.norm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm2", dtype=pol)
+    self.norm2 = LayerNorm(epsilon=1e-6, name="norm2", dtype=pol)
     self.blocks = [ConvRes(min(128, d), name="block0", dtype=pol),
                    ConvRes(min(256, d), res_relu=False, name="block1", dtype=pol),
                    ConvRes(d, res_relu=False, name="block2", dtype=pol)]

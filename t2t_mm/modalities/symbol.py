@@ -5,6 +5,7 @@ from keras import ops
 
 from t2t_mm import registry
 from t2t_mm.layers import ops as mm_ops
+from t2t_mm.layers.dense import Dense
 
 
 @registry.register_modality(name="symbol")
@@ -41,7 +42,7 @@ class SymbolModality(keras.layers.Layer):
                                             dtype=self.dtype_policy)
     self.embedding.build((None, None))
     if not self.tie_embeddings:
-      self.softmax = keras.layers.Dense(self.vocab_size, name="softmax", dtype=self.dtype_policy)
+      self.softmax = Dense(self.vocab_size, name="softmax", dtype=self.dtype_policy)
       self.softmax.build((None, None, self.hidden_size))
 
   def bottom(self, ids, training=None):
@@ -56,7 +57,7 @@ class SymbolModality(keras.layers.Layer):
   def top(self, x, mask=None, training=None):
     del mask, training
     if self.tie_embeddings:
-      logits = ops.matmul(x, ops.transpose(ops.cast(self.embedding.embeddings, x.dtype)))
+      logits = mm_ops.dense(x, ops.transpose(ops.cast(self.embedding.embeddings, x.dtype)))
     else:
       logits = self.softmax(x)
     return ops.cast(logits, "float32")

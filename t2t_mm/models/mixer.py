@@ -6,6 +6,7 @@ from keras import ops
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.attention_block import AttentionBlock
 from t2t_mm.layers.conv_block import ConvBlock
+from t2t_mm.layers.dense import Dense
 
 
 @keras.saving.register_keras_serializable(package="t2t_mm")
@@ -47,7 +48,7 @@ class Mixer(keras.layers.Layer):
       self.attention = AttentionBlock(d, self.num_heads, self.kernel_size, self.dropout_rate,
                                       name="attention", dtype=pol)
       self.attention.build(shape, shape)
-    self.combine = keras.layers.Dense(d, name="combine", dtype=pol)
+    self.combine = Dense(d, name="combine", dtype=pol)
     self.combine.build((None, None, 2 * d))
     self.blocks = [ConvBlock(d, self.kernel_sizes, self.dilations, causal=True,
                              dropout=self.dropout_rate, name=f"block{i}", dtype=pol)
