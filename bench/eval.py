@@ -68,7 +68,6 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
 
   import t2t_mm.bin  # noqa: F401  (the tools' TensorFlow runtime defaults, as mm-eval runs)
-  from t2t_mm.config.data_config import DataConfig
   from t2t_mm.config.hparams import DecodeHParams
   from t2t_mm.decoding import loading
   from t2t_mm.eval import full_split
@@ -86,7 +85,7 @@ def main(argv=None) -> int:
     dhp = DecodeHParams(beam_size=beam)
     for name in run.specs:
       problem, spec = run.problems[name], run.specs[name]
-      config = DataConfig.from_hparams(run.hparams).replace(batch_size=dhp.batch_size)
+      config = full_split.eval_config(run.hparams, dhp)
       ds, count = full_split._batches(problem, "dev", run.data_dir, config)
       batches = [{k: b[k] for k in full_split.MODEL_KEYS} for b in ds]
       model_spec = {k: v for k, v in ds.element_spec.items() if k in full_split.MODEL_KEYS}

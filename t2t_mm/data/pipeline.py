@@ -35,6 +35,13 @@ def read_records(paths: Sequence[str], train: bool, shuffle: bool, seed: Optiona
   return records
 
 
+def with_autotune(ds: tf.data.Dataset, autotune: bool) -> tf.data.Dataset:
+  """`ds` with tf.data's autotuning of parallelism and buffers switched on or off."""
+  options = tf.data.Options()
+  options.autotune.enabled = autotune
+  return ds.with_options(options)
+
+
 def bucket_boundaries(max_length: int, min_length: int = 8, step: float = 1.1) -> List[int]:
   """Geometric bucket boundaries 8, 9, 10, ..., < max_length (as in Tensor2Tensor)."""
   bounds, x = [], min_length

@@ -42,3 +42,12 @@ def test_token_batches_hold_about_batch_tokens_and_short_sequences_come_many_at_
   tokens = sum(int(tf.reduce_sum(b["targets"])) for b in batches)
   positions = sum(rows * length for rows, length in shapes)
   assert tokens / positions > 0.85  # Padding under 15%: similar lengths share a batch.
+
+
+def test_with_autotune_switches_tf_data_autotuning_and_keeps_the_elements():
+  import tensorflow as tf
+  ds = tf.data.Dataset.range(5).map(lambda x: x * 2, num_parallel_calls=pipeline.AUTOTUNE)
+  off = pipeline.with_autotune(ds, False)
+  assert off.options().autotune.enabled is False
+  assert pipeline.with_autotune(ds, True).options().autotune.enabled is True
+  assert [int(x) for x in off] == [0, 2, 4, 6, 8]

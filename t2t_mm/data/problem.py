@@ -304,7 +304,7 @@ class Problem:
       ds = pipeline.batch_by_length(
           ds, length, batch_size, max_len, train, batch_tokens=config.batch_tokens,
           pad_to_bucket=bool(config.batch_tokens) and self.input_modality == "symbol")
-    return ds.prefetch(pipeline.AUTOTUNE)
+    return pipeline.with_autotune(ds.prefetch(pipeline.AUTOTUNE), config.autotune)
 
   def examples_dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
                        seed: Optional[int] = None, num_shards: int = 1, shard_index: int = 0):

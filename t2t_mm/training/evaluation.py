@@ -59,8 +59,9 @@ class Evaluator:
     self.samples: Dict[str, List[tuple]] = {}
 
   def _dev_dataset(self, name: str):
-    return self.problems[name].dataset("dev", self.data_dir,
-                                       DataConfig.from_hparams(self.hparams), shuffle=False)
+    # Without tf.data's autotuner, whose work beside the decoder slows it (DataConfig).
+    config = DataConfig.from_hparams(self.hparams).replace(autotune=False)
+    return self.problems[name].dataset("dev", self.data_dir, config, shuffle=False)
 
   def _make_stats_fn(self, name: str, element_spec):
     return make_stats_fn(self.model, self.specs[name], element_spec)
