@@ -13,15 +13,6 @@ def _x(shape, seed=0):
   return tf.constant(np.random.default_rng(seed).normal(size=shape).astype("float32"))
 
 
-def _values_and_gradients(layer, x):
-  with tf.GradientTape() as tape:
-    tape.watch(x)
-    y = layer(x)
-    loss = tf.reduce_sum(tf.cast(y, tf.float32) * tf.reshape(
-        tf.cos(tf.range(tf.size(y), dtype=tf.float32)), tf.shape(y)))
-  return y, tape.gradient(loss, [x] + layer.trainable_weights)
-
-
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (2, 3, 2, 4)])
 @pytest.mark.parametrize("kwargs", [{}, {"use_bias": False}, {"activation": "relu"}])
 def test_values_and_gradients_equal_the_keras_layer(shape, kwargs):
@@ -33,8 +24,8 @@ def test_values_and_gradients_equal_the_keras_layer(shape, kwargs):
   theirs.build(shape)
   theirs.set_weights(ours.get_weights())
   x = _x(shape)
-  y, grads = _values_and_gradients(ours, x)
-  y_ref, grads_ref = _values_and_gradients(theirs, x)
+  y, grads = layer_checks.values_and_gradients(ours, x)
+  y_ref, grads_ref = layer_checks.values_and_gradients(theirs, x)
   assert tuple(y.shape) == shape[:-1] + (6,)
   np.testing.assert_allclose(y.numpy(), y_ref.numpy(), atol=1e-5)
   for got, want in zip(grads, grads_ref):

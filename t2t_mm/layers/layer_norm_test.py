@@ -13,16 +13,6 @@ def _x(shape, seed=0):
   return tf.constant(np.random.default_rng(seed).normal(3.0, 2.0, shape).astype("float32"))
 
 
-def _values_and_gradients(layer, x):
-  with tf.GradientTape() as tape:
-    tape.watch(x)
-    y = layer(x)
-    # Position-dependent weights: a plain sum would hide errors in the gradient of the mean.
-    loss = tf.reduce_sum(tf.cast(y, tf.float32) * tf.reshape(
-        tf.sin(tf.range(tf.size(y), dtype=tf.float32)), tf.shape(y)))
-  return y, tape.gradient(loss, [x] + layer.trainable_weights)
-
-
 @pytest.mark.parametrize("shape", [(3, 7, 8), (2, 4, 5, 6), (5, 8)])
 def test_values_and_gradients_equal_the_keras_layer(shape):
   ours = LayerNorm(epsilon=1e-6, name="norm")
@@ -33,8 +23,8 @@ def test_values_and_gradients_equal_the_keras_layer(shape):
   keras_norm.build(shape)
   keras_norm.set_weights(ours.get_weights())
   x = _x(shape)
-  y, grads = _values_and_gradients(ours, x)
-  y_ref, grads_ref = _values_and_gradients(keras_norm, x)
+  y, grads = layer_checks.values_and_gradients(ours, x)
+  y_ref, grads_ref = layer_checks.values_and_gradients(keras_norm, x)
   np.testing.assert_allclose(y.numpy(), y_ref.numpy(), atol=1e-5)
   for got, want in zip(grads, grads_ref):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
@@ -50,7 +40,7 @@ def test_inside_a_traced_function_with_unknown_batch_and_length():
   def grad_of(norm):
     @tf.function(input_signature=[tf.TensorSpec((None, None, 4))])
     def fn(x):
-      return _values_and_gradients(norm, x)[1]
+      return layer_checks.values_and_gradients(norm, x)[1]
     return fn
 
   x = _x((2, 3, 4))
@@ -62,7 +52,7 @@ def test_inside_a_traced_function_with_unknown_batch_and_length():
 def test_mixed_policies_compute_in_float32_and_return_the_compute_dtype(policy):
   norm = LayerNorm(dtype=policy)
   x = _x((2, 3, 16))
-  y, grads = _values_and_gradients(norm, tf.cast(x, policy.split("_")[1]))
+  y, grads = layer_checks.values_and_gradients(norm, tf.cast(x, policy.split("_")[1]))
   assert keras.backend.standardize_dtype(y.dtype) == policy.split("_")[1]
   assert all(g.dtype == v.dtype for g, v in zip(grads[1:], norm.trainable_weights))
   np.testing.assert_allclose(tf.cast(y, tf.float32).numpy(),

@@ -3,6 +3,7 @@
     check_config_round_trip(ConvStep(6, 3, causal=True), x)     # clone from config == layer
     check_serialized_round_trip(ConvStep(6, 3), x)               # keras.saving (de)serializes it
     check_steps_equal_call(full, lambda t, s: block.step(x[:, t:t + 1], s), cache, steps=9)
+    y, grads = values_and_gradients(layer, x)                   # to compare with a reference
 
 Each raises AssertionError with numpy's message when the layer breaks its contract.
 """
@@ -51,3 +52,18 @@ def check_steps_equal_call(full, step: Callable[[int, Any], Tuple[Any, Any]], st
     y, state = step(t, state)
     outputs.append(np.asarray(y))
   np.testing.assert_allclose(np.concatenate(outputs, axis), np.asarray(full), atol=atol)
+
+
+def values_and_gradients(layer, x):
+  """(layer(x), gradients of a position-weighted sum of it w.r.t. [x] + trainable weights).
+
+  The weights vary by position (sin of the flat index), so an error in any one position's
+  gradient shows, where a plain sum would hide errors in, e.g., the gradient of a mean.
+  """
+  import tensorflow as tf
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = layer(x)
+    loss = tf.reduce_sum(tf.cast(y, tf.float32) * tf.reshape(
+        tf.sin(tf.range(tf.size(y), dtype=tf.float32)), tf.shape(y)))
+  return y, tape.gradient(loss, [x] + layer.trainable_weights)
