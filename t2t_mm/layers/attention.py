@@ -45,8 +45,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
   def build(self, query_shape, memory_shape=None):
     d = self.hidden_size
-    dense = lambda name: Dense(d, use_bias=False, name=name,
-                                            dtype=self.dtype_policy)
+    dense = lambda name: Dense(d, use_bias=False, name=name, dtype=self.dtype_policy)
     self.q = dense("q")
     self.q.build(query_shape)
     if self.project_memory:
