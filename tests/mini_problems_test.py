@@ -9,6 +9,7 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.hparams import HParams
+from t2t_mm.data import pipeline
 from t2t_mm.data.spec import EOS_ID, TargetSpace
 
 SIZES = dict(num_train_examples=60, num_dev_examples=21, num_test_examples=5)
@@ -139,6 +140,29 @@ def test_missing_espeak_fails_with_instructions(tmp_path, monkeypatch):
   with pytest.raises(errors.DataError, match="apt-get install -y espeak-ng"):
     make("speech_en_mini").generate_data(str(tmp_path / "d"), str(tmp_path / "t"))
   assert not (tmp_path / "d").exists() or not os.listdir(tmp_path / "d")
+
+
+@pytest.mark.parametrize("name, tokens", [("wmt_ende_mini", 240), ("parse_en_mini", 240),
+                                          ("speech_en_mini", 1200)])  # Clips: 50-300 frames.
+def test_token_batches_of_sequence_problems_hold_about_batch_tokens(name, tokens, data_dir):
+  p = make(name)
+  hp = HP.replace(batch_tokens=tokens)
+  in_longest, out_longest = pipeline.bucket_longest(64), pipeline.bucket_longest(80)
+  frames = p.audio_frame_step if EXPECTED[name][0] != "symbol" else 1
+  rows = set()
+  for batch in p.dataset("train", data_dir, hp, seed=3).take(12):
+    inputs, targets = batch["inputs"].numpy(), batch["targets"].numpy()
+    assert inputs.shape[0] == targets.shape[0] == batch["target_space"].shape[0]
+    n, m = inputs.shape[1] // frames, targets.shape[1]
+    rows.add(inputs.shape[0])
+    if frames == 1:  # Tokens on both sides: padded to the cell's longest input and target.
+      assert n in in_longest and m in out_longest, (n, m)
+      assert inputs.shape[0] == max(1, tokens // max(n, m)) and _ends_with_eos(inputs)
+    else:  # Audio, bucketed up to the problem's 3 s: padded to the longest clip.
+      assert inputs.shape[0] == 1 or inputs.shape[0] * max(n, m) <= tokens
+      assert (np.abs(inputs[:, -1]) > 0).any()
+    assert _ends_with_eos(targets)
+  assert len(rows) > 1  # Short cells take more examples than long ones.
 
 
 def test_train_order_is_reproducible_by_seed(data_dir):

@@ -10,7 +10,15 @@ instead of rewriting hparams.
 
 import dataclasses
 
+from t2t_mm import errors
 from t2t_mm.config import typed
+
+
+def check_bucket_step(step: float, what: str) -> None:
+  """Raises ConfigError unless `step` (length_bucket_step) is above 1."""
+  if not step > 1.0:
+    raise errors.ConfigError(f"{what} 'length_bucket_step' must be > 1 (each length bucket's "
+                             f"boundary times it gives the next), got {step}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,8 +28,11 @@ class DataConfig:
   Args:
     batch_size: examples per batch (per replica, when the trainer makes it).
     batch_tokens: > 0: train batches of sequence problems hold about this many positions
-      (per replica): a length bucket of longest length L takes max(1, batch_tokens // L)
-      examples. 0: batch_size examples in every bucket.
+      (per replica), bucketed by input and by target length: a cell whose longest input or
+      target has L positions takes max(1, batch_tokens // L) examples. 0: batch_size
+      examples per batch, bucketed by the longer of input and target.
+    length_bucket_step: growth of the length buckets' boundaries (8, 9, ..., x * step):
+      a larger step makes fewer shapes (fewer XLA compilations) and more padding.
     max_input_length: inputs are cut to this many tokens, or audio frames.
     max_target_length: targets are cut to this many tokens.
     seed: seed of the shuffling of train data.
@@ -33,6 +44,7 @@ class DataConfig:
 
   batch_size: int = 32
   batch_tokens: int = 0
+  length_bucket_step: float = 1.1
   max_input_length: int = 256
   max_target_length: int = 256
   seed: int = 1234
@@ -43,6 +55,7 @@ class DataConfig:
     typed.check_at_least(self, 1, "batch_size", "max_input_length", "max_target_length",
                          what="data setting")
     typed.check_at_least(self, 0, "batch_tokens", what="data setting")
+    check_bucket_step(self.length_bucket_step, "data setting")
 
   @classmethod
   def from_hparams(cls, hparams) -> "DataConfig":
@@ -50,6 +63,7 @@ class DataConfig:
     if isinstance(hparams, DataConfig):
       return hparams
     return cls(batch_size=hparams.batch_size, batch_tokens=hparams.batch_tokens,
+               length_bucket_step=hparams.length_bucket_step,
                max_input_length=hparams.max_input_length,
                max_target_length=hparams.max_target_length, seed=hparams.seed)
 

@@ -15,7 +15,7 @@ import dataclasses
 from typing import Dict, List, Literal
 
 from t2t_mm import errors
-from t2t_mm.config import typed
+from t2t_mm.config import data_config, typed
 
 
 def _f(default, help_text: str):
@@ -78,6 +78,9 @@ class HParams:
   batch_tokens: int = _f(0, "> 0: sequence problems batch by tokens: each batch holds about this "
                          "many positions (its length bucket's longest input or target times "
                          "its examples). Image and label problems keep batch_size. 0: off.")
+  length_bucket_step: float = _f(1.1, "Growth of the length buckets' boundaries (8, 9, ..., "
+                                 "x * step, as in Tensor2Tensor): larger makes fewer batch "
+                                 "shapes (fewer XLA compilations) and more padding.")
   max_input_length: int = _f(256, "Longer inputs are truncated (tokens, frames or samples/hop).")
   max_target_length: int = _f(256, "Longer targets are truncated (tokens).")
 
@@ -127,6 +130,7 @@ class HParams:
                          "learning_rate_warmup_steps", "moe_loss_coef", "moe_capacity_factor",
                          "clip_grad_norm", "label_smoothing", "adam_epsilon", "batch_tokens")
     typed.check_positive(self, "learning_rate", "mixture_temperature")
+    data_config.check_bucket_step(self.length_bucket_step, "hparam")
     for key in ("dropout", "attention_dropout", "label_smoothing", "adam_beta1", "adam_beta2"):
       if not 0.0 <= getattr(self, key) < 1.0:
         raise errors.ConfigError(f"hparam '{key}' must be in [0, 1), got {getattr(self, key)}.")

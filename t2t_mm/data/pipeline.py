@@ -5,7 +5,7 @@ Used by Problem.dataset; each function takes and returns a tf.data.Dataset.
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.utils.lazy import tf
@@ -57,42 +57,84 @@ def add_eos_and_truncate(ids: tf.Tensor, max_length: int) -> tf.Tensor:
   return tf.concat([ids, tf.constant([EOS_ID], tf.int32)], axis=0)
 
 
-def bucket_batch_sizes(bounds: Sequence[int], max_length: int, batch_size: int,
-                       batch_tokens: int = 0) -> List[int]:
-  """Examples per batch of each length bucket of `bounds` (len(bounds) + 1 buckets).
+def bucket_longest(max_length: int, min_length: int = 8, step: float = 1.1) -> List[int]:
+  """The longest length of each bucket up to `max_length`: one less than each boundary of
+  bucket_boundaries(max_length + 1, min_length, step), then max_length. 64 -> [7, 8, ..., 64]."""
+  bounds = bucket_boundaries(max_length + 1, min_length=min_length, step=step)
+  return [b - 1 for b in bounds] + [max_length]
 
-  Bucket i holds lengths < bounds[i] (the last one lengths up to max_length). With
-  batch_tokens, a bucket whose longest example has L positions takes batch_tokens // L
-  examples (at least 1), as Tensor2Tensor's and fairseq's token batches do.
-  """
-  if not batch_tokens:
-    return [batch_size] * (len(bounds) + 1)
-  longest = [b - 1 for b in bounds] + [max_length]
-  return [max(1, batch_tokens // max(length, 1)) for length in longest]
+
+def cell_batch_sizes(in_longest: Sequence[int], out_longest: Sequence[int],
+                     batch_tokens: int) -> List[int]:
+  """Examples per token batch of each (input bucket i, target bucket j) cell, in the order
+  i * len(out_longest) + j: batch_tokens // (the longer of the cell's longest input and
+  target), at least 1, as Tensor2Tensor's and fairseq's token batches size them."""
+  return [max(1, batch_tokens // max(n, m, 1)) for n in in_longest for m in out_longest]
 
 
 def batch_by_length(ds: tf.data.Dataset, length_fn: Callable[[dict], tf.Tensor],
                     batch_size: int, max_length: int, train: bool,
-                    min_bucket: int = 8, batch_tokens: int = 0,
-                    pad_to_bucket: bool = False) -> tf.data.Dataset:
-  """Batches of zero-padded examples; train batches come from length buckets.
+                    min_bucket: int = 8, bucket_step: float = 1.1) -> tf.data.Dataset:
+  """Batches of `batch_size` zero-padded examples; train batches come from length buckets.
 
-  Train: `batch_size` examples per batch, or with `batch_tokens` about that many positions
-  (bucket_batch_sizes), padded to the longest example; with `pad_to_bucket`, to the
-  bucket's longest length, so a problem's batches take one shape per bucket (a bounded set
-  for XLA and TPUs; only where every padded dimension is counted by `length_fn`, as tokens).
-  Dev/test batches keep the file order (no bucketing) and take `batch_size` examples, so
-  decodes line up with the data.
+  Train: buckets of length_fn's value on boundaries bucket_boundaries(max_length + 1,
+  min_bucket, bucket_step); each batch is padded to its longest example. Dev/test batches
+  keep the file order (no bucketing), so decodes line up with the data.
   """
   if not train:
     return ds.padded_batch(batch_size)
-  bounds = bucket_boundaries(max_length + 1, min_length=min_bucket)
-  if pad_to_bucket:  # Every length is below the last boundary, as padding to it requires.
-    bounds.append(max_length + 1)
+  bounds = bucket_boundaries(max_length + 1, min_length=min_bucket, step=bucket_step)
   return ds.bucket_by_sequence_length(
-      length_fn, bucket_boundaries=bounds,
-      bucket_batch_sizes=bucket_batch_sizes(bounds, max_length, batch_size, batch_tokens),
-      pad_to_bucket_boundary=pad_to_bucket, drop_remainder=True)
+      length_fn, bucket_boundaries=bounds, bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
+      drop_remainder=True)
+
+
+def batch_by_tokens(ds: tf.data.Dataset,
+                    lengths_fn: Callable[[dict], Tuple[tf.Tensor, tf.Tensor]],
+                    batch_tokens: int, max_lengths: Tuple[int, int],
+                    pad_to_bucket: bool = False, min_bucket: int = 8,
+                    bucket_step: float = 1.1) -> tf.data.Dataset:
+  """Train batches of about `batch_tokens` positions, from buckets of (input, target) length.
+
+      example {"inputs": [n], "targets": [m]}
+        -> cell (bucket of n, bucket of m)          each side: bucket_longest(max, ...)
+        -> batch of max(1, batch_tokens // max(N, M)) examples of that cell,
+           N, M: the cell's longest input and target length
+
+  Bucketing on both lengths, not on the longer one, keeps the shorter side of a pair from
+  being padded to the longer side's length. With `pad_to_bucket`, "inputs" is padded to N
+  and "targets" to M, so a problem's batches take one shape per cell: a bounded set, at most
+  (input buckets) x (target buckets), for XLA and TPUs; only where length_fn counts every
+  padded dimension, as for tokens. Else each side is padded to its longest example. Other
+  features are padded to their longest. `lengths_fn`: example -> (input length, target length).
+  """
+  in_longest, out_longest = (bucket_longest(m, min_length=min_bucket, step=bucket_step)
+                             for m in max_lengths)
+  num_out = len(out_longest)
+  sizes = tf.constant(cell_batch_sizes(in_longest, out_longest, batch_tokens), tf.int64)
+  in_pad, out_pad = tf.constant(in_longest, tf.int64), tf.constant(out_longest, tf.int64)
+
+  def cell(ex):
+    n, m = (tf.cast(x, tf.int64) for x in lengths_fn(ex))
+    # The first bucket whose longest length is at least the length (past max: the last).
+    i = tf.minimum(tf.reduce_sum(tf.cast(in_pad < n, tf.int64)), len(in_longest) - 1)
+    j = tf.minimum(tf.reduce_sum(tf.cast(out_pad < m, tf.int64)), num_out - 1)
+    return i * num_out + j
+
+  def padded_shapes(key):
+    shapes = {}
+    for name, spec in ds.element_spec.items():
+      dims = [-1 if d is None else d for d in spec.shape.as_list()]
+      if pad_to_bucket and name in ("inputs", "targets") and dims:
+        dims[0] = (in_pad[key // num_out] if name == "inputs" else out_pad[key % num_out])
+      shapes[name] = tf.stack([tf.cast(d, tf.int64) for d in dims]) if dims else []
+    return shapes
+
+  def batch(key, window):
+    return window.padded_batch(sizes[key], padded_shapes=padded_shapes(key),
+                               drop_remainder=True)
+
+  return ds.group_by_window(cell, batch, window_size_func=lambda key: sizes[key])
 
 
 def decode_image(encoded: tf.Tensor, size: Sequence[int],

@@ -284,9 +284,10 @@ class Problem:
     (EOS kept last), audio to max_input_length frames of `audio_frame_step` samples; nothing
     is dropped, so a train pipeline can never stall on a filter that rejects everything.
     Train data is shuffled (seeded by `seed`, else config.seed), repeats forever and is
-    bucketed by length into batches of exactly config.batch_size (or, with
-    config.batch_tokens, of about that many positions). Dev/test data is read
-    once, in order, in batches of up to config.batch_size.
+    bucketed by length into batches of exactly config.batch_size, or with config.batch_tokens
+    bucketed by input and target length into batches of about that many positions
+    (pipeline.batch_by_tokens). Dev/test data is read once, in order, in batches of up to
+    config.batch_size.
     """
     config = DataConfig.from_hparams(config)
     train = _split(mode) == "train"
@@ -296,14 +297,19 @@ class Problem:
     if pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
       ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
             else ds.padded_batch(batch_size, drop_remainder=train))
+    elif train and config.batch_tokens:
+      def lengths(ex):
+        return pre_in.length(ex["inputs"]), pre_out.length(ex["targets"])
+      # Tokens on both sides are padded to their cell: one shape per (input, target) cell.
+      ds = pipeline.batch_by_tokens(
+          ds, lengths, config.batch_tokens, (pre_in.max_length, pre_out.max_length),
+          pad_to_bucket=self.input_modality == "symbol", bucket_step=config.length_bucket_step)
     else:
       def length(ex):
         return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
-      max_len = max(config.max_input_length, config.max_target_length)
-      # Token sequences on both sides: token batches take one shape per length bucket.
       ds = pipeline.batch_by_length(
-          ds, length, batch_size, max_len, train, batch_tokens=config.batch_tokens,
-          pad_to_bucket=bool(config.batch_tokens) and self.input_modality == "symbol")
+          ds, length, batch_size, max(pre_in.max_length, pre_out.max_length), train,
+          bucket_step=config.length_bucket_step)
     return pipeline.with_autotune(ds.prefetch(pipeline.AUTOTUNE), config.autotune)
 
   def examples_dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
