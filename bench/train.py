@@ -8,11 +8,14 @@ trainer_overhead: time per step of the full trainer with its default settings (i
   the same pipelines, in the same order of problems; 4 alternating rounds (target <= 1.10).
 mirrored_2dev_vs_1: time per step of the full trainer under MirroredStrategy on two logical
   CPU devices over one device (a separate process each; the CPU split must precede TF start).
-Then, on wmt_ende_mini alone, fixed batches (batch_size examples) against token batches
-(hparam batch_tokens, set to the mean positions of the fixed batches, so both steps hold about
-as many positions): the padding fraction of inputs and targets, and target tokens/s of the
-compiled step on batches drawn from each pipeline, in 4 alternating rounds. Last line too:
+Then, on wmt_ende_mini alone, fixed batches (batch_size examples, bucketed by the longer of
+input and target) against token batches (hparam batch_tokens, set to the mean positions of the
+fixed batches, so both steps hold about as many positions; bucketed by input and by target
+length): the padding fraction of inputs and targets, the distinct batch shapes drawn, and
+target tokens/s of the compiled step on batches drawn from each pipeline, in 4 alternating
+rounds. The last line goes on with
   token_vs_fixed_tokens_per_s=<ratio> padding_fixed=<f> padding_tokens=<f>
+  shapes_fixed=<n> shapes_tokens=<n>
 """
 
 import argparse
@@ -113,6 +116,7 @@ def _token_batches(args) -> dict:
   fixed._start_iterators(0)
   totals = {k: {"seconds": 0.0, "real": 0, "targets": 0, "positions": 0, "steps": 0}
             for k in trainers}
+  shapes = {k: set() for k in trainers}
   per_round = max(args.steps // 8, 10)
   for kind, trainer in trainers.items():  # Traces the step.
     trainer._steps[problem.name](next(trainer._iterators[problem.name]))
@@ -129,9 +133,10 @@ def _token_batches(args) -> dict:
         totals[kind]["real"] += real
         totals[kind]["targets"] += targets
         totals[kind]["positions"] += positions
+        shapes[kind].add((tuple(batch["inputs"].shape), tuple(batch["targets"].shape)))
       totals[kind]["steps"] += per_round
   return {"batch_tokens": int(round(mean_positions)), "batch_size": hparams.batch_size,
-          **{kind: {"padding": 1 - t["real"] / t["positions"],
+          **{kind: {"padding": 1 - t["real"] / t["positions"], "shapes": len(shapes[kind]),
                     "target_tokens_per_s": t["targets"] / t["seconds"],
                     "ms_per_step": 1000 * t["seconds"] / t["steps"]}
              for kind, t in totals.items()}}
@@ -170,13 +175,14 @@ def main():
   for kind in ("fixed", "tokens"):
     print(f"  {kind:6s}: padding {tok[kind]['padding']:.1%} of input + target positions, "
           f"{tok[kind]['target_tokens_per_s']:,.0f} target tokens/s, "
-          f"{tok[kind]['ms_per_step']:.1f} ms/step")
+          f"{tok[kind]['ms_per_step']:.1f} ms/step, {tok[kind]['shapes']} batch shapes")
   print(f"trainer_overhead={one['trainer_s'] / one['bare_s']:.3f} "
         f"mirrored_2dev_vs_1={two['trainer_s'] / one['trainer_s']:.3f} "
         f"token_vs_fixed_tokens_per_s="
         f"{tok['tokens']['target_tokens_per_s'] / tok['fixed']['target_tokens_per_s']:.3f} "
         f"padding_fixed={tok['fixed']['padding']:.3f} "
-        f"padding_tokens={tok['tokens']['padding']:.3f}")
+        f"padding_tokens={tok['tokens']['padding']:.3f} "
+        f"shapes_fixed={tok['fixed']['shapes']} shapes_tokens={tok['tokens']['shapes']}")
 
 
 if __name__ == "__main__":
