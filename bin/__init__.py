@@ -15,11 +15,6 @@ RUNTIME_ENV_DEFAULTS = {
     # reuse (growing up to TF_CPU_BFC_MEM_LIMIT_IN_MB, 64 GiB by default): faster steps in
     # bench/model.py and bench/train.py (docs/STACK.md).
     "TF_CPU_ALLOCATOR_USE_BFC": "true",
-    # oneDNN keeps 1,024 compiled kernels (primitives) by default, one per op and shape. Token
-    # batches (a shape per length cell) and joint training (several problems, each with its
-    # shapes) step through more than that, and each miss compiles again: 4096 made token
-    # batches 3-5% faster on wmt_ende_mini (bench/train.py, docs/STACK.md).
-    "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "4096",
     # TensorFlow's C++ INFO and WARNING lines (start-up banners, per-op notes) are not for
     # users of the tools; ERRORs still show. 0 brings everything back (tf_startup.py).
     "TF_CPP_MIN_LOG_LEVEL": "2",
