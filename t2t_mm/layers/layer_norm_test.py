@@ -61,7 +61,7 @@ def test_mixed_policies_compute_in_float32_and_return_the_compute_dtype(policy):
 
 def test_other_settings_run_the_keras_call():
   x = _x((2, 3, 4))
-  for kwargs in ({"rms_scaling": True}, {"center": False}, {"axis": [1, 2]}):
+  for kwargs in ({"scale": False}, {"center": False}, {"axis": [1, 2]}):
     ours, theirs = LayerNorm(**kwargs), keras.layers.LayerNormalization(**kwargs)
     np.testing.assert_allclose(ours(x).numpy(), theirs(x).numpy(), atol=1e-5)
 
