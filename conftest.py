@@ -120,7 +120,7 @@ def pytest_collection_modifyitems(config, items):
   for item in items:
     if str(item.path).startswith(tests_dir):
       item.add_marker(pytest.mark.slow)
-  # Tests that need most of the memory go first: xdist hands out modules in this order, so
-  # each starts while the workers are fresh and hold little (a worker keeps much of what its
-  # earlier tests allocated). The sort is stable: the rest keep their order.
+  # Tests that need most of the memory go first: xdist hands out modules in this order
+  # (pyproject.toml's --no-loadscope-reorder), so each starts while the workers are fresh and
+  # hold little (a worker keeps much of what its earlier tests allocated). The sort is stable.
   items.sort(key=lambda item: item.get_closest_marker("whole_machine") is None)

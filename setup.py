@@ -54,7 +54,7 @@ setup(
     ],
     # ruff: the linter CI runs before the tests (configured in pyproject.toml).
     # bench: bench/peer.py's KerasHub Transformer (a yardstick, not a runtime dependency).
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6,<1"],
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.8,<4", "ruff>=0.6,<1"],
                     "bench": ["keras-hub>=0.32,<0.33"]},
     entry_points={
         "console_scripts": [
