@@ -19,6 +19,10 @@ os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 # hparams/ (they sit at the top of the source tree). Python >= 3.11 then leaves the working
 # folder off sys.path; the tool runner below also starts its processes in a neutral folder.
 os.environ.setdefault("PYTHONSAFEPATH", "1")
+# Plugin folders the tests pass with --usr_dir are trusted in a list of the test run's own
+# (t2t_mm/plugins.py), not in the user's ~/.config.
+os.environ.setdefault("T2T_MM_TRUST_FILE", os.path.join(
+    tempfile.mkdtemp(prefix="t2t_mm_trust_"), "trusted_plugins.json"))
 
 from t2t_mm import registry  # noqa: E402
 
@@ -47,11 +51,12 @@ def clean_registry():
   registry.restore(saved)
 
 
-def run_tool(tool: str, *args: str, cwd=None, timeout=600, stdin=None
+def run_tool(tool: str, *args: str, cwd=None, timeout=600, stdin=None, env=None
              ) -> subprocess.CompletedProcess:
-  """Runs an mm-* tool (as `python -m t2t_mm.bin.<tool>`) and returns its result."""
+  """Runs an mm-* tool (as `python -m t2t_mm.bin.<tool>`) and returns its result; `env`: extra
+  environment variables."""
   module = "t2t_mm.bin." + tool.replace("-", "_")
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
   return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                         cwd=cwd or tempfile.gettempdir(), env=env, timeout=timeout,
                         check=False, input=stdin)

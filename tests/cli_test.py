@@ -191,6 +191,68 @@ def test_a_plugin_folder_inside_the_run_folder_is_never_imported(tool, tmp_path,
   assert not marker.exists()
 
 
+def _run_naming_plugins(out, tmp_path, usr_dirs):
+  out.mkdir(parents=True, exist_ok=True)
+  (out / "problems.json").write_text(json.dumps(
+      {"data_dir": str(tmp_path), "problems": [], "plugins": {"usr_dirs": usr_dirs,
+                                                              "entry_points": []}}))
+
+
+def _marking_package(folder, marker):
+  folder.mkdir(parents=True)
+  (folder / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+  return folder
+
+
+def test_a_run_folder_imports_no_plugin_this_user_has_not_trusted(tool, tmp_path):
+  # A stranger's run names folders outside it: absolute, relative, and through symlinks.
+  marker = tmp_path / "imported"
+  outside = _marking_package(tmp_path / "elsewhere" / "evil_plugin", marker)
+  (outside.parent / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+  out = tmp_path / "run"
+  out.mkdir()
+  (out / "sym").symlink_to(outside)
+  (out / "link").symlink_to(outside)
+  (out / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+  (out / "sentencepiece.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+  env = {"T2T_MM_TRUST_FILE": str(tmp_path / "fresh" / "trusted.json")}
+  for usr_dir, expected in [(str(outside), "you have not trusted"),
+                            ("../elsewhere/evil_plugin", "relative path"),
+                            (str(out / "sym" / ".."), "you have not trusted"),
+                            (str(out / "link"), "you have not trusted")]:
+    _run_naming_plugins(out, tmp_path, [usr_dir])
+    result = tool("mm-decoder", f"--output_dir={out}", "--decode_interactive", env=env,
+                  cwd=str(tmp_path / "elsewhere"))
+    assert result.returncode == 2, (usr_dir, result.stderr[-2000:])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0] and "--usr_dir=" in lines[0], lines
+    assert not marker.exists(), usr_dir
+
+
+def test_a_trusted_plugin_is_imported_from_its_real_folder_until_it_changes(tool, tmp_path):
+  marker, shadow = tmp_path / "imported", tmp_path / "shadowed"
+  pkg = _marking_package(tmp_path / "mine" / "trusted_plugin", marker)
+  out = tmp_path / "run"
+  out.mkdir()
+  (out / "link").symlink_to(pkg)
+  # Were the run folder put on sys.path, this would shadow the real module.
+  (out / "sentencepiece.py").write_text(f"open({str(shadow)!r}, 'w').close()\n")
+  _run_naming_plugins(out, tmp_path, [str(out / "link")])
+  env = {"T2T_MM_TRUST_FILE": str(tmp_path / "fresh" / "trusted.json")}
+  args = ("mm-decoder", f"--output_dir={out}", "--decode_interactive")
+  consent = tool("mm-trainer", f"--usr_dir={pkg}", "--registry_help", env=env)
+  assert consent.returncode == 0, consent.stderr[-2000:]
+  marker.unlink()
+  result = tool(*args, env=env)
+  assert marker.exists() and not shadow.exists(), result.stderr[-2000:]
+  assert "Loaded the run's plugin" in result.stderr
+  marker.unlink()
+  (pkg / "extra.py").write_text("X = 1\n")
+  result = tool(*args, env=env)
+  assert result.returncode == 2 and "changed since you trusted it" in result.stderr
+  assert not marker.exists()
+
+
 def test_an_unknown_problem_says_where_problems_come_from(tool):
   result = tool("mm-datagen", "--problem=my_own_corpus", "--data_dir=unused")
   assert result.returncode == 2

@@ -35,48 +35,75 @@ def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir
 
 
 def read_run_problems(output_dir: str) -> Dict:
-  """{"data_dir": ..., "problems": [{"name", "spec"}]} as the trainer wrote it."""
+  """{"data_dir": ..., "problems": [{"name", "spec"}], "plugins": ...} as the trainer wrote it;
+  a DataError naming the file if it is missing or not what the trainer writes."""
   path = os.path.join(output_dir, PROBLEMS_FILE)
   if not os.path.exists(path):
     raise errors.DataError(f"{path} is missing: is {output_dir} the output_dir of mm-trainer?")
-  with open(path, encoding="utf-8") as f:
-    return json.load(f)
+  try:
+    with open(path, encoding="utf-8") as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    raise errors.DataError(f"{path} is unreadable ({e}); it is not the problems.json mm-trainer "
+                           "writes.") from e
+  if (not isinstance(saved, dict) or not isinstance(saved.get("problems"), list)
+      or not all(isinstance(p, dict) and isinstance(p.get("name"), str)
+                 and isinstance(p.get("spec"), dict) for p in saved["problems"])
+      or not isinstance(saved.get("data_dir", ""), str)
+      or not isinstance(saved.get("plugins", {}), dict)):
+    raise errors.DataError(f"{path}: expected " + '{"data_dir": str, "problems": [{"name", '
+                           '"spec"}, ...], "plugins": {...}} as mm-trainer writes it.')
+  return saved
 
 
 def load_run_plugins(output_dir: str) -> List[str]:
   """Imports the plugins a run was trained with (problems.json); returns the folders imported.
 
-  Only folders outside the run are imported: code that travels inside a run folder is data and
-  never runs. A plugin that is gone is an error naming it and the flag that replaces it.
+  A run folder never runs code by itself (t2t_mm/plugins.py): a recorded folder is imported
+  only if it is an absolute path outside the run (both compared with symlinks resolved) that
+  this user has trusted, unchanged, with --usr_dir. A plugin that is gone is an error naming it
+  and the flag that replaces it.
   """
   path = os.path.join(output_dir, PROBLEMS_FILE)
   if not os.path.exists(path):
     return []
   record = read_run_problems(output_dir).get("plugins") or {}
+  usr_dirs = record.get("usr_dirs", [])
+  if not isinstance(usr_dirs, list) or not all(isinstance(d, str) for d in usr_dirs):
+    raise errors.DataError(f"{path}: plugins.usr_dirs must be a list of folder paths.")
   run_root = os.path.realpath(output_dir)
+  who = f"The run {output_dir} ({path}) names"
   imported = []
-  for usr_dir in record.get("usr_dirs", []):
+  for usr_dir in usr_dirs:
+    if not os.path.isabs(usr_dir):
+      raise errors.ConfigError(
+          f"{who} the plugin folder {usr_dir!r} by a relative path, which is never imported (it "
+          "would depend on where you stand). If you trust that code, pass --usr_dir=FOLDER.")
     real = os.path.realpath(usr_dir)
     if real == run_root or real.startswith(run_root + os.sep):
       raise errors.ConfigError(
-          f"{path} names the plugin folder {usr_dir}, which is inside the run folder: code "
+          f"{who} the plugin folder {usr_dir}, which is inside the run folder: code "
           f"that comes with a run is not imported. If you trust it, pass --usr_dir={usr_dir}.")
-    if not os.path.isfile(os.path.join(usr_dir, "__init__.py")):
+    if not os.path.isfile(os.path.join(real, "__init__.py")):
       raise errors.ConfigError(
           f"The run {output_dir} was trained with the plugin --usr_dir={usr_dir}, which holds "
           f"no plugin now (no {os.path.join(usr_dir, '__init__.py')}). Pass --usr_dir=FOLDER "
           "with the folder where its problems and hparams sets are now.")
-    plugins.import_usr_dir(usr_dir)
+    plugins.check_trusted(real, who)
+    plugins.import_usr_dir(real, trust=False)
     imported.append(usr_dir)
   registry.load_builtins()  # Loads the installed entry points.
   installed = {e["module"] for e in plugins.installed_entry_points()}
   for e in record.get("entry_points", []):
+    if not isinstance(e, dict) or not isinstance(e.get("module"), str):
+      raise errors.DataError(f"{path}: plugins.entry_points must hold " + '{"name", "module", '
+                             '"package"} records.')
     if e["module"] not in installed:
       raise errors.ConfigError(
           f"The run {output_dir} was trained with the plugin module {e['module']} (entry "
-          f"point '{e['name']}' of the package {e['package'] or '?'}), which is not installed "
-          f"now: install that package (`pip install {e['package'] or '...'}`), or pass "
-          "--usr_dir=FOLDER holding its problems.")
+          f"point '{e.get('name')}' of the package {e.get('package') or '?'}), which is not "
+          f"installed now: install that package (`pip install {e.get('package') or '...'}`), "
+          "or pass --usr_dir=FOLDER holding its problems.")
   return imported
 
 
