@@ -102,9 +102,21 @@ def run(main: Callable[[], int]) -> None:
   prog = sys.argv[0].rsplit("/", 1)[-1]
   _show_tool_flags_in_help(main.__module__)
 
-  def _main(argv):
+  def _parse_flags(argv):
+    # absl's own parser prints two lines and exits 1; a bad flag is bad input: one line, 2.
+    try:
+      argv = FLAGS(argv)
+    except flags.Error as e:
+      print(f"{prog}: error: {e}", file=sys.stderr)
+      sys.exit(2)
     if len(argv) > 1:
-      raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
+      print(f"{prog}: error: unexpected arguments {argv[1:]}; every setting is a --flag.",
+            file=sys.stderr)
+      sys.exit(2)
+    return argv
+
+  def _main(argv):
+    del argv
     if not FLAGS["verbosity"].present:
       # TensorFlow's Python code logs routine INFO through absl (a "Sharding callback
       # duration" per checkpoint); the tools print what a user needs themselves.
@@ -116,7 +128,7 @@ def run(main: Callable[[], int]) -> None:
       return 2
 
   try:
-    app.run(_main)
+    app.run(_main, flags_parser=_parse_flags)
   except SystemExit as e:
     # absl's help flags print the help, then exit 1; asking for help is not a failure.
     if e.code == 1 and set(sys.argv[1:]) & _HELP_FLAGS:

@@ -38,11 +38,17 @@ def test_help_lists_the_tools_own_and_shared_flags_and_exits_0(name, own_flag):
   assert name in result.stdout.splitlines()[0]  # The tool's docstring comes first.
 
 
-def test_unknown_flag_exits_nonzero(tool):
-  for name in ("mm-trainer", "mm-datagen", "mm-decoder"):
-    result = tool(name, "--no_such_flag=1")
-    assert result.returncode != 0
-    assert "no_such_flag" in result.stderr
+def test_a_flag_error_is_one_line_and_exit_code_2(tool):
+  for name, args, expected in [
+      ("mm-trainer", ["--no_such_flag=1"], "no_such_flag"),
+      ("mm-datagen", ["--no_such_flag=1"], "no_such_flag"),
+      ("mm-eval", ["--split=nope"], "--split=nope"),
+      ("mm-decoder", ["--threads=many"], "--threads=many"),
+      ("mm-export", ["--output_dir=x", "stray"], "unexpected arguments ['stray']")]:
+    result = tool(name, *args)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, (name, result.stderr[-2000:])
+    assert len(lines) == 1 and expected in lines[0], (name, lines)
 
 
 def test_flag_of_another_tool_is_unknown(tool):

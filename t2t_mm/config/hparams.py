@@ -131,6 +131,11 @@ class HParams:
                          "clip_grad_norm", "label_smoothing", "adam_epsilon", "batch_tokens")
     typed.check_positive(self, "learning_rate", "mixture_temperature")
     data_config.check_bucket_step(self.length_bucket_step, "hparam")
+    for key in ("problem_loss_weights", "mixture_start_rates"):
+      negative = {p: w for p, w in getattr(self, key).items() if w < 0}
+      if negative:
+        raise errors.ConfigError(f"hparam '{key}' must map problems to weights >= 0, got "
+                                 f"{negative}.")
     for key in ("dropout", "attention_dropout", "label_smoothing", "adam_beta1", "adam_beta2"):
       if not 0.0 <= getattr(self, key) < 1.0:
         raise errors.ConfigError(f"hparam '{key}' must be in [0, 1), got {getattr(self, key)}.")

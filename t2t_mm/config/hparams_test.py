@@ -117,6 +117,14 @@ def test_corrupt_or_stale_saved_file_names_the_file(tmp_path):
   (tmp_path / "hparams.json").write_text("not json")
   with pytest.raises(errors.ConfigError, match="hparams.json"):
     resolve.resolve_hparams(None, "", str(tmp_path))
+  for text, message in [
+      ('{"hparams_set": "multimodel_tiny", "hparams": {"learning_rate": NaN}}', "finite"),
+      ('{"hparams_set": "multimodel_tiny", "hparams": {"hidden_size": 8, "hidden_size": 9}}',
+       "'hidden_size' is given twice"),
+      ('{"hparams_set": "multimodel_tiny", "hparams": [1]}', "hparams.json")]:
+    (tmp_path / "hparams.json").write_text(text)
+    with pytest.raises(errors.ConfigError, match=message):
+      resolve.resolve_hparams(None, "", str(tmp_path))
 
 
 def test_decode_hparams():
@@ -143,6 +151,12 @@ def test_every_registered_set_passes_its_models_checks():
     ("moe_encoder_layers=[7]", "positions [7] are outside 0 .. 6"),
     ("hidden_size=64,,moe_k=2", "Empty item"),
     ("conv_dilations=[1,,2,4]", "expects list[int]"),
+    ("learning_rate=inf", "'learning_rate' expects a finite float, got inf"),
+    ("clip_grad_norm=nan", "'clip_grad_norm' expects a finite float, got nan"),
+    ("problem_loss_weights={p:nan}", "expects dict[str, float]"),
+    ("problem_loss_weights={p:-1}", "weights >= 0, got {'p': -1.0}"),
+    ("problem_loss_weights={p:1,p:2}", "names 'p' twice"),
+    ("hidden_size=64,hidden_size=32", "'hidden_size' is given twice"),
 ])
 def test_out_of_range_and_inconsistent_hparams_are_errors(overrides, message):
   with pytest.raises(errors.ConfigError) as info:

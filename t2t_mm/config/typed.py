@@ -9,6 +9,7 @@ closest known keys. Nothing is ever just a warning.
 """
 
 import dataclasses
+import math
 import typing
 from typing import Any, Dict, List, Tuple
 
@@ -74,6 +75,8 @@ def coerce(key: str, tp, value):
   if tp is float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
       raise _bad(key, tp, value)
+    if not math.isfinite(value):  # inf and nan are never a setting; they train into NaN.
+      raise errors.ConfigError(f"'{key}' expects a finite float, got {value!r}.")
     return float(value)
   if tp is str:
     if not isinstance(value, str):
@@ -142,9 +145,12 @@ def parse_value(key: str, tp, text: str):
       if not sep:
         raise _bad(key, tp, text)
       try:
-        out[parse_value(key, args[0], k)] = parse_value(key, args[1], v)
+        k, v = parse_value(key, args[0], k), parse_value(key, args[1], v)
       except errors.ConfigError as e:
         raise _bad(key, tp, text) from e
+      if k in out:
+        raise errors.ConfigError(f"'{key}' names {k!r} twice in {text}; keep one.")
+      out[k] = v
     return out
   if origin is typing.Literal:
     return coerce(key, tp, _unquote(text))
@@ -156,9 +162,11 @@ def parse_value(key: str, tp, text: str):
     if tp is int:
       return int(text)
     if tp is float:
-      return float(text)
+      number = float(text)
   except ValueError as e:
     raise _bad(key, tp, text) from e
+  if tp is float:
+    return coerce(key, tp, number)
   if tp is str:
     return _unquote(text)
   raise TypeError(f"Unsupported hparam type {tp!r} for '{key}'.")
@@ -181,7 +189,20 @@ def parse_overrides(text: str, cls) -> Dict[str, Any]:
     if not sep:
       raise errors.ConfigError(f"Override '{item}' is not of the form key=value.")
     check_key(cls, key)
+    if key in out:  # 'a=1,a=2': which one was meant cannot be known.
+      raise errors.ConfigError(f"Override '{key}' is given twice in '{text}'; keep one.")
     out[key] = parse_value(key, types[key], value)
+  return out
+
+
+def reject_duplicate_keys(pairs):
+  """json.load's object_pairs_hook: a JSON object naming a key twice is an error, not the
+  last value silently."""
+  out = {}
+  for k, v in pairs:
+    if k in out:
+      raise errors.ConfigError(f"key '{k}' is given twice")
+    out[k] = v
   return out
 
 

@@ -29,9 +29,12 @@ def load_saved(output_dir: Optional[str]):
     return None, None
   try:
     with open(path, encoding="utf-8") as f:
-      saved = json.load(f)
-    return saved["hparams_set"], saved["hparams"]
-  except (json.JSONDecodeError, KeyError, TypeError) as e:
+      saved = json.load(f, object_pairs_hook=typed.reject_duplicate_keys)
+    set_name, values = saved["hparams_set"], saved["hparams"]
+    if not isinstance(set_name, str) or not isinstance(values, dict):
+      raise TypeError('expected {"hparams_set": str, "hparams": {...}}')
+    return set_name, values
+  except (OSError, ValueError, KeyError, TypeError, errors.ConfigError) as e:
     raise errors.ConfigError(f"{path} is not a t2t_mm hparams file: {e}") from e
 
 
