@@ -208,6 +208,12 @@ def candidates(directory: str) -> List[str]:
   return sorted(prefixes, key=lambda p: (_number(p), p), reverse=True)
 
 
+def newest_step(directory: str) -> Optional[int]:
+  """The step of the newest checkpoint file in `directory` (read or not), or None."""
+  steps = [_number(p) for p in candidates(directory) if _number(p) >= 0]
+  return max(steps) if steps else None
+
+
 def restore_newest(directory: str, restore_fn: Callable[[str], None],
                    warn: Optional[Callable[[str], None]] = None) -> Optional[str]:
   """Restores the newest checkpoint of `directory` that `restore_fn` can read; returns it.

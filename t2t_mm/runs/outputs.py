@@ -107,12 +107,29 @@ def load_run_plugins(output_dir: str) -> List[str]:
   return imported
 
 
+def read_eval_results(output_dir: str) -> Dict:
+  """output_dir/eval_results.json ({} if there is none); a DataError naming it if it is not
+  what the trainer writes."""
+  path = os.path.join(output_dir, EVAL_FILE)
+  if not os.path.exists(path):
+    return {}
+  try:
+    with open(path, encoding="utf-8") as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    raise errors.DataError(f"{path} is unreadable ({e}); move it aside (the run's evaluations "
+                           "start a new history) or restore it.") from e
+  history = saved.get("history") if isinstance(saved, dict) else None
+  if not isinstance(history, list) or not all(
+      isinstance(h, dict) and isinstance(h.get("step"), int) for h in history):
+    raise errors.DataError(f"{path}: expected " + '{"step", "problems", "history": [{"step": '
+                           'int, ...}]} as mm-trainer writes it; move it aside or restore it.')
+  return saved
+
+
 def write_eval_results(output_dir: str, step: int, results: Mapping, samples: Mapping) -> None:
   path = os.path.join(output_dir, EVAL_FILE)
-  history = []
-  if os.path.exists(path):
-    with open(path, encoding="utf-8") as f:
-      history = [h for h in json.load(f).get("history", []) if h["step"] < step]
+  history = [h for h in read_eval_results(output_dir).get("history", []) if h["step"] < step]
   history.append({"step": step, "problems": dict(results)})
   payload = {"step": step, "problems": dict(results),
              "samples": {k: [{"ref": r, "hyp": h} for r, h in v] for k, v in samples.items()},

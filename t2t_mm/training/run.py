@@ -20,6 +20,7 @@ from t2t_mm import registry
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.data import lengths
 from t2t_mm.data.problem import Problem
+from t2t_mm.runs import checkpoints
 from t2t_mm.runs import gin_config
 from t2t_mm.runs import resolve
 from t2t_mm.training import distribution
@@ -37,7 +38,7 @@ class RunOptions:
 
   problems: Optional[str]
   hparams_set: Optional[str]
-  data_dir: str
+  data_dir: Optional[str]  # None when resuming: the run's own (problems.json).
   output_dir: str
   train_steps: int
   hparams: str = ""
@@ -63,6 +64,15 @@ def _problem_names(options: RunOptions):
     # Resuming: train what the output_dir was trained on.
     return [p["name"] for p in outputs.read_run_problems(options.output_dir)["problems"]]
   raise errors.ConfigError("--problems is required, e.g. --problems=all8_mini.")
+
+
+def _data_dir(options: RunOptions) -> str:
+  """--data_dir, or the one a resumed run was trained with (its problems.json)."""
+  if options.data_dir:
+    return options.data_dir
+  if os.path.exists(os.path.join(options.output_dir, outputs.PROBLEMS_FILE)):
+    return outputs.read_run_problems(options.output_dir)["data_dir"]
+  raise errors.ConfigError("--data_dir is required: the folder of mm-datagen's shards.")
 
 
 def _ensure_data(problems, options: RunOptions) -> None:
@@ -116,13 +126,20 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
   Everything that can be checked is checked before any file is written: settings, that
   output_dir can be written, that a resumed run matches the saved one, the run lock.
   """
+  if not options.output_dir:
+    raise errors.ConfigError("--output_dir is required.")
   names = _problem_names(options)
   hparams, set_name = resolve.resolve_hparams(options.hparams_set, options.hparams,
                                               options.output_dir)
-  if not options.data_dir or not options.output_dir:
-    raise errors.ConfigError("--data_dir and --output_dir are required.")
+  options = dataclasses.replace(options, data_dir=_data_dir(options))
   if options.train_steps < 1:
     raise errors.ConfigError(f"--train_steps must be >= 1, got {options.train_steps}.")
+  outputs.read_eval_results(options.output_dir)  # A damaged file stops us before the work.
+  step = checkpoints.newest_step(os.path.join(options.output_dir, checkpoints.CHECKPOINT_DIR))
+  if step is not None and step >= options.train_steps:
+    print(f"{options.output_dir} is at step {step}, and --train_steps={options.train_steps}: "
+          "nothing to do (raise --train_steps to train on).", file=sys.stderr)
+    return {}
   _check_writable(options.output_dir)
   # The strategy comes first: splitting the CPU must precede any other TensorFlow work.
   strategy = distribution.make_strategy(options.distribution, options.cpu_devices)

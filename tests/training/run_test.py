@@ -144,6 +144,40 @@ def test_resume_with_reordered_problems_and_a_damaged_latest_checkpoint(tool, fa
   assert not (out / run_lock.LOCK_FILE).exists()
 
 
+def test_a_resume_needs_only_output_dir_and_train_steps_and_a_reached_step_is_no_work(
+    tool, run_dir, tmp_path):
+  out = tmp_path / "copy"
+  subprocess.run(["cp", "-a", run_dir, str(out)], check=True)
+  before = checksums(str(out))
+  for steps in ("4", "3"):  # At or below the run's step: nothing to do, nothing touched.
+    result = tool("mm-trainer", f"--output_dir={out}", f"--train_steps={steps}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "is at step 4" in result.stderr and "nothing to do" in result.stderr
+    assert checksums(str(out)) == before
+  # The README's resume line: the run's plugin, hparams, problems and data_dir come from it.
+  result = tool("mm-trainer", f"--output_dir={out}", "--train_steps=5", "--eval_steps=1")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "from step 4 to 5" in result.stdout
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("eval_results.json", "{garbage", "eval_results.json is unreadable"),
+    ("eval_results.json", '{"history": [{"step": "x"}]}', "eval_results.json: expected"),
+    ("problems.json", "[1, 2", "problems.json is unreadable"),
+    ("problems.json", '{"problems": 3}', "problems.json: expected"),
+])
+def test_a_damaged_run_file_is_one_line_before_any_work(tool, fake_plugin_dir, run_dir,
+                                                        tmp_path, name, content, message):
+  out = tmp_path / "copy"
+  subprocess.run(["cp", "-a", run_dir, str(out)], check=True)
+  (out / name).write_text(content)
+  before = checksums(str(out))
+  result = trainer(tool, fake_plugin_dir, out, "--train_steps=8")
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert len(error_lines(result)) == 1 and message in error_lines(result)[0], result.stderr
+  assert checksums(str(out)) == before
+
+
 @pytest.mark.parametrize("args, message", [
     (["--decode_hparams=batch_size=-1"], "decode hparam 'batch_size' must be >= 1, got -1"),
     (["--decode_to_file={folder}"], "is a folder; give a file path"),
