@@ -36,6 +36,7 @@ def main() -> int:
   common.require_output_dir()
   if not FLAGS.to:
     raise errors.ConfigError("--to is required: the folder to write the averaged run to.")
+  outputs.check_output_path(FLAGS.output_dir, FLAGS.to, "--to")
   if os.path.exists(FLAGS.to) and (not os.path.isdir(FLAGS.to) or os.listdir(FLAGS.to)):
     raise errors.ConfigError(f"--to={FLAGS.to} exists and is not an empty folder; nothing "
                              "was written.")

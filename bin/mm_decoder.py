@@ -12,6 +12,7 @@ from absl import flags
 
 from t2t_mm import errors
 from t2t_mm.bin import common
+from t2t_mm.runs import outputs
 from t2t_mm.runs import resolve
 from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
@@ -58,6 +59,7 @@ def main() -> int:
                                                   else ".scores")
     file_decode.check_paths(in_path, out_path, "--decode_from_file" if FLAGS.decode_from_file
                             else "--score_file")
+    outputs.check_output_path(FLAGS.output_dir, out_path, "--decode_to_file", [in_path])
   threads.configure(threads.decode_threads(
       1 if FLAGS.decode_interactive else dhp.batch_size, FLAGS.threads))
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param, FLAGS.hparams,

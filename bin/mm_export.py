@@ -13,6 +13,7 @@ import sys
 from absl import flags
 
 from t2t_mm.bin import common
+from t2t_mm.runs import outputs
 from t2t_mm.runs import resolve
 from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
@@ -34,11 +35,13 @@ def main() -> int:
     return 0
   common.require_output_dir()
   dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
+  export_dir = FLAGS.export_dir or os.path.join(FLAGS.output_dir, "export")
+  outputs.check_output_path(FLAGS.output_dir, export_dir, "--export_dir")
+  export.check_export_dir(export_dir)  # Before the model loads and traces (minutes).
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
                          checkpoint=FLAGS.checkpoint_path)
   names = FLAGS.problems or list(run.specs)
-  path = export.export_run(run, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "export"),
-                           dhp, names)
+  path = export.export_run(run, export_dir, dhp, names)
   print(f"SavedModel written to {path}: signatures NAME and NAME_strings for "
         f"{', '.join(sorted(names))}.", file=sys.stderr)
   return 0

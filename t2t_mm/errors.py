@@ -24,6 +24,26 @@ class NotBuiltError(T2TMMError, NotImplementedError):
   """A capability that this version of t2t_mm does not have yet."""
 
 
+class StorageError(DataError):
+  """A write that the filesystem refused (disk full, read-only, quota)."""
+
+
+def first_line(error: BaseException, limit: int = 300) -> str:
+  """The first line of an error's text, without TensorFlow's internal `{{function_node ...}}`
+  prefix: what a person needs of it."""
+  text = str(getattr(error, "message", None) or error).strip()
+  line = text.splitlines()[0] if text else type(error).__name__
+  while line.startswith("{{") and "}}" in line:
+    line = line.split("}}", 1)[1].strip()
+  return line[:limit]
+
+
+def storage_error(path: str, error: BaseException, kept: str) -> StorageError:
+  """One line for a failed write of `path`: the cause, what to free, and what was `kept`."""
+  return StorageError(f"Could not write {path}: {first_line(error)}. Free space on its disk "
+                      f"(or check its permissions) and run again; {kept}")
+
+
 def close_matches(name: str, candidates: Iterable[str], n: int = 5) -> List[str]:
   """Returns up to `n` names from `candidates` that look like `name`, closest first."""
   candidates = list(candidates)

@@ -72,8 +72,7 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
   """Writes the SavedModel with the signatures of `problems` (default: every trained problem);
   returns export_dir. Refuses to overwrite a non-empty folder."""
   names = [run.check_problem(n) for n in problems] if problems else list(run.specs)
-  if os.path.isdir(export_dir) and os.listdir(export_dir):
-    raise errors.ConfigError(f"Export folder {export_dir} is not empty; choose a new one.")
+  check_export_dir(export_dir)
   module = _Exported(run.model)
   signatures = {}
   for name in names:
@@ -107,17 +106,57 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
     setattr(module, f"decode_{name}_strings", fn)
     signatures[f"{name}_strings"] = fn.get_concrete_function()
   # Atomic: written to a fresh folder of our own beside the target, then renamed into place.
-  # A folder we did not make (say a user's X.tmp) is never touched.
+  # A folder we did not make (say a user's X.tmp) is never touched; ours are named with the
+  # pid, so one a killed export left behind is recognised and removed by the next.
   target = os.path.abspath(export_dir.rstrip("/"))
   os.makedirs(os.path.dirname(target), exist_ok=True)
-  tmp = tempfile.mkdtemp(prefix=os.path.basename(target) + ".tmp-",
+  _remove_stale_temps(target)
+  tmp = tempfile.mkdtemp(prefix=f"{os.path.basename(target)}.tmp-{os.getpid()}-",
                          dir=os.path.dirname(target))
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; an export is a normal folder.
   try:
     tf.saved_model.save(module, tmp, signatures=signatures)
     if os.path.isdir(target):
       os.rmdir(target)  # Empty (checked above).
     os.replace(tmp, target)
-  except BaseException:
+  except (OSError, tf.errors.OpError) as e:
     shutil.rmtree(tmp, ignore_errors=True)  # Ours alone: made by mkdtemp above.
+    raise errors.storage_error(target, e, "nothing was written there.") from e
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)
     raise
   return export_dir
+
+
+def check_export_dir(export_dir: str) -> None:
+  """ConfigError unless `export_dir` is a new or empty folder whose parent can be written."""
+  if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+    raise errors.ConfigError(f"--export_dir={export_dir} is a file; give a new folder.")
+  if os.path.isdir(export_dir) and os.listdir(export_dir):
+    raise errors.ConfigError(f"Export folder {export_dir} is not empty; choose a new one.")
+  parent = os.path.dirname(os.path.abspath(export_dir.rstrip("/")))
+  while not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+    raise errors.ConfigError(f"--export_dir={export_dir}: cannot write in {parent}.")
+
+
+def _remove_stale_temps(target: str) -> None:
+  """Removes `<target>.tmp-<pid>-*` folders of exports whose process is gone."""
+  prefix = os.path.basename(target) + ".tmp-"
+  folder = os.path.dirname(target)
+  for name in os.listdir(folder):
+    pid = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+    if not pid.isdigit() or int(pid) == os.getpid():
+      continue
+    try:
+      os.kill(int(pid), 0)
+      continue  # Alive: another export at work.
+    except ProcessLookupError:
+      pass
+    except PermissionError:
+      continue
+    logging.warning("Removing %s, left by an export that was killed.", name)
+    shutil.rmtree(os.path.join(folder, name), ignore_errors=True)

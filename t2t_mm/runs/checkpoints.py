@@ -242,6 +242,14 @@ def restore_newest(directory: str, restore_fn: Callable[[str], None],
   return None
 
 
+def remove_partial(prefix: str) -> None:
+  """Removes the files and the `_temp` folder that a failed save of `prefix` left."""
+  for path in glob.glob(glob.escape(prefix) + ".index") + glob.glob(
+      glob.escape(prefix) + ".data-?????-of-?????"):
+    os.remove(path)
+  shutil.rmtree(prefix + "_temp", ignore_errors=True)
+
+
 def remove_orphans(directory: str) -> List[str]:
   """Removes `ckpt-N_temp/` folders that a killed save left behind; returns them."""
   removed = []

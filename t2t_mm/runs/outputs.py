@@ -21,6 +21,26 @@ from t2t_mm.utils import atomic
 
 PROBLEMS_FILE = "problems.json"
 EVAL_FILE = "eval_results.json"
+# What the trainer and the other tools keep in a run folder: no tool writes an output there.
+RUN_ENTRIES = ("hparams.json", "config.gin", "operative_config.gin", PROBLEMS_FILE, EVAL_FILE,
+               "trainer.lock", "warm_start.json", "checkpoints", "train", "eval")
+
+
+def check_output_path(output_dir: str, path: str, flag: str, inputs=()) -> None:
+  """Raises ConfigError, before any work, if the output `path` of `flag` would overwrite the
+  run folder, one of its files (RUN_ENTRIES, or inside one) or one of the `inputs` read."""
+  target = os.path.realpath(path)
+  run = os.path.realpath(output_dir)
+  if target == run:
+    raise errors.ConfigError(f"{flag}={path} is the run folder itself; write elsewhere.")
+  for entry in RUN_ENTRIES:
+    owned = os.path.join(run, entry)
+    if target == owned or target.startswith(owned + os.sep):
+      raise errors.ConfigError(f"{flag}={path} would overwrite the run's own {owned}; write "
+                               "elsewhere.")
+  for given in inputs:
+    if given and os.path.realpath(given) == target:
+      raise errors.ConfigError(f"{flag}={path} is also the input it reads; write elsewhere.")
 
 
 def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir: str) -> None:

@@ -335,7 +335,7 @@ class Trainer:
       if step % self.config.log_every == 0:
         self._write_train_summaries(writer, step, progress)
       if step % self.config.checkpoint_every == 0 or step == train_steps:
-        self._checkpoint_manager.save(checkpoint_number=step)
+        self._save_checkpoint(step)
       if self.config.eval_every and step % self.config.eval_every == 0 and step < train_steps:
         results = self.evaluate()
     progress.close()
@@ -343,10 +343,23 @@ class Trainer:
       logging.warning("Stopped early at step %d: %d evaluations without a better %s (best %s "
                       "at step %s).", step, self.best.patience, self.best.metric,
                       self.best.state["value"], self.best.state["step"])
-      self._checkpoint_manager.save(checkpoint_number=step)
+      self._save_checkpoint(step)
     if not results or step != results.get("_step"):
       results = self.evaluate()
     return results
+
+  def _save_checkpoint(self, step: int) -> None:
+    """Saves ckpt-<step>; a write the disk refuses removes what it left and raises one line
+    (errors.StorageError) naming the path, with the checkpoints before it intact."""
+    try:
+      self._checkpoint_manager.save(checkpoint_number=step)
+    except (OSError, tf.errors.OpError) as e:
+      prefix = os.path.join(self.checkpoint_dir, f"ckpt-{step}")
+      checkpoints.remove_partial(prefix)
+      kept = self._checkpoint_manager.latest_checkpoint
+      raise errors.storage_error(
+          prefix, e, f"the checkpoints before it are intact (newest: {kept})." if kept
+          else "no checkpoint was written.") from e
 
   def evaluate(self) -> Dict[str, Dict[str, float]]:
     """Evaluates every problem; writes eval summaries and eval_results.json on the chief."""

@@ -1,6 +1,7 @@
 """mm-export: the SavedModel loads in a fresh process and decodes as the library does."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,12 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import session_test  # noqa: E402
 
 
+def _umask():
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
 def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):
   pkg = tmp_path / "export_plugin"
   pkg.mkdir()
@@ -35,12 +42,17 @@ def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):
   # A folder the exporter did not make, named as its old temporary folder, stays as it was.
   (out / "export.tmp").mkdir()
   (out / "export.tmp" / "mine.txt").write_text("keep me")
+  # What an export killed with -9 leaves: a temporary folder named with its (gone) pid.
+  dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                        capture_output=True, text=True, check=True).stdout.strip()
+  (out / f"export.tmp-{dead}-x1y2").mkdir()
   result = tool("mm-export", f"--usr_dir={pkg}", f"--output_dir={out}",
                 "--decode_hparams=beam_size=2,max_decode_length=6")
   assert result.returncode == 0, result.stderr
   assert (out / "export.tmp" / "mine.txt").read_text() == "keep me"
   assert sorted(p.name for p in out.iterdir() if p.name.startswith("export")) == [
       "export", "export.tmp"]  # No temporary folder of ours is left behind.
+  assert (out / "export").stat().st_mode & 0o777 == 0o777 & ~_umask()
   ids = [[3, 4, 5, 1], [6, 7, 1, 0]]
   image = np.random.default_rng(0).random((1, 8, 8, 3)).astype("float32").tolist()
   code = textwrap.dedent(f"""\

@@ -178,6 +178,65 @@ def test_a_damaged_run_file_is_one_line_before_any_work(tool, fake_plugin_dir, r
   assert checksums(str(out)) == before
 
 
+@pytest.mark.parametrize("tool_args", [
+    ["mm-decoder", "--decode_from_file={input}", "--decode_to_file={run}/hparams.json"],
+    ["mm-decoder", "--score_file={input}", "--decode_to_file={run}/problems.json"],
+    ["mm-decoder", "--decode_from_file={input}", "--decode_to_file={input}"],
+    ["mm-decoder", "--decode_from_file={input}", "--decode_to_file={run}/checkpoints/x.txt"],
+    ["mm-export", "--export_dir={run}/hparams.json"],
+    ["mm-export", "--export_dir={run}"],
+    ["mm-export", "--export_dir={input}"],
+    ["mm-avg-checkpoints", "--to={run}/checkpoints"],
+])
+def test_an_output_path_over_the_runs_files_or_an_input_is_refused_first(tool, run_dir,
+                                                                         tmp_path, tool_args):
+  (tmp_path / "in.txt").write_text("3 4 5\tx\n")
+  before, input_before = checksums(run_dir), (tmp_path / "in.txt").read_text()
+  name, *args = [a.format(run=run_dir, input=tmp_path / "in.txt") for a in tool_args]
+  result = tool(name, f"--output_dir={run_dir}", *args)
+  assert result.returncode == 2, result.stderr[-2000:]
+  lines = error_lines(result)
+  assert len(lines) == 1 and ("would overwrite" in lines[0] or "is the run folder" in lines[0]
+                              or "the input it reads" in lines[0] or "is a file" in lines[0]), lines
+  assert checksums(run_dir) == before
+  assert (tmp_path / "in.txt").read_text() == input_before
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+  """A tmpfs folder whose size the test sets (root only: CI and the sessions run as root)."""
+  mount = tmp_path / "disk"
+  mount.mkdir()
+
+  def make(size_kib):
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(mount)],
+                   check=True)
+    return mount
+
+  yield make
+  subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_run(tool, fake_plugin_dir,
+                                                                       run_dir, small_disk):
+  used = sum(os.path.getsize(p) for p in glob.glob(os.path.join(run_dir, "**"), recursive=True)
+             if os.path.isfile(p))
+  disk = small_disk(used // 1024 + 64)  # Room for the run, not for one more checkpoint.
+  out = disk / "run"
+  subprocess.run(["cp", "-a", run_dir, str(out)], check=True)
+  checkpoints_before = {k: v for k, v in checksums(str(out)).items()
+                        if k.startswith("checkpoints")}
+  result = trainer(tool, fake_plugin_dir, out, "--train_steps=6",
+                   "--gin_param=trainer.TrainerConfig.checkpoint_every = 2")
+  assert result.returncode == 2, result.stderr[-2000:]
+  lines = error_lines(result)
+  assert len(lines) == 1 and "Could not write" in lines[0] and "ckpt-6" in lines[0], lines
+  assert "Free space" in lines[0] and "ckpt-4" in lines[0], lines
+  after = {k: v for k, v in checksums(str(out)).items() if k.startswith("checkpoints")}
+  assert after == checkpoints_before
+  assert not (out / run_lock.LOCK_FILE).exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--decode_hparams=batch_size=-1"], "decode hparam 'batch_size' must be >= 1, got -1"),
     (["--decode_to_file={folder}"], "is a folder; give a file path"),
