@@ -91,3 +91,13 @@ def test_missing_espeak_is_reported_per_problem(tool, tmp_path):
   files = os.listdir(tmp_path / "d")
   assert any(f.startswith("parse_en_mini-train") for f in files)
   assert not any(f.startswith("speech_en_mini") for f in files)
+
+
+def test_a_count_below_one_is_refused_before_anything_is_written(tool, tmp_path):
+  for flag in ("--max_cases=-1", "--max_cases=0", "--num_workers=0"):
+    result = tool("mm-datagen", "--problem=wmt_ende_mini", f"--data_dir={tmp_path / 'data'}",
+                  f"--tmp_dir={tmp_path / 'raw'}", flag)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, (flag, lines)
+    assert flag.split("=")[0] in lines[0] and "must be >= 1" in lines[0], lines
+    assert not (tmp_path / "data").exists()

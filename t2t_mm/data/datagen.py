@@ -64,6 +64,11 @@ def generate(names: Sequence[str], data_dir: str, tmp_dir: str, max_cases: Optio
   examples are left to write, else in this process. `limits` (a DataConfig, named
   `limits_name` in the report) are the length limits the report checks.
   """
+  if max_cases is not None and max_cases < 1:
+    raise errors.ConfigError(f"max_cases (--max_cases) must be >= 1, or left out for every "
+                             f"example; got {max_cases}.")
+  if num_workers < 1:
+    raise errors.ConfigError(f"num_workers (--num_workers) must be >= 1, got {num_workers}.")
   expanded: List[str] = []
   for name in names:
     expanded += [n for n in registry.expand_problem_names(name) if n not in expanded]
