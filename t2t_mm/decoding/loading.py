@@ -18,6 +18,7 @@ from t2t_mm.runs import gin_config
 from t2t_mm.runs import resolve
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data.spec import ProblemSpec
+from t2t_mm.models import memory
 from t2t_mm.runs import best
 from t2t_mm.runs import checkpoints
 from t2t_mm.runs import outputs
@@ -90,6 +91,8 @@ def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[
   missing = sorted(set(specs) - set(problems))
   if missing:
     raise errors.ConfigError(f"No Problem object for {missing} (trained in {output_dir}).")
+  memory.check_fits(registry.model(hp.model), hp, specs.values(), training=False,
+                    what=f"The run {output_dir} (hparams.json, problems.json)")
   model = registry.model(hp.model)(hparams=hp, specs=list(specs.values()))
   checkpoint = restore_checkpoint(model, output_dir, checkpoint)
   return LoadedRun(model, hp, specs, dict(problems), saved["data_dir"], checkpoint)

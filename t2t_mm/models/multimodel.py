@@ -30,6 +30,7 @@ from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.models.decoder import Decoder
 from t2t_mm.models.encoder import Encoder
+from t2t_mm.models import memory
 from t2t_mm.models.mixer import Mixer
 
 # What a registered modality net must offer to read a problem's inputs / produce its targets.
@@ -82,6 +83,8 @@ class MultiModel(keras.Model):
 
   # Called by runs/resolve.py on a run's final hparams, before any work.
   check_hparams = staticmethod(check_hparams)
+  # Called before the model is built: settings no machine holds stop with one line.
+  memory_estimate = staticmethod(memory.estimate)
 
   def __init__(self, hparams, specs, **kwargs):
     hp = hparams if isinstance(hparams, HParams) else typed.from_dict(HParams, hparams)

@@ -12,6 +12,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
+from t2t_mm.models import memory
 
 B = 2
 
@@ -203,3 +204,14 @@ def test_mixed_bfloat16_training_step():
     assert all(np.all(np.isfinite(g)) for g in dense)
     assert any("moe" in v.path and np.abs(g).sum() > 0 for g, (_, v) in zip(dense, pairs))
     opt.apply_gradients(pairs)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"tie_embeddings": True}, {"moe_encoder_layers": []}])
+def test_the_memory_bound_never_exceeds_the_built_models_parameters(overrides):
+  hp = _hp(**overrides)
+  model = registry.model("multimodel")(hparams=hp, specs=SPECS)
+  for spec in SPECS:
+    model(_features(spec.name), problem=spec.name)
+  built = sum(int(np.prod(v.shape)) for v in model.weights)
+  bound = memory.estimate(hp, SPECS).parameters
+  assert 0 < bound <= built, (bound, built)

@@ -20,6 +20,7 @@ from t2t_mm import registry
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.data import lengths
 from t2t_mm.data.problem import Problem
+from t2t_mm.models import memory
 from t2t_mm.runs import checkpoints
 from t2t_mm.runs import gin_config
 from t2t_mm.runs import resolve
@@ -155,8 +156,10 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
       warning = lengths.truncation_warning(problem, options.data_dir, data_config)
       if warning:
         print(f"Warning: {warning}", file=sys.stderr, flush=True)
-  resume.check_matches_saved(options.output_dir, hparams, set_name,
-                             {p.name: p.spec(options.data_dir) for p in problems})
+  specs = {p.name: p.spec(options.data_dir) for p in problems}
+  resume.check_matches_saved(options.output_dir, hparams, set_name, specs)
+  memory.check_fits(registry.model(hparams.model), hparams, specs.values(), training=True,
+                    what="The hparams of this run")
   chief = distribution.is_chief(strategy)
   with run_lock.RunLock(options.output_dir) if chief else contextlib.nullcontext():
     trainer = Trainer(problems, hparams, options.data_dir, options.output_dir, strategy, config)
