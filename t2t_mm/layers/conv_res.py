@@ -80,7 +80,13 @@ class ConvRes(keras.layers.Layer):
     y = mask_rows(self.norm1(self.sep1(pad_2d(ops.relu(x), self.kernel_size))), padding_mask)
     y = mask_rows(self.norm2(self.sep2(pad_2d(ops.relu(y), self.kernel_size))), padding_mask)
     y = self.pool(pad_2d(y, self.kernel_size))
-    res = self.residual(subsample(ops.relu(x) if self.res_relu else x, self.strides))
+    res = subsample(ops.relu(x) if self.res_relu else x, self.strides)
+    # The 1x1 conv as one matmul on the layer's own variables (same checkpoints): as a Conv2D
+    # followed by this add, grappler's remapper tried to fuse Conv2D+BiasAdd+Add, failed on the
+    # next block reading the sum, and logged an error line in every run (docs/STACK.md).
+    dtype = self.compute_dtype
+    res = mm_ops.dense(res, ops.cast(self.residual.kernel[0, 0], dtype),
+                       ops.cast(self.residual.bias, dtype))
     return mask_rows(y + res, mm_ops.downsample_mask(padding_mask, self.strides[0]))
 
   def compute_output_shape(self, input_shape):
