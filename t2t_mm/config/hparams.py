@@ -183,12 +183,16 @@ class DecodeHParams:
   jit_compile: bool = _f(True, "Compile the search loop with XLA (the encoder is not): faster on "
                          "CPU at every batch size measured (docs/STACK.md); same tokens.")
   max_input_chars: int = _f(20000, "Longer input lines are refused with a message (tokens beyond "
-                            "the model's max_input_length are cut off).")
+                            "the model's max_input_length are cut off); a line is read at most "
+                            "4 bytes a character at a time, the rest of a longer one skipped.")
   max_image_bytes: int = _f(20 << 20, "Larger image files are refused before they are read.")
   max_image_pixels: int = _f(
-      4096 * 4096, "Images of more pixels (height x width, read from the file's header) are "
-      "refused before they are decoded: a decoded image takes 16 bytes per pixel or more.")
-  max_audio_bytes: int = _f(50 << 20, "Larger WAV files are refused before they are read.")
+      4096 * 4096, "Images of more pixels (frames x height x width, read from the file's header "
+      "for PNG, JPEG, GIF, BMP and WebP; other formats are refused) are refused before they are "
+      "decoded: a decoded image takes 16 bytes per pixel or more, and TensorFlow reads every "
+      "frame of a GIF.")
+  max_audio_bytes: int = _f(50 << 20, "Larger WAV files are refused before they are read; a WAV's "
+                            "sample rate must lie in 1000..384000 Hz (t2t_mm.data.wav).")
 
   def __post_init__(self):
     typed.validate(self)

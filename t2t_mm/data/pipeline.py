@@ -151,15 +151,64 @@ def decode_image(encoded: tf.Tensor, size: Sequence[int],
 
 
 _PNG = b"\x89PNG\r\n\x1a\n"
+# The formats tf.io.decode_image reads (TensorFlow 2.21), as image_header_size names them.
+IMAGE_FORMATS = "PNG, JPEG, GIF, BMP or WebP"
+# A GIF's frames are counted by walking its blocks in a loop, one block per step; a GIF of more
+# blocks than this (some 16 MB of data in the 255-byte blocks encoders write) is refused rather
+# than walked: bytes crafted into 1-byte blocks would otherwise cost a step per 2 bytes.
+GIF_MAX_BLOCKS = 1 << 16
 
 
-def image_header_shape(encoded: tf.Tensor) -> tf.Tensor:
-  """Encoded image bytes -> int64 [2] (height, width) from the header alone, before any decoding:
-  PNG (IHDR), GIF (logical screen), BMP (DIB header), JPEG (tf.io.extract_jpeg_shape); [-1, -1]
-  for other bytes."""
-  # The first 26 bytes, zero-padded, hold every size field read here.
-  head = tf.strings.substr(tf.strings.join([tf.strings.substr(encoded, 0, 26), b"\0" * 26]),
-                           0, 26)
+def _gif_size(b: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
+  """A GIF's bytes `b` (uint8, n of them, then zeros) -> int64 [3]: (frames, height, width)
+  with the largest frame extent (and the logical screen), as TensorFlow's decoder sizes every
+  frame it decodes; frames = -2 if the walk would take more than GIF_MAX_BLOCKS steps."""
+  last = tf.shape(b, out_type=tf.int64)[0] - 1
+
+  def byte(i):
+    return tf.cast(tf.gather(b, tf.minimum(tf.cast(i, tf.int64), last)), tf.int64)
+
+  def le16(i):
+    return byte(i) + byte(i + 1) * 256
+
+  def table(packed):  # The size of a colour table that the packed byte announces.
+    return tf.where(packed >= 128, 3 * tf.bitwise.left_shift(tf.constant(2, tf.int64),
+                                                              packed % 8), 0)
+
+  def skip_sub_blocks(pos, steps):  # Length-prefixed data sub-blocks, ended by a 0.
+    return tf.while_loop(lambda p, k: (byte(p) != 0) & (p < n) & (k < GIF_MAX_BLOCKS),
+                         lambda p, k: (p + byte(p) + 1, k + 1), (pos, steps))
+
+  def block(pos, steps, frames, height, width, done):
+    # An image descriptor (10 bytes, local colour table, LZW code size) or an extension's
+    # introducer and label, each followed by sub-blocks; anything else (the trailer) ends it.
+    c = byte(pos)
+    is_frame, is_ext = c == 0x2C, c == 0x21
+    data, steps = skip_sub_blocks(tf.where(is_frame, pos + 11 + table(byte(pos + 9)), pos + 2),
+                                  steps + 1)
+    done = tf.logical_not(is_frame | is_ext) | (data + 1 >= n) | (steps >= GIF_MAX_BLOCKS)
+    return (data + 1, steps, frames + tf.cast(is_frame, tf.int64),
+            tf.where(is_frame, tf.maximum(height, le16(pos + 3) + le16(pos + 7)), height),
+            tf.where(is_frame, tf.maximum(width, le16(pos + 1) + le16(pos + 5)), width), done)
+
+  start = (13 + table(byte(10)), tf.constant(0, tf.int64), tf.constant(0, tf.int64), le16(8),
+           le16(6), tf.constant(False))
+  _, steps, frames, height, width, _ = tf.while_loop(
+      lambda *state: tf.logical_not(state[-1]), block, start)
+  return tf.stack([tf.where(steps < GIF_MAX_BLOCKS, frames, -2), height, width])
+
+
+def image_header_size(encoded: tf.Tensor) -> tf.Tensor:
+  """Encoded image bytes -> int64 [3] (frames, height, width) before any decoding, for every
+  format tf.io.decode_image reads: PNG (IHDR), JPEG (tf.io.extract_jpeg_shape), BMP (DIB
+  header), WebP (VP8 / VP8L / VP8X chunk) and GIF, whose frames TensorFlow reads all (even with
+  expand_animations=False; a byte per pixel each), at the largest frame's size: its blocks are
+  walked.
+  Frames = -1 for other bytes (and animated WebP, which decode_image refuses for 3 channels),
+  -2 for a GIF of more than GIF_MAX_BLOCKS blocks; height and width are then meaningless."""
+  # The first 30 bytes, zero-padded, hold every size field read here but GIF's.
+  head = tf.strings.substr(tf.strings.join([tf.strings.substr(encoded, 0, 30), b"\0" * 30]),
+                           0, 30)
   b = tf.cast(tf.io.decode_raw(head, tf.uint8), tf.int64)
 
   def big32(i):
@@ -168,19 +217,42 @@ def image_header_shape(encoded: tf.Tensor) -> tf.Tensor:
   def little(i, n):
     return tf.add_n([b[i + k] * (1 << (8 * k)) for k in range(n)])
 
+  def prefix(at, length, value):
+    return tf.strings.substr(head, at, length) == value
+
   bmp_height = little(22, 4)
   bmp_height = tf.abs(tf.where(bmp_height >= 1 << 31, bmp_height - (1 << 32), bmp_height))
-  unknown = tf.constant([-1, -1], tf.int64)
-  prefix = tf.strings.substr(encoded, 0, 6)
-  shape = tf.where(tf.strings.substr(encoded, 0, 8) == _PNG, tf.stack([big32(20), big32(16)]),
-                   tf.where((prefix == b"GIF87a") | (prefix == b"GIF89a"),
-                            tf.stack([little(8, 2), little(6, 2)]),
-                            tf.where(tf.strings.substr(encoded, 0, 2) == b"BM",
-                                     tf.stack([bmp_height, little(18, 4)]), unknown)))
+  vp8l = little(21, 4)
+  webp = prefix(0, 4, b"RIFF") & prefix(8, 4, b"WEBP")
+  one = tf.constant(1, tf.int64)
+  unknown = tf.constant([-1, -1, -1], tf.int64)
+  cases = [  # (is this format, its size); the first that matches counts.
+      (prefix(0, 8, _PNG), tf.stack([one, big32(20), big32(16)])),
+      (prefix(0, 2, b"BM"), tf.stack([one, bmp_height, little(18, 4)])),
+      # VP8X: 24-bit canvas width - 1 and height - 1; flag 0x02: animated.
+      (webp & prefix(12, 4, b"VP8X") & (b[20] // 2 % 2 == 0),
+       tf.stack([one, little(27, 3) + 1, little(24, 3) + 1])),
+      # VP8 (lossy): a 3-byte frame tag, start code 9d 01 2a, then 14-bit width and height.
+      (webp & prefix(12, 4, b"VP8 ") & prefix(23, 3, b"\x9d\x01\x2a"),
+       tf.stack([one, little(28, 2) % (1 << 14), little(26, 2) % (1 << 14)])),
+      # VP8L (lossless): signature 0x2f, then 14 bits width - 1 and 14 bits height - 1.
+      (webp & prefix(12, 4, b"VP8L") & (b[20] == 0x2F),
+       tf.stack([one, vp8l // (1 << 14) % (1 << 14) + 1, vp8l % (1 << 14) + 1])),
+  ]
+  size = unknown
+  for match, value in reversed(cases):
+    size = tf.where(match, value, size)
+
+  def gif():
+    data = tf.io.decode_raw(tf.strings.join([encoded, b"\0" * 16]), tf.uint8)
+    return _gif_size(data, tf.cast(tf.strings.length(encoded), tf.int64))
+
+  size = tf.cond(prefix(0, 6, b"GIF87a") | prefix(0, 6, b"GIF89a"), gif, lambda: size)
   # extract_jpeg_shape parses the markers only; it fails on bytes that are not JPEG.
   return tf.cond(tf.io.is_jpeg(encoded),
-                 lambda: tf.cast(tf.io.extract_jpeg_shape(encoded)[:2], tf.int64),
-                 lambda: shape)
+                 lambda: tf.concat([[one], tf.cast(tf.io.extract_jpeg_shape(encoded)[:2],
+                                                   tf.int64)], 0),
+                 lambda: size)
 
 
 def decode_audio(pcm: tf.Tensor) -> tf.Tensor:

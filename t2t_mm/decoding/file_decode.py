@@ -10,7 +10,7 @@ output file is written atomically.
 
 import os
 import sys
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import tqdm
 
@@ -27,14 +27,17 @@ def _format(hyps, return_beams: bool) -> str:
   return clean(hyps[0].text)
 
 
-def decode_lines(session: DecodeSession, lines: List[bytes], show_progress: bool = True,
-                 warn=None) -> List[str]:
-  """Raw lines -> one output string per line, in the input's order."""
+def decode_lines(session: DecodeSession, lines: List[Union[bytes, errors.DataError]],
+                 show_progress: bool = True, warn=None) -> List[str]:
+  """Raw lines -> one output string per line, in the input's order; a DataError in place of a
+  line (one refused while it was read) becomes that line's ERROR."""
   warn = warn or (lambda msg: print(msg, file=sys.stderr))
   results: List[Optional[str]] = [None] * len(lines)
   encoded = []
   for i, line in enumerate(lines):
     try:
+      if isinstance(line, errors.DataError):
+        raise line
       request = session.parse(line)
       if request.kind == "command":
         raise errors.DataError(f"'{request.key}=' is a command; in files set it with "
@@ -73,9 +76,21 @@ def decode_file(session: DecodeSession, in_path: str, out_path: str,
                 show_progress: bool = True) -> int:
   """Decodes `in_path` into `out_path`; returns the number of lines."""
   check_paths(in_path, out_path)
+  lines: List[Union[bytes, errors.DataError]] = []
   try:
     with open(in_path, "rb") as f:
-      lines = f.read().splitlines()
+      while True:  # Each line read with a bound, as the interactive loop reads them.
+        try:
+          line = inputs_lib.read_line(f, session.dhp.max_input_chars)
+        except inputs_lib.StreamError as e:
+          raise inputs_lib.StreamError(f"--decode_from_file={in_path}: {e}") from e
+        except errors.DataError as e:
+          line = e
+        if not line:
+          break
+        lines.append(line if isinstance(line, errors.DataError) else line.rstrip(b"\r\n"))
+  except errors.T2TMMError:  # An OSError too (DataError is an IOError): ours, as it is.
+    raise
   except OSError as e:
     raise errors.DataError(f"--decode_from_file={in_path}: cannot read it ({e.strerror}).") from e
   results = decode_lines(session, lines, show_progress)

@@ -6,11 +6,12 @@
     features = make_batch([x, ...], spec)                      # padded {"inputs", ...}
 
 Lines: plain text (symbol-input problems), `KIND=PATH` for the file kinds of the registered
-preprocessors (`image=PATH`: PNG/JPEG/GIF/BMP; `audio=PATH`: 16-bit PCM WAV, any rate), and
+preprocessors (`image=PATH`: PNG/JPEG/GIF/BMP/WebP; `audio=PATH`: 16-bit PCM WAV, any rate), and
 `KEY=VALUE` commands for the keys the caller names (problem=NAME and the DecodeHParams
 fields). Every bad input raises errors.DataError naming the input and what was expected.
-Inputs are bounded before they cost memory (DecodeHParams): a line by max_input_chars, a file
-by max_image_bytes / max_audio_bytes (its size, before it is read), an image by
+Inputs are bounded before they cost memory (DecodeHParams): a line by max_input_chars (read
+with read_line, at most 4 bytes a character, before it is decoded), a file by
+max_image_bytes / max_audio_bytes (its size, before it is read), an image by
 max_image_pixels (its header, before decoding).
 """
 
@@ -38,6 +39,39 @@ class Request:
   kind: str  # "text", "image", "audio" or "command"
   value: str
   key: Optional[str] = None  # For commands.
+
+
+# An over-long line's rest is skipped, in chunks, up to this many bytes; a stream that goes on
+# longer without a newline (/dev/zero) ends the session with StreamError.
+MAX_SKIPPED_BYTES = 1 << 30
+_SKIP_CHUNK = 1 << 16
+
+
+class StreamError(errors.DataError):
+  """The input stream cannot be read as lines any further."""
+
+
+def read_line(stream, max_chars: int, max_skipped: Optional[int] = None):
+  """The next line of `stream` (binary or text; "" or b"" at its end), never holding more than
+  4 * max_chars + 2 bytes of it: a longer line is skipped up to its newline, in bounded chunks,
+  and refused with DataError; StreamError if no newline comes within `max_skipped` bytes
+  (default MAX_SKIPPED_BYTES)."""
+  max_skipped = MAX_SKIPPED_BYTES if max_skipped is None else max_skipped
+  limit = 4 * max_chars + 2  # UTF-8 takes up to 4 bytes a character; then CR LF.
+  line = stream.readline(limit + 1)
+  newline = "\n" if isinstance(line, str) else b"\n"
+  if len(line) <= limit or line.endswith(newline):
+    return line
+  skipped = len(line)
+  while True:
+    chunk = stream.readline(_SKIP_CHUNK)
+    skipped += len(chunk)
+    if not chunk or chunk.endswith(newline):
+      raise errors.DataError(f"Line of more than {limit} bytes is longer than max_input_chars="
+                             f"{max_chars}; split it or raise the decode hparam.")
+    if skipped > max_skipped:
+      raise StreamError(f"the input has more than {max_skipped} bytes without a newline; it is "
+                        "not lines of text.")
 
 
 def parse_line(line: str, command_keys: Iterable[str], max_chars: int = 20000) -> Request:

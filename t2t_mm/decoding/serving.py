@@ -6,7 +6,7 @@
     texts = to_text(ids)                                          # ids [B, N, L] -> string [B, N]
 
 Each input modality's Preprocessor (t2t_mm/data/preprocessors/) converts one scalar string
-with tf ops (text; PNG/JPEG/GIF/BMP bytes; 16-bit PCM WAV bytes at any rate), the same object
+with tf ops (text; PNG/JPEG/GIF/BMP/WebP bytes; 16-bit PCM WAV bytes at 1-384 kHz), the same object
 the data pipeline and the decoder use, so an exported SavedModel needs no Python and no
 vocabulary files to serve (the SentencePiece model is inside the graph).
 These are tf.Modules: the exporter attaches them so that their resources are saved.

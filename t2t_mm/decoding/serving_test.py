@@ -131,16 +131,17 @@ def _bmp(h, w):
   return header + bytes(row * h)
 
 
-def test_image_header_shape_reads_png_jpeg_gif_and_bmp_without_decoding():
+def test_image_header_size_reads_png_jpeg_gif_bmp_and_webp_without_decoding():
   image = np.zeros((20, 30, 3), np.uint8)
-  gif = b"GIF89a" + (30).to_bytes(2, "little") + (20).to_bytes(2, "little") + bytes(3)
+  gif = (b"GIF89a" + (30).to_bytes(2, "little") + (20).to_bytes(2, "little") + bytes(3)
+         + b"\x2c" + bytes(8) + b"\x00\x02\x02\x44\x01\x00\x3b")  # One 0x0 frame.
   for data in (tf.io.encode_png(image).numpy(), tf.io.encode_jpeg(image).numpy(), gif,
                _bmp(20, 30)):
-    assert pipeline.image_header_shape(tf.constant(data)).numpy().tolist() == [20, 30]
-  assert pipeline.image_header_shape(tf.constant(_huge_png())).numpy().tolist() == [
-      100000, 100000]
-  for unknown in (b"", b"not an image"):
-    assert pipeline.image_header_shape(tf.constant(unknown)).numpy().tolist() == [-1, -1]
+    assert pipeline.image_header_size(tf.constant(data)).numpy().tolist() == [1, 20, 30]
+  assert pipeline.image_header_size(tf.constant(_huge_png())).numpy().tolist() == [
+      1, 100000, 100000]
+  for unknown in (b"", b"not an image", b"RIFF\0\0\0\0WEBPVP8?"):
+    assert pipeline.image_header_size(tf.constant(unknown)).numpy().tolist()[0] == -1
 
 
 def _huge_png():

@@ -115,14 +115,24 @@ class DecodeSession:
 
 
 def interactive_loop(session: DecodeSession, stream, out, prompt: str = "> ") -> int:
-  """Answers every line of `stream` (bytes or str lines) on `out`; returns lines answered."""
+  """Answers every line of `stream` (bytes or str lines) on `out`; returns lines answered.
+  Lines are read with a bound (inputs.read_line); inputs.StreamError if the stream is not lines
+  (/dev/zero)."""
   spec = session.run.specs[session.problem]
   print(f"{inputs_lib.HELP}\nproblem={session.problem} ({spec.input_modality} -> "
         f"{spec.target_modality})", file=out)
   count = 0
   while True:
     print(prompt, end="", file=out, flush=True)
-    line = stream.readline()
+    try:
+      line = inputs_lib.read_line(stream, session.dhp.max_input_chars)
+    except inputs_lib.StreamError:
+      print(file=out)
+      raise
+    except errors.DataError as e:  # An over-long line, skipped.
+      print(f"error: {e}", file=out, flush=True)
+      count += 1
+      continue
     if not line:
       print(file=out)
       return count

@@ -126,7 +126,7 @@ def test_a_stream_of_bad_lines_gets_messages_and_the_session_goes_on(session, me
   assert "no such file" in text
   assert "not an image" in text
   assert "reads images: write image=PATH" in text
-  assert "not a 16-bit PCM WAV" in text
+  assert "not a WAV file (expected RIFF/WAVE, 16-bit PCM)" in text
   assert text.count("Empty line") == 2
   assert "not UTF-8" in text
   assert "Unknown problem 'no_such_problem'" in text

@@ -7,16 +7,22 @@ import numpy as np
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.data import pipeline
+from t2t_mm.data import wav
 from t2t_mm.data.preprocessors.base import Preprocessor
 from t2t_mm.data.preprocessors.base import read_file
+from t2t_mm.data.preprocessors.base import tf_error_text
 from t2t_mm.utils.lazy import tf
+
+RATE_MESSAGE = (f"wav_bytes: the WAV file's sample rate is outside the range read, "
+                f"{wav.MIN_SAMPLE_RATE}..{wav.MAX_SAMPLE_RATE} Hz (t2t_mm.data.wav)")
 
 
 @registry.register_preprocessor(name="audio_waveform")
 class AudioPreprocessor(Preprocessor):
-  """Shards hold int16 PCM at the problem's rate; users give 16-bit PCM WAV files at any rate
-  (mixed to mono, linearly resampled). Both become float32 [N], N <= max_length frames of
-  frame_step samples.
+  """Shards hold int16 PCM at the problem's rate; users give 16-bit PCM WAV files at any rate of
+  wav.MIN_SAMPLE_RATE..MAX_SAMPLE_RATE (mixed to mono, linearly resampled; the rate is checked
+  before resampling, which computes at most max_length frames). Both become float32 [N],
+  N <= max_length frames of frame_step samples.
 
   Args:
     config: a SideConfig with `sample_rate` and `frame_step` (samples per frame: what the
@@ -61,18 +67,23 @@ class AudioPreprocessor(Preprocessor):
     return tf.shape(x)[0] // self.config.frame_step
 
   def _wav(self, data: "tf.Tensor") -> "tf.Tensor":
+    # decode_wav's output is bounded by the bytes (max_audio_bytes); what resampling makes
+    # is bounded by the rate's range and by computing at most max_samples positions.
     audio, rate = tf.audio.decode_wav(data)
-    wave = tf.reduce_mean(audio, axis=1)
+    checks = [tf.debugging.assert_greater_equal(rate, wav.MIN_SAMPLE_RATE, message=RATE_MESSAGE),
+              tf.debugging.assert_less_equal(rate, wav.MAX_SAMPLE_RATE, message=RATE_MESSAGE)]
+    with tf.control_dependencies(checks):
+      wave = tf.reduce_mean(audio, axis=1)
     n_in = tf.shape(wave)[0]
     ratio = tf.cast(rate, tf.float64) / float(self.config.sample_rate)
     n_out = tf.maximum(1, tf.cast(tf.round(tf.cast(n_in, tf.float64) / ratio), tf.int32))
+    n_out = tf.minimum(n_out, self.max_samples)
     pos = tf.minimum(tf.cast(tf.range(n_out), tf.float64) * ratio,
                      tf.cast(n_in - 1, tf.float64))
     lo = tf.cast(tf.floor(pos), tf.int32)
     hi = tf.minimum(lo + 1, n_in - 1)
     frac = tf.cast(pos - tf.floor(pos), tf.float32)
-    wave = tf.gather(wave, lo) * (1.0 - frac) + tf.gather(wave, hi) * frac
-    return wave[:self.max_samples]
+    return tf.gather(wave, lo) * (1.0 - frac) + tf.gather(wave, hi) * frac
 
   def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":
     check = self._at_most(tf.strings.length(data), "max_audio_bytes", "a WAV file of more bytes")
@@ -80,14 +91,15 @@ class AudioPreprocessor(Preprocessor):
       return self._wav(data)
 
   def read_request(self, value: str) -> np.ndarray:
+    name = f"audio={value}"
     data = read_file(value, "audio", self.config.limits.max_audio_bytes)
+    wav.check_sample_rate(wav.wav_header(data, name)[1], name)
     try:
       audio, _ = tf.audio.decode_wav(data)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
-      raise errors.DataError(f"audio={value}: not a 16-bit PCM WAV file: "
-                             f"{str(e).splitlines()[0][:200]}") from e
+      raise errors.DataError(f"{name}: not a 16-bit PCM WAV file: {tf_error_text(e)}") from e
     if int(audio.shape[0]) == 0:
-      raise errors.DataError(f"audio={value}: the WAV file holds no samples.")
+      raise errors.DataError(f"{name}: the WAV file holds no samples.")
     return self._wav(tf.constant(data)).numpy()
 
   def serving_spec(self) -> "tf.TypeSpec":

@@ -9,16 +9,27 @@ from t2t_mm import registry
 from t2t_mm.data import pipeline
 from t2t_mm.data.preprocessors.base import Preprocessor
 from t2t_mm.data.preprocessors.base import read_file
+from t2t_mm.data.preprocessors.base import tf_error_text
 from t2t_mm.utils.lazy import tf
+
+_HEADER_SIZE = []
+
+
+def _header_size():
+  """pipeline.image_header_size as one traced graph (its GIF walk is a loop), made once."""
+  if not _HEADER_SIZE:
+    _HEADER_SIZE.append(tf.function(pipeline.image_header_size,
+                                    input_signature=[tf.TensorSpec([], tf.string)]))
+  return _HEADER_SIZE[0]
 
 
 @registry.register_preprocessor(name="image")
 class ImagePreprocessor(Preprocessor):
-  """PNG / JPEG / GIF / BMP bytes -> float32 [H, W, 3] in [0, 1], resized to `image_size`.
+  """PNG / JPEG / GIF / BMP / WebP bytes -> float32 [H, W, 3] in [0, 1], resized to `image_size`.
 
   What a user gives is bounded before it costs memory: a file by max_image_bytes (its size,
-  before it is read), an image by max_image_pixels (its header, before it is decoded; formats
-  without a header read here after decoding).
+  before it is read), an image by max_image_pixels (its header, before it is decoded: a GIF's
+  frames add up, as TensorFlow decodes them all); other formats are refused undecoded.
 
   Args:
     config: a SideConfig with `image_size` (H, W); None keeps each image's own size.
@@ -56,9 +67,13 @@ class ImagePreprocessor(Preprocessor):
   def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":
     checks = [self._at_most(tf.strings.length(data), "max_image_bytes", "an image of more bytes")]
     with tf.control_dependencies(checks):
-      header = pipeline.image_header_shape(data)
-      checks.append(self._at_most(header[0] * header[1], "max_image_pixels",
-                                  "an image of more pixels (header)"))
+      size = pipeline.image_header_size(data)
+      checks.append(tf.debugging.assert_positive(
+          size[0], message=f"{self.serving_input}: not an image of a format read here "
+          f"({pipeline.IMAGE_FORMATS}), or a GIF of more than {pipeline.GIF_MAX_BLOCKS} blocks"))
+    with tf.control_dependencies(checks):
+      checks.append(self._at_most(size[0] * size[1] * size[2], "max_image_pixels",
+                                  "an image of more pixels (header; a GIF's frames add up)"))
     with tf.control_dependencies(checks):
       image = tf.io.decode_image(data, channels=3, expand_animations=False)
       shape = tf.shape(image, out_type=tf.int64)
@@ -69,22 +84,29 @@ class ImagePreprocessor(Preprocessor):
   def read_request(self, value: str) -> np.ndarray:
     limits = self.config.limits
     data = read_file(value, "image", limits.max_image_bytes)
+    frames, height, width = (int(n) for n in _header_size()(tf.constant(data)).numpy())
+    if frames == -1:
+      raise errors.DataError(f"image={value}: not an image of a format read here "
+                             f"({pipeline.IMAGE_FORMATS}).")
+    if frames == -2:
+      raise errors.DataError(f"image={value}: a GIF of more than {pipeline.GIF_MAX_BLOCKS} "
+                             "blocks is not read.")
+    self._check_pixels(value, height, width, frames)
     try:
-      height, width = (int(n) for n in pipeline.image_header_shape(tf.constant(data)).numpy())
-      self._check_pixels(value, height, width)
       image = tf.io.decode_image(data, channels=3, expand_animations=False)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
-      raise errors.DataError(f"image={value}: not an image TensorFlow can decode (PNG, JPEG, "
-                             f"GIF, BMP): {str(e).splitlines()[0][:200]}") from e
+      raise errors.DataError(f"image={value}: not an image TensorFlow can decode "
+                             f"({pipeline.IMAGE_FORMATS}): {tf_error_text(e)}") from e
     self._check_pixels(value, int(image.shape[0]), int(image.shape[1]))
     return self._decode(tf.constant(data), decoded=image).numpy()
 
-  def _check_pixels(self, path: str, height: int, width: int) -> None:
+  def _check_pixels(self, path: str, height: int, width: int, frames: int = 1) -> None:
     limit = self.config.limits.max_image_pixels
-    if height * width > limit:
-      raise errors.DataError(f"image={path}: {width}x{height} pixels ({height * width}) is more "
-                             f"than max_image_pixels={limit}; shrink the image or raise that "
-                             "decode hparam.")
+    total = frames * height * width
+    if total > limit:
+      what = f"{width}x{height} pixels" if frames == 1 else f"{frames} frames of {width}x{height}"
+      raise errors.DataError(f"image={path}: {what} ({total}) is more than max_image_pixels="
+                             f"{limit}; shrink the image or raise that decode hparam.")
 
   def serving_spec(self) -> "tf.TypeSpec":
     if self.config.image_size is None:
