@@ -1,6 +1,7 @@
 """Errors a user can act on. The command-line tools print them without a traceback."""
 
 import difflib
+import re
 from typing import Iterable, List
 
 
@@ -28,14 +29,12 @@ class StorageError(DataError):
   """A write that the filesystem refused (disk full, read-only, quota)."""
 
 
-def first_line(error: BaseException, limit: int = 300) -> str:
-  """The first line of an error's text, without TensorFlow's internal `{{function_node ...}}`
-  prefix: what a person needs of it."""
-  text = str(getattr(error, "message", None) or error).strip()
-  line = text.splitlines()[0] if text else type(error).__name__
-  while line.startswith("{{") and "}}" in line:
-    line = line.split("}}", 1)[1].strip()
-  return line[:limit]
+def first_line(error: BaseException, limit: int = 200) -> str:
+  """An error (TensorFlow's included) as one short line for users: its first line without the
+  op's internal `{{function_node ...}}` and `[Op:...]` parts."""
+  text = str(getattr(error, "message", None) or error)
+  text = re.sub(r"\{\{[^}]*\}\}|\[Op:[^\]]*\]", "", text).strip()
+  return ((text.splitlines() or [""])[0].strip() or type(error).__name__)[:limit]
 
 
 def storage_error(path: str, error: BaseException, kept: str) -> StorageError:

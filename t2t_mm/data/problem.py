@@ -392,9 +392,7 @@ def _damaged_data_error(problem, mode: str, data_dir: str,
       damaged.append(path)
   where = (", ".join(damaged) if damaged else "one of " + shards.shard_path(
       data_dir, problem.data_name, split, 0, len(paths)).replace("-00000-of-", "-*-of-"))
-  # Without TensorFlow's "{{function_node ...}}" prefix and "[Op:...]" suffix.
-  detail = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "",
-                  (e.message or str(e)).strip().splitlines()[0])[:200]
+  detail = errors.first_line(e)
   return errors.DataError(
       f"Problem '{problem.name}': a damaged record in its {split} shard {where} ({detail}). "
       f"Delete {'those shards' if len(damaged) > 1 else 'that shard'}, then remake it: "

@@ -10,7 +10,6 @@ from t2t_mm.data import pipeline
 from t2t_mm.data import wav
 from t2t_mm.data.preprocessors.base import Preprocessor
 from t2t_mm.data.preprocessors.base import read_file
-from t2t_mm.data.preprocessors.base import tf_error_text
 from t2t_mm.utils.lazy import tf
 
 RATE_MESSAGE = (f"wav_bytes: the WAV file's sample rate is outside the range read, "
@@ -97,7 +96,7 @@ class AudioPreprocessor(Preprocessor):
     try:
       audio, _ = tf.audio.decode_wav(data)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
-      raise errors.DataError(f"{name}: not a 16-bit PCM WAV file: {tf_error_text(e)}") from e
+      raise errors.DataError(f"{name}: not a 16-bit PCM WAV file: {errors.first_line(e)}") from e
     if int(audio.shape[0]) == 0:
       raise errors.DataError(f"{name}: the WAV file holds no samples.")
     return self._wav(tf.constant(data)).numpy()

@@ -162,11 +162,3 @@ def read_file(path: str, what: str, max_bytes: int) -> bytes:
   if len(data) > max_bytes:
     raise too_large(len(data))
   return data
-
-
-def tf_error_text(error: Exception) -> str:
-  """A TensorFlow error as one short line for users: its first line without the op's internal
-  `{{function_node ...}}` and `[Op:...]` parts."""
-  text = str(getattr(error, "message", None) or error)
-  text = re.sub(r"\{\{[^}]*\}\}|\[Op:[^\]]*\]", "", text).strip()
-  return (text.splitlines() or [""])[0].strip()[:200]

@@ -9,7 +9,6 @@ from t2t_mm import registry
 from t2t_mm.data import pipeline
 from t2t_mm.data.preprocessors.base import Preprocessor
 from t2t_mm.data.preprocessors.base import read_file
-from t2t_mm.data.preprocessors.base import tf_error_text
 from t2t_mm.utils.lazy import tf
 
 _HEADER_SIZE = []
@@ -96,7 +95,7 @@ class ImagePreprocessor(Preprocessor):
       image = tf.io.decode_image(data, channels=3, expand_animations=False)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
       raise errors.DataError(f"image={value}: not an image TensorFlow can decode "
-                             f"({pipeline.IMAGE_FORMATS}): {tf_error_text(e)}") from e
+                             f"({pipeline.IMAGE_FORMATS}): {errors.first_line(e)}") from e
     self._check_pixels(value, int(image.shape[0]), int(image.shape[1]))
     return self._decode(tf.constant(data), decoded=image).numpy()
 
