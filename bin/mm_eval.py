@@ -6,11 +6,14 @@
 Per problem: sacreBLEU BLEU (with its signature) and chrF, WER / CER, top-1 / top-5, exact
 match and labeled bracket F1, CIDEr-D against every caption of an image: those the problem
 lists, plus log-perplexity and token accuracy against chance. Results go to
-RUN/eval/<split>-step<N>[-avg<K>].json, hypotheses to one .txt per problem beside it.
+RUN/eval/<split>-step<N>[-avg<K>][-best].<digest>.json, hypotheses to
+<same stem>.<problem>.txt beside it; the digest covers the problems, every decode hparam and
+the checkpoints, so evaluations of other problems or settings never replace each other's files
+(a rerun of the same one replaces its own). RUN/eval/index.json lists every evaluation with its
+settings, checkpoints and time.
 """
 
 import os
-import re
 
 from absl import flags
 
@@ -18,6 +21,7 @@ from t2t_mm import errors
 from t2t_mm.bin import common
 from t2t_mm.decoding import loading
 from t2t_mm.eval import full_split
+from t2t_mm.eval import records
 from t2t_mm.runs import averaging
 from t2t_mm.runs import resolve
 
@@ -46,6 +50,8 @@ def main() -> int:
     raise errors.ConfigError("Pass --checkpoint_path or --average_last, not both.")
   if FLAGS.average_last < 0:
     raise errors.ConfigError(f"--average_last must be >= 0, got {FLAGS.average_last}.")
+  out_dir = os.path.join(FLAGS.output_dir, "eval")
+  records.check_index(out_dir)  # A damaged index refuses now, not after the decoding.
   prefixes = (averaging.last_checkpoints(FLAGS.output_dir, FLAGS.average_last)
               if FLAGS.average_last else None)
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
@@ -56,15 +62,16 @@ def main() -> int:
   if prefixes:
     averaging.average_into(run.model, prefixes)
   used = prefixes or [run.checkpoint]
-  step = re.search(r"ckpt-(\d+)$", used[0])
-  tag = f"{FLAGS.split}-step{step.group(1) if step else 'unknown'}" + (
-      f"-avg{len(prefixes)}" if prefixes else "") + (
-      "-best" if FLAGS.checkpoint_path == "best" else "")
-  out_dir = os.path.join(FLAGS.output_dir, "eval")
-  results = full_split.evaluate_run(run, FLAGS.split, names, dhp, out_dir, tag, used,
+  averaged = len(prefixes) if prefixes else 0
+  name = records.evaluation_name(FLAGS.split, used, names, dhp, FLAGS.output_dir, averaged,
+                                 best=FLAGS.checkpoint_path == "best")
+  results = full_split.evaluate_run(run, FLAGS.split, names, dhp, out_dir, name, used,
                                     progress=FLAGS.progress)
+  records.add_to_index(out_dir, records.index_entry(name, FLAGS.split, names, dhp, used,
+                                                    averaged))
   print(full_split.table(results))
-  print(f"\nWritten: {os.path.join(out_dir, tag)}.json and one {tag}.<problem>.txt per problem.")
+  print(f"\nWritten: {os.path.join(out_dir, name)}.json and one {name}.<problem>.txt per "
+        f"problem, listed in {os.path.join(out_dir, records.INDEX_FILE)}.")
   return 0
 
 

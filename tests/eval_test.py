@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -55,13 +56,26 @@ def trained(tool, tmp_path_factory):
   return root
 
 
+def index(out):
+  """The evaluations listed in out/eval/index.json."""
+  return json.loads((out / "eval" / "index.json").read_text())["evaluations"]
+
+
+def eval_files(out):
+  """{file name: bytes} of out/eval, the index left out."""
+  return {p.name: p.read_bytes() for p in (out / "eval").iterdir() if p.name != "index.json"}
+
+
 def test_mm_eval_decodes_the_whole_split_in_order_with_signed_metrics(tool, trained):
   out = trained / "run"
   result = tool("mm-eval", f"--output_dir={out}", "--split=dev", "--noprogress",
                 "--decode_hparams=batch_size=4,max_decode_length=12")
   assert result.returncode == 0, result.stderr[-2000:]
   assert "| eval_pairs | 9 |" in result.stdout and "| eval_shapes | 6 |" in result.stdout
-  saved = json.loads((out / "eval" / "dev-step6.json").read_text())
+  entry, = [e for e in index(out) if e["problems"] == ["eval_pairs", "eval_shapes"]]
+  assert re.fullmatch(r"dev-step6\.[0-9a-f]{10}\.json", entry["file"]), entry["file"]
+  assert entry["step"] == 6 and entry["averaged"] == 0 and entry["split"] == "dev"
+  saved = json.loads((out / "eval" / entry["file"]).read_text())
   assert saved["checkpoints"] == [str(out / "checkpoints" / "ckpt-6")]
   assert saved["decode_hparams"]["max_decode_length"] == 12
   pairs, shapes = saved["problems"]["eval_pairs"], saved["problems"]["eval_shapes"]
@@ -70,7 +84,8 @@ def test_mm_eval_decodes_the_whole_split_in_order_with_signed_metrics(tool, trai
   m = shapes["metrics"]
   assert m["chance_accuracy"] == pytest.approx(1 / 7) and m["top5"] >= m["accuracy"]
   # Hypotheses in split order: the decoder's answers to the dev sources, line by line.
-  hyps = (out / "eval" / "dev-step6.eval_pairs.txt").read_text().splitlines()
+  hyps = (out / "eval" / entry["hypotheses"]["eval_pairs"]).read_text().splitlines()
+  assert entry["hypotheses"]["eval_pairs"] == entry["file"][:-len("json")] + "eval_pairs.txt"
   (trained / "dev_sources.txt").write_text("\n".join(SOURCES) + "\n")
   result = tool("mm-decoder", f"--output_dir={out}", "--problem=eval_pairs",
                 f"--decode_from_file={trained / 'dev_sources.txt'}",
@@ -84,7 +99,9 @@ def test_mm_eval_of_the_average_of_the_last_checkpoints(tool, trained):
   result = tool("mm-eval", f"--output_dir={out}", "--problems=eval_shapes", "--average_last=2",
                 "--noprogress")
   assert result.returncode == 0, result.stderr[-2000:]
-  saved = json.loads((out / "eval" / "dev-step6-avg2.json").read_text())
+  entry, = [e for e in index(out) if e["averaged"] == 2]
+  assert entry["file"].startswith("dev-step6-avg2.")
+  saved = json.loads((out / "eval" / entry["file"]).read_text())
   assert [os.path.basename(p) for p in saved["checkpoints"]] == ["ckpt-6", "ckpt-4"]
   assert list(saved["problems"]) == ["eval_shapes"]
 
@@ -100,6 +117,48 @@ def test_mm_avg_checkpoints_writes_a_run_the_decoder_reads(tool, trained):
   assert result.returncode == 0, result.stderr[-2000:]
   result = tool("mm-avg-checkpoints", f"--output_dir={out}", "--num_last=2", f"--to={avg}")
   assert result.returncode == 2 and "is not an empty folder" in result.stderr
+
+
+def test_evaluations_of_other_problems_or_settings_keep_each_others_files(tool, trained):
+  out = trained / "run"
+  before = eval_files(out) if (out / "eval").exists() else {}
+  listed = [e["file"] for e in index(out)] if before else []
+  runs = [("--problems=eval_shapes", "--decode_hparams=batch_size=3"),
+          ("--problems=eval_pairs", "--decode_hparams=batch_size=3,max_decode_length=4"),
+          ("--problems=eval_shapes", "--decode_hparams=batch_size=2")]
+  for args in runs + runs[:1]:  # The first again: it replaces only its own files.
+    result = tool("mm-eval", f"--output_dir={out}", "--noprogress", *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+  after = eval_files(out)
+  assert {k: v for k, v in after.items() if k in before} == before  # Nothing lost or changed.
+  new = sorted(set(after) - set(before) - {".index.lock"})
+  assert len(new) == 6, new  # Per evaluation its .json and one .txt per problem.
+  entries = index(out)
+  assert [e["file"] for e in entries][:len(listed)] == listed
+  added = entries[len(listed):]
+  assert sorted(e["file"] for e in added) == sorted(n for n in new if n.endswith(".json"))
+  assert [e["problems"] for e in added] == [["eval_pairs"], ["eval_shapes"], ["eval_shapes"]]
+  assert sorted(e["decode_hparams"]["batch_size"] for e in added) == [2, 3, 3]
+
+
+def test_a_damaged_index_stops_mm_eval_before_any_work_and_is_kept(tool, trained):
+  out = trained / "run"
+  (out / "eval").mkdir(exist_ok=True)
+  path = out / "eval" / "index.json"
+  saved = path.read_bytes() if path.exists() else None
+  try:
+    path.write_text('{"evaluations": [')
+    before = eval_files(out)
+    result = tool("mm-eval", f"--output_dir={out}", "--noprogress", "--problems=eval_shapes")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"{path} is not an mm-eval index" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert eval_files(out) == before and path.read_text() == '{"evaluations": ['
+  finally:
+    if saved is None:
+      path.unlink()
+    else:
+      path.write_bytes(saved)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -58,7 +58,10 @@ def test_every_block_of_the_guide_runs_in_order(tmp_path):
   digits = (tmp_path / "digits.txt.decoded").read_text().splitlines()
   assert len(digits) == 2 and set(digits) <= {"zero", "one"}
   assert len((tmp_path / "clips.txt.decoded").read_text().splitlines()) == 1
-  evaluated = json.loads((tmp_path / "runs" / "mine" / "eval" / "dev-step20.json").read_text())
+  eval_dir = tmp_path / "runs" / "mine" / "eval"
+  entry, = json.loads((eval_dir / "index.json").read_text())["evaluations"]
+  assert entry["file"].startswith("dev-step20.")
+  evaluated = json.loads((eval_dir / entry["file"]).read_text())
   captions = evaluated["problems"]["my_captions"]
   assert captions["references_per_example"] == 2 and "cider_d" in captions["metrics"]
   assert "bracket_f1" in evaluated["problems"]["my_parsing"]["metrics"]

@@ -2,9 +2,11 @@
 
     run = loading.open_run("runs/a")
     results = evaluate_run(run, "test", ["wmt_ende_mini"], DecodeHParams(beam_size=4),
-                           out_dir="runs/a/eval", tag="test-step2000")
-    # runs/a/eval/test-step2000.json: per problem its metrics, signatures, counts, settings
-    # runs/a/eval/test-step2000.wmt_ende_mini.txt: the hypotheses, one per line, split order
+                           out_dir="runs/a/eval", tag="test-step2000.3f9c0a1b2d")
+    # runs/a/eval/test-step2000.3f9c0a1b2d.json: per problem its metrics, signatures, counts,
+    #   settings (mm-eval's tag: records.evaluation_name, unique per problems and settings)
+    # runs/a/eval/test-step2000.3f9c0a1b2d.wmt_ende_mini.txt: the hypotheses, one per line,
+    #   split order
 
 Per problem, every example of the split is decoded (batches sorted by length; the decoder's
 cached greedy or beam search) and scored teacher-forced (log-perplexity, token accuracy, and

@@ -3,16 +3,30 @@
     with RunLock(output_dir):      # raises errors.ConfigError naming the holder if taken
       trainer.train(...)
 
-The lock is `output_dir/trainer.lock`, created with O_EXCL so that two trainers starting
-together cannot both win. A lock whose process is gone (killed, machine rebooted) is taken
-over with a warning; on this host that is checked with the pid and the process's start time
-(a pid can be reused), a lock from another host is never taken over automatically, as its
-process cannot be seen from here. Multi-worker runs lock once: only the chief holds it.
+The lock is `output_dir/trainer.lock`, a JSON record (pid, host, process start time, a random
+token). It is written whole to a temp file in the same folder and then hard-linked to the lock's
+name: os.link fails if the name exists, so of trainers starting together exactly one wins, and
+a lock file that exists is always complete (never the empty file that O_CREAT|O_EXCL followed by
+a write shows a concurrent reader). A lock file that is not such a record (a crash of an older
+version, damage, tampering) is never removed automatically: the trainer refuses, naming it.
+
+A lock whose process is gone (killed, machine rebooted) is taken over with a warning; on this
+host that is checked with the pid and the process's start time (a pid can be reused), a lock
+from another host is never taken over automatically, as its process cannot be seen from here.
+The take-over is race free: the stale lock is removed only while holding an exclusive flock on
+`output_dir/.trainer.lock.takeover` (released by the kernel if its holder dies, so it cannot go
+stale itself), and only if the lock file still holds the same bytes that were judged dead. A
+lock name changes only by a link (when absent), by its live owner's release, or by such a
+removal, so of several trainers that saw the same dead holder one removes it, and os.link then
+lets exactly one trainer take the free name. Multi-worker runs lock once: only the chief holds it.
 """
 
+import fcntl
 import json
 import os
+import secrets
 import socket
+import tempfile
 import time
 from typing import Optional
 
@@ -21,6 +35,10 @@ from absl import logging
 from t2t_mm import errors
 
 LOCK_FILE = "trainer.lock"
+TAKEOVER_FILE = ".trainer.lock.takeover"
+# Tries when the lock vanishes between a failed link and the read of its holder (released or
+# taken over meanwhile); each try links again.
+_TRIES = 20
 
 
 def _start_time(pid: int) -> Optional[str]:
@@ -53,63 +71,97 @@ class RunLock:
 
   def __init__(self, output_dir: str, warn=None):
     self.path = os.path.join(output_dir, LOCK_FILE)
+    self.folder = os.path.dirname(self.path) or "."
     self.warn = warn or logging.warning
+    self._token = secrets.token_hex(16)
     self._held = False
 
   def _record(self) -> str:
     pid = os.getpid()
     return json.dumps({"pid": pid, "host": socket.gethostname(), "start_time": _start_time(pid),
-                       "since": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n"
+                       "since": time.strftime("%Y-%m-%d %H:%M:%S"), "token": self._token}) + "\n"
 
-  def _read(self) -> dict:
+  def _read_bytes(self) -> Optional[bytes]:
+    """The lock file's bytes, or None if there is none (released or taken over meanwhile)."""
     try:
-      with open(self.path, encoding="utf-8") as f:
-        holder = json.load(f)
-      return holder if isinstance(holder, dict) else {}
-    except (OSError, ValueError):
-      return {}  # Half-written by a process that died at once, or removed meanwhile.
+      with open(self.path, "rb") as f:
+        return f.read()
+    except FileNotFoundError:
+      return None
+
+  def _holder(self, data: bytes) -> dict:
+    """The lock record in `data`; raises if it is not one (never written by this version)."""
+    try:
+      holder = json.loads(data.decode("utf-8"))
+    except ValueError:
+      holder = None
+    if not (isinstance(holder, dict) and isinstance(holder.get("pid"), int)
+            and isinstance(holder.get("host"), str)):
+      raise errors.ConfigError(
+          f"The run lock {self.path} is not a lock record (damaged, or left by an older "
+          f"t2t_mm that crashed). If no trainer is running in {self.folder}, delete it and "
+          "start again.")
+    return holder
 
   def acquire(self) -> "RunLock":
-    os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-    for _ in range(3):
-      try:
-        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-      except FileExistsError:
-        self._take_over_if_dead(self._read())
-        continue
+    os.makedirs(self.folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{LOCK_FILE}.", suffix=".tmp", dir=self.folder)
+    try:
       with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(self._record())
-      self._held = True
-      return self
+        f.flush()
+        os.fsync(f.fileno())  # Complete on disk before it has the lock's name, even after a crash.
+      os.chmod(tmp, 0o644)  # mkstemp makes 0600; others may read who holds the run.
+      for _ in range(_TRIES):
+        try:
+          os.link(tmp, self.path)
+        except FileExistsError:
+          data = self._read_bytes()
+          if data is not None:
+            self._take_over_if_dead(data)
+          continue
+        except OSError as e:
+          raise errors.ConfigError(
+              f"Could not create the run lock {self.path}: {e.strerror}. The lock needs a "
+              "filesystem with hard links for --output_dir.") from e
+        self._held = True
+        return self
+    finally:
+      os.remove(tmp)
     raise errors.ConfigError(f"Could not take the run lock {self.path}: other trainers keep "
                              "taking it.")
 
-  def _take_over_if_dead(self, holder: dict) -> None:
+  def _take_over_if_dead(self, data: bytes) -> None:
     """Removes the lock file if its holder is gone; raises if it is alive or unknowable."""
-    pid, host = holder.get("pid"), holder.get("host")
+    holder = self._holder(data)
+    pid, host = holder["pid"], holder["host"]
     who = f"pid {pid} on host {host}, since {holder.get('since', '?')}"
-    if isinstance(pid, int) and host == socket.gethostname():
-      if _alive(pid, holder.get("start_time")):
-        raise errors.ConfigError(
-            f"{os.path.dirname(self.path)} is in use by another trainer ({who}; lock file "
-            f"{self.path}). Wait for it to finish, stop it, or use another --output_dir.")
-    elif holder:
+    if host != socket.gethostname():
       raise errors.ConfigError(
-          f"{os.path.dirname(self.path)} is locked by a trainer on another host ({who}). If "
-          f"that trainer is no longer running, delete {self.path} and start again.")
-    self.warn(f"Taking over the run lock {self.path} of a trainer that is gone "
-              f"({who if holder else 'unreadable lock file'}).")
-    if self._read() != holder:  # Another trainer took it over meanwhile; O_EXCL decides.
-      return
-    try:
+          f"{self.folder} is locked by a trainer on another host ({who}). If that trainer is "
+          f"no longer running, delete {self.path} and start again.")
+    if _alive(pid, holder.get("start_time")):
+      raise errors.ConfigError(
+          f"{self.folder} is in use by another trainer ({who}; lock file {self.path}). Wait "
+          "for it to finish, stop it, or use another --output_dir.")
+    with open(os.path.join(self.folder, TAKEOVER_FILE), "a", encoding="utf-8") as guard:
+      fcntl.flock(guard, fcntl.LOCK_EX)
+      # Under the guard the lock name can change only by its live owner's release: if it
+      # still holds the bytes judged dead, their owner is dead and nobody else removes it now.
+      if self._read_bytes() != data:
+        return  # Taken over (or released) meanwhile: link again and judge the new holder.
+      self.warn(f"Taking over the run lock {self.path} of a trainer that is gone ({who}).")
       os.remove(self.path)
-    except FileNotFoundError:
-      pass
 
   def release(self) -> None:
     if self._held:
       self._held = False
-      if self._read().get("pid") == os.getpid():
+      data = self._read_bytes()
+      try:
+        mine = data is not None and json.loads(data.decode("utf-8")).get("token") == self._token
+      except (ValueError, AttributeError):
+        mine = False
+      if mine:
         os.remove(self.path)
 
   def __enter__(self) -> "RunLock":

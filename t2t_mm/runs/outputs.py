@@ -8,6 +8,8 @@
     eval_results.json       latest per-problem metrics, plus the history of evaluations
     checkpoints/            model + optimizer (+ input iterators) every checkpoint_every steps
     train/, eval/           TensorBoard events: one tag per problem and metric
+    eval/index.json         mm-eval's evaluations, each <split>-step<N>[...].<digest>.json with
+                            its hypotheses <same stem>.<problem>.txt (t2t_mm/eval/records.py)
 """
 
 import json
