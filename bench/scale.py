@@ -2,15 +2,17 @@
 
 Two child processes (each measures its own peak memory):
   step:  the trainer's compiled step of multimodel_base (1.04 B parameters, 240 experts,
-         float32, FusedAdam) on in-memory copy / label batches of --batch examples; ms/step
-         (median of --steps after one traced step) and the process's peak resident memory.
+         float32) with each optimizer of --optimizers (one child each: FactoredAdafactor,
+         FusedAdam) on in-memory copy batches of --batch examples; ms/step (median of --steps
+         after one traced step) and the process's peak resident memory.
   flops: per problem kind of the all8 suite, the FLOPs of one training step (forward and
          backward) at batch_size 32 of multimodel_base and its longest sequences (256 input and
          target tokens or 10 ms frames; 224 x 224 images), counted by TensorFlow's profiler over
          the traced graph (ops with static shapes) plus the MoE experts' matmuls, whose shapes
          are dynamic: 3 x tokens x k x 2 x (2 d h) per MoE layer (bench/model.py's method).
 The last line is
-  base_ms_per_step=<n> base_peak_gib=<n> base_step_tflop_translate=<n>
+  base_ms_per_step=<n> multimodel_base_peak_gib=<adafactor> multimodel_base_adam_peak_gib=<n>
+  base_step_tflop_translate=<n>
 """
 
 import argparse
@@ -39,7 +41,8 @@ def _step(args) -> dict:
   from t2t_mm.testing import fake_problems
   from t2t_mm.training import trainer as trainer_lib
 
-  hp = registry.hparams("multimodel_base").replace(batch_size=args.batch)
+  hp = registry.hparams("multimodel_base").replace(batch_size=args.batch,
+                                                  optimizer=args.optimizer)
   problem = fake_problems.FakeCopyProblem(length=args.length - 1)
   start = time.perf_counter()
   trainer = trainer_lib.Trainer([problem], hp, "in_memory", tempfile.mkdtemp(),
@@ -116,9 +119,10 @@ def _flops(args) -> dict:
   return out
 
 
-def _child(mode: str, args) -> dict:
+def _child(mode: str, args, optimizer: str = "adam") -> dict:
   return child.run_json(__file__, ["--child", mode, f"--batch={args.batch}",
-                                   f"--length={args.length}", f"--steps={args.steps}"], mode)
+                                   f"--length={args.length}", f"--steps={args.steps}",
+                                   f"--optimizer={optimizer}"], mode)
 
 
 def main():
@@ -126,16 +130,21 @@ def main():
   parser.add_argument("--batch", type=int, default=2)
   parser.add_argument("--length", type=int, default=16)
   parser.add_argument("--steps", type=int, default=3)
+  parser.add_argument("--optimizers", default="adafactor,adam",
+                      help="Comma list; one step child each.")
+  parser.add_argument("--optimizer", default="adam", help=argparse.SUPPRESS)  # Of a child.
   parser.add_argument("--child", default="")
   args = parser.parse_args()
   if args.child:
     print(json.dumps(_step(args) if args.child == "step" else _flops(args)))
     return
-  step = _child("step", args)
-  print(f"multimodel_base: {step['params'] / 1e9:.2f} B parameters; built in "
-        f"{step['build_s']:.0f} s, first (traced) step {step['first_step_s']:.0f} s; "
-        f"{step['ms_per_step']:.0f} ms/step at batch {args.batch} x {args.length} tokens; peak "
-        f"resident memory {step['peak_gib']:.1f} GiB")
+  steps = {}
+  for optimizer in args.optimizers.split(","):
+    step = steps[optimizer] = _child("step", args, optimizer)
+    print(f"multimodel_base ({optimizer}): {step['params'] / 1e9:.2f} B parameters; built in "
+          f"{step['build_s']:.0f} s, first (traced) step {step['first_step_s']:.0f} s; "
+          f"{step['ms_per_step']:.0f} ms/step at batch {args.batch} x {args.length} tokens; "
+          f"peak resident memory {step['peak_gib']:.1f} GiB", flush=True)
   flops = _child("flops", args)
   print(f"\nFLOPs of one training step (forward + backward) at batch {BATCH}, {LENGTH} "
         f"positions, {IMAGE}x{IMAGE} images:")
@@ -149,7 +158,9 @@ def main():
           f"{f['static'] / 1e12:.2f} | {f['moe'] / 1e12:.2f} | "
           f"{(f['static'] + f['moe']) / 1e12:.2f} |")
   translate = flops["translate"]
-  print(f"base_ms_per_step={step['ms_per_step']:.0f} base_peak_gib={step['peak_gib']:.1f} "
+  peaks = " ".join(f"multimodel_base_{'' if o == 'adafactor' else o + '_'}peak_gib="
+                   f"{steps[o]['peak_gib']:.1f}" for o in steps)
+  print(f"base_ms_per_step={step['ms_per_step']:.0f} {peaks} "
         f"base_step_tflop_translate={(translate['static'] + translate['moe']) / 1e12:.2f}")
 
 

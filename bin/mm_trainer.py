@@ -6,6 +6,7 @@
 
 from absl import flags
 
+from t2t_mm import errors
 from t2t_mm.bin import common
 from t2t_mm.training import distribution
 from t2t_mm.training import run
@@ -34,6 +35,8 @@ flags.DEFINE_string("warm_start_from", None, "Start a new run from the variables
 flags.DEFINE_boolean("warm_start_optimizer", None, "With --warm_start_from, also take the "
                      "optimizer's slots and step (default: they start fresh).")
 flags.DEFINE_enum("distribution", "default", distribution.STRATEGIES, "tf.distribute strategy.")
+flags.DEFINE_string("tpu", None, "The TPU to train on: 'local' on a Cloud TPU VM, a Cloud TPU "
+                    "name, or grpc://HOST:8470; implies --distribution=tpu.")
 flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into this many logical devices (for "
                      "mirrored runs without GPUs).")
 flags.DEFINE_bool("generate_data", False, "Generate missing data in --data_dir first.")
@@ -44,15 +47,19 @@ FLAGS = flags.FLAGS
 def main() -> int:
   if common.handle_info_flags():
     return 0
+  if FLAGS.tpu and FLAGS.distribution not in ("default", "tpu"):
+    raise errors.ConfigError(f"--tpu={FLAGS.tpu} trains under TPUStrategy; drop "
+                             f"--distribution={FLAGS.distribution}.")
   common.load_run_plugins(FLAGS.output_dir)  # Resuming without --usr_dir.
   run.train_run(run.RunOptions(
       problems=FLAGS.problems, hparams_set=FLAGS.hparams_set, hparams=FLAGS.hparams,
       data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, tmp_dir=FLAGS.tmp_dir,
       train_steps=FLAGS.train_steps, eval_steps=FLAGS.eval_steps, eval_every=FLAGS.eval_every,
-      gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param, distribution=FLAGS.distribution,
+      gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param,
+      distribution="tpu" if FLAGS.tpu else FLAGS.distribution,
       best_metric=FLAGS.best_metric, early_stopping_patience=FLAGS.early_stopping_patience,
       warm_start_from=FLAGS.warm_start_from, warm_start_optimizer=FLAGS.warm_start_optimizer,
-      cpu_devices=FLAGS.cpu_devices, generate_data=FLAGS.generate_data))
+      cpu_devices=FLAGS.cpu_devices, tpu=FLAGS.tpu, generate_data=FLAGS.generate_data))
   return 0
 
 

@@ -297,3 +297,19 @@ def test_datagen_reports_and_the_trainer_warns_of_examples_the_limits_cut(tool, 
   assert warnings == [
       "Warning: Problem 'long_pairs': 25.0% of its train inputs are longer than "
       f"max_input_length=16 (the longest: {warnings[0].split('longest: ')[1]}"], warnings
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--distribution=tpu"], "--distribution=tpu needs a TPU"),
+    (["--tpu=local"], "--tpu=local: this machine has no TPU device"),
+    (["--tpu=grpc://127.0.0.1:9"], "no TPU answers at grpc://127.0.0.1:9"),
+    (["--tpu=local", "--distribution=mirrored"], "drop --distribution=mirrored"),
+])
+def test_tpu_training_without_a_tpu_is_one_line_and_exit_code_2(tool, tmp_path, fake_plugin_dir,
+                                                               args, expected):
+  result = tool("mm-trainer", f"--usr_dir={fake_plugin_dir}", "--problems=cli_copy",
+                "--hparams_set=cli_fake", "--data_dir=unused", f"--output_dir={tmp_path / 'r'}",
+                "--train_steps=2", *args, timeout=120)
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], lines
+  assert not (tmp_path / "r").exists()

@@ -10,6 +10,7 @@ the trainer uses its own loop with `strategy.run`; the optimizer must be built i
 
 import json
 import os
+import socket
 from typing import Optional
 
 import tensorflow as tf
@@ -51,11 +52,59 @@ def make_strategy(name: str = "default", cpu_devices: int = 1,
       raise errors.ConfigError("multi_worker_mirrored needs the TF_CONFIG environment variable "
                                "(cluster and task) on every worker.")
     return tf.distribute.MultiWorkerMirroredStrategy()
-  # TPU: built when a TPU is reachable (e.g. a Cloud TPU VM: tpu="local").
-  resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
+  resolver = tpu_resolver(tpu)
   tf.config.experimental_connect_to_cluster(resolver)
   tf.tpu.experimental.initialize_tpu_system(resolver)
   return tf.distribute.TPUStrategy(resolver)
+
+
+_TPU_HELP = ("pass --tpu=local on a Cloud TPU VM, --tpu=NAME of a Cloud TPU, or "
+             "--tpu=grpc://HOST:8470")
+
+
+def tpu_resolver(tpu: Optional[str], timeout_s: float = 10.0):
+  """A TPUClusterResolver for `tpu`, checked to answer before TensorFlow connects to it (a
+  connection to an address where no TPU listens waits without end): errors.ConfigError, one
+  line, when no TPU is there."""
+  if not tpu:
+    raise errors.ConfigError(f"--distribution=tpu needs a TPU: {_TPU_HELP}.")
+  if tpu == "local":
+    if not tf.config.list_physical_devices("TPU"):
+      raise errors.ConfigError(f"--tpu=local: this machine has no TPU device; {_TPU_HELP}.")
+    return tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
+  try:
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    master = resolver.master()
+  except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
+    raise errors.ConfigError(f"--tpu={tpu}: no TPU found ({errors.first_line(e)}); "
+                             f"{_TPU_HELP}.") from e
+  address = master[len("grpc://"):] if master.startswith("grpc://") else master
+  host, _, port = address.rpartition(":")
+  try:
+    socket.create_connection((host, int(port)), timeout=timeout_s).close()
+  except (OSError, ValueError) as e:
+    raise errors.ConfigError(f"--tpu={tpu}: no TPU answers at {master} ({e}); "
+                             f"{_TPU_HELP}.") from e
+  return resolver
+
+
+def is_tpu(strategy: tf.distribute.Strategy) -> bool:
+  return isinstance(strategy, tf.distribute.TPUStrategy)
+
+
+def check_static_shapes(problems, data_config) -> None:
+  """For TPUs: every batch must have one of a bounded set of static shapes, token batches
+  (batch_tokens > 0) for sequences and a fixed image_size for images. ConfigError naming each
+  problem (name -> ProblemSpec) whose batches would not."""
+  bad = []
+  for name, spec in problems.items():
+    if spec.input_modality == "image" and spec.image_size is None:
+      bad.append(f"{name} (images of any size: give it an image_size)")
+    elif not data_config.batch_tokens and spec.input_modality != "image":
+      bad.append(f"{name} (batches padded to their longest example: set batch_tokens)")
+  if bad:
+    raise errors.ConfigError("Under TPUStrategy each batch needs a static shape; these problems "
+                             f"would not have one: {'; '.join(bad)}.")
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

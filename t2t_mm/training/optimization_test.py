@@ -144,3 +144,58 @@ def test_update_step_called_directly_matches_keras_adam():
     results.append(variable.numpy())
   assert not np.allclose(results[0], 1.0)
   np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
+
+
+def _adafactor_run(optimizer, steps=4):
+  rng = np.random.default_rng(0)
+  variables = [tf.Variable(rng.standard_normal(shape).astype("float32"))
+               for shape in [(5,), (6, 4), (3, 4, 2)]]
+  for _ in range(steps):
+    grads = [tf.constant(rng.standard_normal(v.shape).astype("float32")) for v in variables]
+    optimizer.apply_gradients(zip(grads, variables))
+  return [v.numpy() for v in variables]
+
+
+def test_factored_adafactor_updates_as_keras_adafactor_and_keeps_no_full_size_slot():
+  schedule = optimization.WarmupRsqrtDecay(0.05, 2)
+  ours = optimization.FactoredAdafactor(schedule, global_clipnorm=2.0)
+  theirs = keras.optimizers.Adafactor(schedule, global_clipnorm=2.0)
+  for got, want in zip(_adafactor_run(ours), _adafactor_run(theirs)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  slot_sizes = sorted(int(np.prod(v.shape)) for v in ours.variables if v.name != "iteration"
+                      and "learning_rate" not in v.name)
+  # (5,): its unfactored v (5); (6, 4): r 6 + c 4; (3, 4, 2): r 3x4 + c 3x2.
+  assert slot_sizes == [4, 5, 6, 6, 12], slot_sizes
+  keras_sizes = sum(int(np.prod(v.shape)) for v in theirs.variables)
+  assert sum(slot_sizes) < keras_sizes - 24  # Keras stores v at full size as well.
+
+
+def test_hparams_pick_adafactor_and_its_config_round_trips():
+  hp = registry.hparams("multimodel_tiny").replace(optimizer="adafactor")
+  optimizer = optimization.make_optimizer(hp)
+  assert isinstance(optimizer, optimization.FactoredAdafactor)
+  clone = optimization.FactoredAdafactor.from_config(optimizer.get_config())
+  assert clone.global_clipnorm == hp.clip_grad_norm
+  wrapped = optimization.make_optimizer(hp.replace(dtype_policy="mixed_float16"))
+  assert isinstance(wrapped.inner_optimizer, optimization.FactoredAdafactor)
+
+
+def test_factored_adafactor_stays_finite_where_the_moments_product_underflows():
+  # An expert of which one unit alone had a gradient: its other rows' r and columns' c are
+  # epsilon_1 (1e-30), and r / mean(r) * c (about 1e-60) underflows to 0: 0 / 0 made the
+  # weights NaN at step 1.
+  variable = keras.Variable(np.ones((2, 4, 3), "float32"))
+  gradient = np.zeros((2, 4, 3), "float32")
+  gradient[0, 0, 0] = 1.0
+  gradient[1] = 1.0
+  optimizer = optimization.FactoredAdafactor(0.01)
+  optimizer.build([variable])
+
+  @tf.function
+  def apply(g):
+    optimizer.apply_gradients([(g, variable)])
+
+  for _ in range(3):
+    apply(tf.constant(gradient))
+  assert np.isfinite(variable.numpy()).all()
+  assert not np.array_equal(variable.numpy()[1], np.ones((4, 3)))

@@ -53,6 +53,7 @@ class RunOptions:
   warm_start_from: Optional[str] = None
   warm_start_optimizer: Optional[bool] = None
   cpu_devices: int = 1
+  tpu: Optional[str] = None  # With distribution="tpu": "local", a Cloud TPU name, grpc://...
   generate_data: bool = False
   tmp_dir: Optional[str] = None
 
@@ -143,7 +144,8 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
     return {}
   _check_writable(options.output_dir)
   # The strategy comes first: splitting the CPU must precede any other TensorFlow work.
-  strategy = distribution.make_strategy(options.distribution, options.cpu_devices)
+  strategy = distribution.make_strategy(options.distribution, options.cpu_devices,
+                                        options.tpu)
   gin_config.setup(options.output_dir, options.gin_files, options.gin_params)
   config = _trainer_config(options)
   if config.warm_start_from:  # A missing or unreadable source costs nothing yet.
@@ -160,6 +162,8 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
   resume.check_matches_saved(options.output_dir, hparams, set_name, specs)
   memory.check_fits(registry.model(hparams.model), hparams, specs.values(), training=True,
                     what="The hparams of this run")
+  if distribution.is_tpu(strategy):
+    distribution.check_static_shapes(specs, data_config)
   chief = distribution.is_chief(strategy)
   with run_lock.RunLock(options.output_dir) if chief else contextlib.nullcontext():
     trainer = Trainer(problems, hparams, options.data_dir, options.output_dir, strategy, config)

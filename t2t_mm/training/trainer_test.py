@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from t2t_mm import errors
 from t2t_mm.config.hparams import HParams
 from t2t_mm.testing import fake_model  # noqa: F401  (registers fake_seq2seq)
 from t2t_mm.testing import fake_problems
@@ -227,3 +228,23 @@ def test_early_stopping_needs_a_metric_and_evaluations():
     trainer_lib.TrainerConfig(early_stopping_patience=2)
   with pytest.raises(trainer_lib.errors.ConfigError, match="needs eval_every > 0"):
     trainer_lib.TrainerConfig(best_metric="mean/loss", eval_every=0)
+
+
+def test_tpu_batches_must_have_static_shapes():
+  from t2t_mm.config.data_config import DataConfig
+  from t2t_mm.data.spec import ProblemSpec, TargetSpace
+  from t2t_mm.training import distribution
+  specs = {"text": ProblemSpec("text", "symbol", "symbol", TargetSpace.GENERIC, "s", 9, "s", 9),
+           "any_image": ProblemSpec("any_image", "image", "class_label", TargetSpace.TO_LABEL,
+                                    "labels", 3),
+           "image": ProblemSpec("image", "image", "class_label", TargetSpace.TO_LABEL, "labels",
+                                3, image_size=(8, 8))}
+  with pytest.raises(errors.ConfigError) as info:
+    distribution.check_static_shapes(specs, DataConfig(batch_tokens=0))
+  message = str(info.value)
+  assert "text (batches padded" in message and "any_image (images of any size" in message
+  assert "image (" not in message.replace("any_image (", "")
+  with pytest.raises(errors.ConfigError, match="any_image"):
+    distribution.check_static_shapes(specs, DataConfig(batch_tokens=256))
+  distribution.check_static_shapes({"text": specs["text"], "image": specs["image"]},
+                                   DataConfig(batch_tokens=256))

@@ -202,6 +202,25 @@ def test_an_output_path_over_the_runs_files_or_an_input_is_refused_first(tool, r
   assert (tmp_path / "in.txt").read_text() == input_before
 
 
+def test_adafactor_trains_and_resumes_with_factored_slots(tool, fake_plugin_dir, tmp_path):
+  out = tmp_path / "adafactor"
+  args = ("--problems=cli_copy,cli_label", "--hparams_set=cli_fake",
+          "--hparams=optimizer=adafactor,learning_rate=0.01")
+  result = trainer(tool, fake_plugin_dir, out, *args, "--train_steps=2")
+  assert result.returncode == 0, result.stderr[-2000:]
+  result = trainer(tool, fake_plugin_dir, out, *args, "--train_steps=4")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "from step 2 to 4" in result.stdout
+  import tensorflow as tf
+  reader = tf.train.load_checkpoint(str(out / "checkpoints" / "ckpt-4"))
+  shapes = reader.get_variable_to_shape_map()
+  slots = [k for k in shapes if k.startswith("optimizer_by_name/") and "VARIABLE_VALUE" in k]
+  # Matrices keep a row and a column vector (_r, _c), vectors their own v: nothing of rank 2.
+  assert any(k.endswith("kernel_r/.ATTRIBUTES/VARIABLE_VALUE") for k in slots), slots
+  assert slots and all(len(shapes[k]) <= 1 for k in slots), {
+      k: shapes[k] for k in slots if len(shapes[k]) > 1}
+
+
 @pytest.fixture
 def small_disk(tmp_path):
   """A tmpfs folder whose size the test sets (root only: CI and the sessions run as root)."""
