@@ -72,18 +72,17 @@ def check_paths(in_path: str, out_path: str, in_flag: str = "--decode_from_file"
     raise errors.ConfigError(f"--decode_to_file={out_path}: cannot write in {parent}.")
 
 
-def decode_file(session: DecodeSession, in_path: str, out_path: str,
-                show_progress: bool = True) -> int:
-  """Decodes `in_path` into `out_path`; returns the number of lines."""
-  check_paths(in_path, out_path)
+def read_lines(in_path: str, flag: str, max_chars: int) -> List[Union[bytes, errors.DataError]]:
+  """Every line of `in_path` (without its newline), each read with the interactive loop's
+  bound (inputs.read_line): a line over it is its DataError, so output lines stay aligned."""
   lines: List[Union[bytes, errors.DataError]] = []
   try:
     with open(in_path, "rb") as f:
-      while True:  # Each line read with a bound, as the interactive loop reads them.
+      while True:
         try:
-          line = inputs_lib.read_line(f, session.dhp.max_input_chars)
+          line = inputs_lib.read_line(f, max_chars)
         except inputs_lib.StreamError as e:
-          raise inputs_lib.StreamError(f"--decode_from_file={in_path}: {e}") from e
+          raise inputs_lib.StreamError(f"{flag}={in_path}: {e}") from e
         except errors.DataError as e:
           line = e
         if not line:
@@ -92,7 +91,15 @@ def decode_file(session: DecodeSession, in_path: str, out_path: str,
   except errors.T2TMMError:  # An OSError too (DataError is an IOError): ours, as it is.
     raise
   except OSError as e:
-    raise errors.DataError(f"--decode_from_file={in_path}: cannot read it ({e.strerror}).") from e
+    raise errors.DataError(f"{flag}={in_path}: cannot read it ({e.strerror}).") from e
+  return lines
+
+
+def decode_file(session: DecodeSession, in_path: str, out_path: str,
+                show_progress: bool = True) -> int:
+  """Decodes `in_path` into `out_path`; returns the number of lines."""
+  check_paths(in_path, out_path)
+  lines = read_lines(in_path, "--decode_from_file", session.dhp.max_input_chars)
   results = decode_lines(session, lines, show_progress)
   atomic.atomic_write_text(out_path, "".join(r + "\n" for r in results))
   return len(results)

@@ -10,13 +10,14 @@ audio=PATH) for the session's problem, the target as text (or a class name). Out
 """
 
 import sys
-from typing import List
+from typing import List, Union
 
 import numpy as np
 import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm.data.spec import EOS_ID, PAD_ID
+from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.decoding.session import DecodeSession
 from t2t_mm.utils import atomic
@@ -43,13 +44,17 @@ def log_probs(session: DecodeSession, examples, targets) -> List[float]:
   return [float(row[m].sum()) for row, m in zip(token_logp, mask)]
 
 
-def score_lines(session: DecodeSession, lines: List[bytes], warn=None) -> List[str]:
-  """Raw `input<TAB>target` lines -> one output line each, in the input's order."""
+def score_lines(session: DecodeSession, lines: List[Union[bytes, errors.DataError]],
+                warn=None) -> List[str]:
+  """Raw `input<TAB>target` lines (or the DataError of a line that could not be read) -> one
+  output line each, in the input's order."""
   warn = warn or (lambda msg: print(msg, file=sys.stderr))
   results: List[str] = [""] * len(lines)
   parsed = []
   for i, line in enumerate(lines):
     try:
+      if isinstance(line, errors.DataError):
+        raise line
       if b"\t" not in line:
         raise errors.DataError("expected `input<TAB>target`, got no tab.")
       source, target = line.split(b"\t", 1)
@@ -71,11 +76,8 @@ def score_lines(session: DecodeSession, lines: List[bytes], warn=None) -> List[s
 
 def score_file(session: DecodeSession, in_path: str, out_path: str) -> int:
   """Scores every line of `in_path` into `out_path`; returns the number of lines."""
-  try:
-    with open(in_path, "rb") as f:
-      lines = f.read().splitlines()
-  except OSError as e:
-    raise errors.DataError(f"--score_file={in_path}: cannot read it ({e.strerror}).") from e
+  # Each line bounded as the decoder's are (a pair may hold twice max_input_chars).
+  lines = file_decode.read_lines(in_path, "--score_file", 2 * session.dhp.max_input_chars + 1)
   results = score_lines(session, lines)
   atomic.atomic_write_text(out_path, "".join(r + "\n" for r in results))
   return len(lines)

@@ -82,3 +82,16 @@ def test_mm_decoder_score_file_writes_one_line_per_pair(tool, tmp_path):
   result = tool("mm-decoder", f"--usr_dir={pkg}", f"--output_dir={out}",
                 f"--score_file={tmp_path / 'missing.tsv'}")
   assert result.returncode == 2 and "--score_file=" in result.stderr
+
+
+def test_score_file_reads_each_line_with_a_bound_and_keeps_lines_aligned(session, tmp_path):
+  session.dhp = DecodeHParams(batch_size=2, max_input_chars=50)
+  try:
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(b"3 4\t3 4\n" + b"5 " * 5000 + b"\t5\n" + b"6 7\t6 7\n")
+    assert scoring.score_file(session, str(path), str(tmp_path / "out.tsv")) == 3
+    out = (tmp_path / "out.tsv").read_text().splitlines()
+    assert len(out) == 3 and out[1].startswith("ERROR: Line of more than"), out
+    assert not out[0].startswith("ERROR") and not out[2].startswith("ERROR"), out
+  finally:
+    session.dhp = DecodeHParams(batch_size=2)
