@@ -2,6 +2,7 @@
 
   mm-eval --output_dir=RUN --split=test --average_last=5 --decode_hparams='beam_size=4'
   mm-eval --output_dir=RUN --problems=wmt_ende_mini --checkpoint_path=RUN/checkpoints/ckpt-900
+  mm-eval --output_dir=RUN --data_dir=DATA   # the data at a new place (default: the trainer's)
 
 Per problem: sacreBLEU BLEU (with its signature) and chrF, WER / CER, top-1 / top-5, exact
 match and labeled bracket F1, CIDEr-D against every caption of an image: those the problem
@@ -55,10 +56,12 @@ def main() -> int:
   prefixes = (averaging.last_checkpoints(FLAGS.output_dir, FLAGS.average_last)
               if FLAGS.average_last else None)
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
-                         checkpoint=prefixes[0] if prefixes else FLAGS.checkpoint_path)
+                         checkpoint=prefixes[0] if prefixes else FLAGS.checkpoint_path,
+                         data_dir=FLAGS.data_dir)
   names = FLAGS.problems or list(run.specs)
   for name in names:
     run.check_problem(name)
+  full_split.check_data(run, names)  # Before averaging and tracing (minutes).
   if prefixes:
     averaging.average_into(run.model, prefixes)
   used = prefixes or [run.checkpoint]
