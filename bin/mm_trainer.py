@@ -6,9 +6,9 @@
 
 from absl import flags
 
+from t2t_mm import api
 from t2t_mm.bin import common
 from t2t_mm.training import distribution
-from t2t_mm.training import run
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -45,14 +45,14 @@ def main() -> int:
   if common.handle_info_flags():
     return 0
   common.load_run_plugins(FLAGS.output_dir)  # Resuming without --usr_dir.
-  run.train_run(run.RunOptions(
+  api.train(
       problems=FLAGS.problems, hparams_set=FLAGS.hparams_set, hparams=FLAGS.hparams,
       data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, tmp_dir=FLAGS.tmp_dir,
       train_steps=FLAGS.train_steps, eval_steps=FLAGS.eval_steps, eval_every=FLAGS.eval_every,
       gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param, distribution=FLAGS.distribution,
       best_metric=FLAGS.best_metric, early_stopping_patience=FLAGS.early_stopping_patience,
       warm_start_from=FLAGS.warm_start_from, warm_start_optimizer=FLAGS.warm_start_optimizer,
-      cpu_devices=FLAGS.cpu_devices, generate_data=FLAGS.generate_data))
+      cpu_devices=FLAGS.cpu_devices, generate_data=FLAGS.generate_data)
   return 0
 
 
