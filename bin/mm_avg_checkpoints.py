@@ -3,7 +3,7 @@
   mm-avg-checkpoints --output_dir=RUN --num_last=5 --to=RUN_AVG
   mm-decoder --output_dir=RUN_AVG ...        # and mm-eval, mm-export
 
-The new folder holds the run's hparams.json, problems.json and gin config and one checkpoint,
+The new folder holds the run's hparams.json, problems.json, gin config, vocab/ and one checkpoint,
 numbered as the newest averaged, holding the mean of the model variables (matched by name).
 """
 
@@ -19,6 +19,7 @@ from t2t_mm.decoding import loading
 from t2t_mm.runs import averaging
 from t2t_mm.runs import checkpoints
 from t2t_mm.runs import outputs
+from t2t_mm.runs import run_vocab
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -50,6 +51,9 @@ def main() -> int:
   for name in RUN_FILES:
     if os.path.isfile(os.path.join(FLAGS.output_dir, name)):
       shutil.copy2(os.path.join(FLAGS.output_dir, name), tmp)
+  vocab = os.path.join(FLAGS.output_dir, run_vocab.VOCAB_DIR)
+  if os.path.isdir(vocab):
+    shutil.copytree(vocab, os.path.join(tmp, run_vocab.VOCAB_DIR))
   step = int(re.search(r"ckpt-(\d+)$", prefixes[0]).group(1))
   averaging.save_model(run.model, os.path.join(tmp, checkpoints.CHECKPOINT_DIR), step)
   if os.path.isdir(FLAGS.to):

@@ -8,13 +8,8 @@ import time
 
 from absl import flags
 
-from t2t_mm import errors
-from t2t_mm import registry
+from t2t_mm import api
 from t2t_mm.bin import common
-from t2t_mm.config.data_config import DataConfig
-from t2t_mm.runs import gin_config
-from t2t_mm.runs import resolve
-from t2t_mm.data import datagen
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -40,19 +35,13 @@ FLAGS = flags.FLAGS
 def main() -> int:
   if common.handle_info_flags():
     return 0
-  if not FLAGS.problem:
-    raise errors.ConfigError("--problem is required, e.g. --problem=all8_mini.")
   start = time.time()
-  names = registry.expand_problem_names(FLAGS.problem)
-  if not FLAGS.data_dir:
-    raise errors.ConfigError("--data_dir is required: the folder to write shards and vocabs to.")
-  hparams, _ = resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, None)
-  gin_config.setup(None, FLAGS.gin_file, FLAGS.gin_param)
-  timings = datagen.generate(names, FLAGS.data_dir, FLAGS.tmp_dir, max_cases=FLAGS.max_cases,
-                             progress=FLAGS.progress, num_workers=FLAGS.num_workers,
-                             parallel_min_examples=FLAGS.parallel_min_examples,
-                             limits=DataConfig.from_hparams(hparams),
-                             limits_name=FLAGS.hparams_set)
+  timings = api.datagen(problem=FLAGS.problem, data_dir=FLAGS.data_dir, tmp_dir=FLAGS.tmp_dir,
+                        max_cases=FLAGS.max_cases, hparams_set=FLAGS.hparams_set,
+                        hparams=FLAGS.hparams, gin_files=FLAGS.gin_file,
+                        gin_params=FLAGS.gin_param, progress=FLAGS.progress,
+                        num_workers=FLAGS.num_workers,
+                        parallel_min_examples=FLAGS.parallel_min_examples)
   print(f"Generated {len(timings)} problems in {time.time() - start:.1f} s into "
         f"{FLAGS.data_dir}.")
   return 0

@@ -7,16 +7,13 @@ Signatures: NAME (model tensors in, ids out) and NAME_strings (text, image bytes
 in, text out); see t2t_mm/decoding/export.py. Load with `import tensorflow_text` first.
 """
 
-import os
 import sys
 
 from absl import flags
 
+from t2t_mm import api
 from t2t_mm.bin import common
 from t2t_mm.runs import outputs
-from t2t_mm.runs import resolve
-from t2t_mm.decoding import export
-from t2t_mm.decoding import loading
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -34,14 +31,12 @@ def main() -> int:
   if common.handle_info_flags():
     return 0
   common.require_output_dir()
-  dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
-  export_dir = FLAGS.export_dir or os.path.join(FLAGS.output_dir, "export")
-  outputs.check_output_path(FLAGS.output_dir, export_dir, "--export_dir")
-  export.check_export_dir(export_dir)  # Before the model loads and traces (minutes).
-  run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
-                         checkpoint=FLAGS.checkpoint_path)
-  names = FLAGS.problems or list(run.specs)
-  path = export.export_run(run, export_dir, dhp, names)
+  path = api.export(output_dir=FLAGS.output_dir, export_dir=FLAGS.export_dir,
+                    problems=FLAGS.problems, decode_hparams=FLAGS.decode_hparams,
+                    checkpoint_path=FLAGS.checkpoint_path, gin_files=FLAGS.gin_file,
+                    gin_params=FLAGS.gin_param, usr_dir=FLAGS.usr_dir)
+  names = FLAGS.problems or [p["name"] for p in outputs.read_run_problems(FLAGS.output_dir)[
+      "problems"]]
   print(f"SavedModel written to {path}: signatures NAME and NAME_strings for "
         f"{', '.join(sorted(names))}.", file=sys.stderr)
   return 0

@@ -6,10 +6,10 @@
 
 from absl import flags
 
+from t2t_mm import api
 from t2t_mm import errors
 from t2t_mm.bin import common
 from t2t_mm.training import distribution
-from t2t_mm.training import run
 
 common.define_registry_flags()
 common.define_dir_flags()
@@ -51,7 +51,8 @@ def main() -> int:
     raise errors.ConfigError(f"--tpu={FLAGS.tpu} trains under TPUStrategy; drop "
                              f"--distribution={FLAGS.distribution}.")
   common.load_run_plugins(FLAGS.output_dir)  # Resuming without --usr_dir.
-  run.train_run(run.RunOptions(
+  api.train(
+      usr_dir=FLAGS.usr_dir,
       problems=FLAGS.problems, hparams_set=FLAGS.hparams_set, hparams=FLAGS.hparams,
       data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, tmp_dir=FLAGS.tmp_dir,
       train_steps=FLAGS.train_steps, eval_steps=FLAGS.eval_steps, eval_every=FLAGS.eval_every,
@@ -59,7 +60,7 @@ def main() -> int:
       distribution="tpu" if FLAGS.tpu else FLAGS.distribution,
       best_metric=FLAGS.best_metric, early_stopping_patience=FLAGS.early_stopping_patience,
       warm_start_from=FLAGS.warm_start_from, warm_start_optimizer=FLAGS.warm_start_optimizer,
-      cpu_devices=FLAGS.cpu_devices, tpu=FLAGS.tpu, generate_data=FLAGS.generate_data))
+      cpu_devices=FLAGS.cpu_devices, tpu=FLAGS.tpu, generate_data=FLAGS.generate_data)
   return 0
 
 

@@ -20,7 +20,8 @@ RANKS = {
     "runs": 8,
     "training": 9, "decoding": 9,
     "experiments": 10, "testing": 10, "eval": 10,
-    "bin": 11,
+    "api": 11,  # t2t_mm/api.py: the Python API, what bin/ calls.
+    "bin": 12,
 }
 ROOT = os.path.dirname(t2t_mm.__file__)
 

@@ -11,7 +11,7 @@ closest known keys. Nothing is ever just a warning.
 import dataclasses
 import math
 import typing
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 from t2t_mm import errors
 
@@ -179,10 +179,16 @@ def check_key(cls, key: str) -> None:
         f"Unknown hparam '{key}' for {cls.__name__}.{errors.did_you_mean(key, known)}")
 
 
-def parse_overrides(text: str, cls) -> Dict[str, Any]:
-  """'a=1,b=[0,2]' -> {'a': 1, 'b': [0, 2]}, parsed by the types of dataclass `cls`."""
+def parse_overrides(text, cls) -> Dict[str, Any]:
+  """'a=1,b=[0,2]' -> {'a': 1, 'b': [0, 2]}, parsed by the types of dataclass `cls`; a dict
+  ({'a': 1, 'b': [0, 2]}, from Python) is checked against those types the same way."""
   types = field_types(cls)
   out: Dict[str, Any] = {}
+  if isinstance(text, Mapping):
+    for key, value in text.items():
+      check_key(cls, key)
+      out[key] = coerce(key, types[key], value)
+    return out
   for item in split_top_level(text or ""):
     key, sep, value = item.partition("=")
     key = key.strip()

@@ -177,6 +177,7 @@ class ClassLabelVocab:
   """
 
   name = "labels"
+  path = None  # The file the labels were read from (a run copies it: t2t_mm/runs/run_vocab.py).
 
   def __init__(self, labels: Sequence[str]):
     self.labels = list(labels)
@@ -191,7 +192,9 @@ class ClassLabelVocab:
     if not os.path.isfile(path):
       raise _vocab_error(path, f"No class label file at {path}; run mm-datagen for its problem.")
     with open(path, encoding="utf-8") as f:
-      return cls([line.rstrip("\n") for line in f])
+      vocab = cls([line.rstrip("\n") for line in f])
+    vocab.path = path
+    return vocab
 
   def save(self, path: str) -> None:
     from t2t_mm.utils import atomic

@@ -88,14 +88,14 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
       return {"ids": ids, "scores": scores}
 
     problem = run.problems[name]
-    pre = inputs_lib.preprocessor(problem, spec, run.data_dir, run.hparams)
+    pre = inputs_lib.preprocessor(problem, spec, run.vocab_dir, run.hparams)
     fn = tf.function(serve, input_signature=[_input_spec(pre)])
     setattr(module, f"decode_{name}", fn)
     signatures[name] = fn.get_concrete_function()
 
     try:
-      encode = InputEncoder.for_problem(problem, spec, run.data_dir, run.hparams, limits=dhp)
-      decode = OutputDecoder.for_problem(problem, spec, run.data_dir)
+      encode = InputEncoder.for_problem(problem, spec, run.vocab_dir, run.hparams, limits=dhp)
+      decode = OutputDecoder.for_problem(problem, spec, run.vocab_dir)
     except errors.ConfigError as e:
       logging.warning("No %s_strings signature (the ids signature is exported): %s", name, e)
       continue

@@ -79,9 +79,7 @@ def parse_line(line: str, command_keys: Iterable[str], max_chars: int = 20000) -
   line = line.rstrip("\r\n")
   if not line.strip():
     raise errors.DataError(f"Empty line. {HELP}")
-  if len(line) > max_chars:
-    raise errors.DataError(f"Line of {len(line)} characters is longer than max_input_chars="
-                           f"{max_chars}; split it or raise the decode hparam.")
+  check_length(line, max_chars)
   match = re.fullmatch(r"\s*([A-Za-z_]+)=(.*)", line)
   if match:
     key, value = match.group(1), match.group(2).strip()
@@ -92,6 +90,13 @@ def parse_line(line: str, command_keys: Iterable[str], max_chars: int = 20000) -
     if key in set(command_keys) and " " not in value:
       return Request("command", value, key)
   return Request("text", line)
+
+
+def check_length(text: str, max_chars: int) -> None:
+  """DataError if `text` is longer than the decode hparam max_input_chars."""
+  if len(text) > max_chars:
+    raise errors.DataError(f"Line of {len(text)} characters is longer than max_input_chars="
+                           f"{max_chars}; split it or raise the decode hparam.")
 
 
 def file_kinds() -> List[str]:

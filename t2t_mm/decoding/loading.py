@@ -1,7 +1,9 @@
 """Everything a decoder needs, loaded from a trainer's output_dir alone.
 
     run = load_run(output_dir)            # hparams.json, problems.json, latest checkpoint
-    run.model, run.hparams, run.specs, run.problems, run.data_dir, run.checkpoint
+    run.model, run.hparams, run.specs, run.problems, run.checkpoint
+    run.vocab_dir                         # vocabularies: the run's copies (RUN/vocab)
+    run.data_dir                          # the data: as recorded, or the one given
 
 The model is built as the trainer builds it (registry.model(hparams.model) with the specs the
 trainer saved) and its variables restored by t2t_mm/runs/checkpoints.py.
@@ -22,6 +24,7 @@ from t2t_mm.models import memory
 from t2t_mm.runs import best
 from t2t_mm.runs import checkpoints
 from t2t_mm.runs import outputs
+from t2t_mm.runs import run_vocab
 
 CHECKPOINT_DIR = checkpoints.CHECKPOINT_DIR
 
@@ -32,8 +35,10 @@ class LoadedRun:
   hparams: HParams
   specs: Dict[str, ProblemSpec]
   problems: Dict[str, object]
-  data_dir: str
+  data_dir: str  # Only evaluation reads it: decoding needs the run folder alone.
   checkpoint: Optional[str]
+  vocab_dir: str = ""  # Where problems read their vocabularies (run_vocab.vocab_dir).
+  output_dir: str = ""
 
   def check_problem(self, name: str) -> str:
     """`name` if this run was trained on it; else an UnknownNameError with close names."""
@@ -64,22 +69,25 @@ def restore_checkpoint(model, output_dir: str, checkpoint: Optional[str] = None)
 
 
 def open_run(output_dir: str, gin_files=(), gin_params=(), hparams_overrides: str = "",
-             checkpoint: Optional[str] = None) -> LoadedRun:
+             checkpoint: Optional[str] = None, data_dir: Optional[str] = None) -> LoadedRun:
   """load_run after output_dir's saved gin config (then `gin_files`, `gin_params`) is parsed."""
   gin_config.setup(output_dir, gin_files, gin_params)
-  return load_run(output_dir, hparams_overrides, checkpoint)
+  return load_run(output_dir, hparams_overrides, checkpoint, data_dir=data_dir)
 
 
 def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[str] = None,
-             problems: Optional[Mapping[str, object]] = None) -> LoadedRun:
+             problems: Optional[Mapping[str, object]] = None,
+             data_dir: Optional[str] = None) -> LoadedRun:
   """Loads hparams, problems and the latest (or given) checkpoint of `output_dir`.
 
   `problems` maps names to Problem objects; by default each is registry.problem(name).
+  `data_dir` replaces the recorded one (the data moved); vocabularies come from the run.
   """
   if not os.path.isdir(output_dir):
     raise errors.DataError(f"--output_dir={output_dir} is not a folder.")
   hp, _ = resolve.resolve_hparams(None, hparams_overrides, output_dir)
   saved = outputs.read_run_problems(output_dir)
+  run_vocab.check_copies(output_dir, saved)
   specs = {e["name"]: ProblemSpec.from_dict(e["spec"]) for e in saved["problems"]}
   if problems is None:
     try:
@@ -95,4 +103,5 @@ def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[
                     what=f"The run {output_dir} (hparams.json, problems.json)")
   model = registry.model(hp.model)(hparams=hp, specs=list(specs.values()))
   checkpoint = restore_checkpoint(model, output_dir, checkpoint)
-  return LoadedRun(model, hp, specs, dict(problems), saved["data_dir"], checkpoint)
+  return LoadedRun(model, hp, specs, dict(problems), data_dir or saved["data_dir"], checkpoint,
+                   run_vocab.vocab_dir(output_dir, saved), output_dir)

@@ -60,7 +60,7 @@ class DecodeSession:
   def _vocab(self, problem: str, side: str):
     if (problem, side) not in self._vocabs:
       p = self.run.problems[problem]
-      vocab = (p.input_vocab if side == "input" else p.target_vocab)(self.run.data_dir)
+      vocab = (p.input_vocab if side == "input" else p.target_vocab)(self.run.vocab_dir)
       self._vocabs[(problem, side)] = vocab
     return self._vocabs[(problem, side)]
 
@@ -83,7 +83,7 @@ class DecodeSession:
     problem = problem or self.problem
     spec = self.run.specs[problem]
     vocab = self._vocab(problem, "input")
-    return inputs_lib.encode_input(self.run.problems[problem], spec, self.run.data_dir,
+    return inputs_lib.encode_input(self.run.problems[problem], spec, self.run.vocab_dir,
                                    self.run.hparams, request, vocab, self.dhp)
 
   def decode_batch(self, examples: Sequence[np.ndarray],

@@ -24,13 +24,17 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import tensorflow as tf
 
+from t2t_mm import errors
 from t2t_mm import metrics
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import pipeline
+from t2t_mm.data.problem import Problem
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.metrics import brackets
+from t2t_mm.runs import outputs
+from t2t_mm.runs import run_vocab
 from t2t_mm.search import runner as runner_lib
 from t2t_mm.training import evaluation
 from t2t_mm.utils import atomic
@@ -88,7 +92,7 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
   problem, spec = run.problems[name], run.specs[name]
   config = eval_config(run.hparams, dhp)
   batches, total = _batches(problem, split, run.data_dir, config)
-  vocab = problem.target_vocab(run.data_dir)
+  vocab = problem.target_vocab(run.vocab_dir)
   decode_runner = decode_runner or runner_lib.DecodeRunner(run.model)
   model_spec = {k: v for k, v in batches.element_spec.items() if k in MODEL_KEYS}
   stats = stats_fn(run.model, spec, model_spec)
@@ -145,10 +149,31 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
           "hypotheses": hyp_list}
 
 
+def check_data(run, names: Sequence[str]) -> None:
+  """DataError, before any decoding, unless run.data_dir holds data of `names` whose
+  vocabulary files are the run's own (RUN/vocab): other files would mean other token ids."""
+  problems = [run.problems[n] for n in names if isinstance(run.problems[n], Problem)]
+  if not problems:
+    return  # In-memory problems: no data folder.
+  if not os.path.isdir(run.data_dir):
+    raise errors.DataError(
+        f"The data folder {run.data_dir} does not exist (the run's data, read for the split "
+        "to evaluate): pass --data_dir=FOLDER where its data is now, or remake it there with "
+        "mm-datagen.")
+  if run.output_dir:
+    saved = outputs.read_run_problems(run.output_dir)
+    wrong = run_vocab.differences(run.output_dir, saved, problems, run.data_dir)
+    if wrong:
+      raise errors.DataError(
+          f"--data_dir={run.data_dir} holds other vocabularies than the run was trained with ("
+          + "; ".join(wrong) + "): pass --data_dir=FOLDER with the run's own data.")
+
+
 def evaluate_run(run, split: str, names: Sequence[str], dhp: DecodeHParams, out_dir: str,
                  tag: str, checkpoints: Sequence[str] = (), progress: bool = True
                  ) -> Dict[str, Dict[str, object]]:
   """Evaluates `names` and writes out_dir/<tag>.json and out_dir/<tag>.<problem>.txt."""
+  check_data(run, names)
   decode_runner = runner_lib.DecodeRunner(run.model)
   results = {}
   for name in names:

@@ -3,8 +3,10 @@
   output_dir/
     hparams.json            the hparams (t2t_mm/runs/resolve.py)
     config.gin              gin bindings in force; operative_config.gin: the ones used
-    problems.json           problems trained, their specs, the data_dir with their vocabularies,
-                            the plugins (--usr_dir folders, entry points) they came from
+    problems.json           problems trained, their specs, their vocabulary files (each with
+                            its sha256), the data_dir (only a default for training and
+                            evaluation), the plugins (--usr_dir folders, entry points)
+    vocab/                  the run's copy of each vocabulary file (t2t_mm/runs/run_vocab.py)
     eval_results.json       latest per-problem metrics, plus the history of evaluations
     checkpoints/            model + optimizer (+ input iterators) every checkpoint_every steps
     train/, eval/           TensorBoard events: one tag per problem and metric
@@ -19,13 +21,15 @@ from typing import Dict, List, Mapping
 from t2t_mm import errors
 from t2t_mm import plugins
 from t2t_mm import registry
+from t2t_mm.runs import run_vocab
 from t2t_mm.utils import atomic
 
 PROBLEMS_FILE = "problems.json"
 EVAL_FILE = "eval_results.json"
 # What the trainer and the other tools keep in a run folder: no tool writes an output there.
 RUN_ENTRIES = ("hparams.json", "config.gin", "operative_config.gin", PROBLEMS_FILE, EVAL_FILE,
-               "trainer.lock", "warm_start.json", "checkpoints", "train", "eval")
+               "trainer.lock", "warm_start.json", "checkpoints", "train", "eval",
+               run_vocab.VOCAB_DIR)
 
 
 def check_output_path(output_dir: str, path: str, flag: str, inputs=()) -> None:
@@ -46,12 +50,14 @@ def check_output_path(output_dir: str, path: str, flag: str, inputs=()) -> None:
 
 
 def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir: str) -> None:
-  """problems.json: the problems trained, their specs and the data_dir of their vocabularies."""
+  """output_dir/vocab (copies of the problems' vocabulary files) and problems.json: the
+  problems trained, their specs, those files' digests, data_dir and the plugins."""
   entries = []
   for name in problems:
     entries.append({"name": name, "spec": specs[name].to_dict()})
+  vocab_files = run_vocab.copy_into_run(output_dir, problems.values(), data_dir)
   payload = {"data_dir": os.path.abspath(data_dir), "problems": entries,
-             "plugins": plugins.loaded()}
+             "vocab_files": vocab_files, "plugins": plugins.loaded()}
   atomic.atomic_write_text(os.path.join(output_dir, PROBLEMS_FILE),
                            json.dumps(payload, indent=2) + "\n")
 
@@ -72,9 +78,13 @@ def read_run_problems(output_dir: str) -> Dict:
       or not all(isinstance(p, dict) and isinstance(p.get("name"), str)
                  and isinstance(p.get("spec"), dict) for p in saved["problems"])
       or not isinstance(saved.get("data_dir", ""), str)
+      or not isinstance(saved.get("vocab_files", {}), dict)
+      or not all(isinstance(k, str) and isinstance(v, str)
+                 for k, v in saved.get("vocab_files", {}).items())
       or not isinstance(saved.get("plugins", {}), dict)):
     raise errors.DataError(f"{path}: expected " + '{"data_dir": str, "problems": [{"name", '
-                           '"spec"}, ...], "plugins": {...}} as mm-trainer writes it.')
+                           '"spec"}, ...], "vocab_files": {name: sha256}, "plugins": {...}} as '
+                           'mm-trainer writes it.')
   return saved
 
 

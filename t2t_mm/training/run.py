@@ -159,7 +159,8 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
       if warning:
         print(f"Warning: {warning}", file=sys.stderr, flush=True)
   specs = {p.name: p.spec(options.data_dir) for p in problems}
-  resume.check_matches_saved(options.output_dir, hparams, set_name, specs)
+  resume.check_matches_saved(options.output_dir, hparams, set_name, specs, problems,
+                             options.data_dir)
   memory.check_fits(registry.model(hparams.model), hparams, specs.values(), training=True,
                     what="The hparams of this run")
   if distribution.is_tpu(strategy):

@@ -9,6 +9,7 @@ from t2t_mm import registry
 from t2t_mm.data import pipeline
 from t2t_mm.data import wav
 from t2t_mm.data.preprocessors.base import Preprocessor
+from t2t_mm.data.preprocessors.base import check_bytes
 from t2t_mm.data.preprocessors.base import read_file
 from t2t_mm.utils.lazy import tf
 
@@ -90,8 +91,11 @@ class AudioPreprocessor(Preprocessor):
       return self._wav(data)
 
   def read_request(self, value: str) -> np.ndarray:
-    name = f"audio={value}"
     data = read_file(value, "audio", self.config.limits.max_audio_bytes)
+    return self.read_bytes(data, f"audio={value}")
+
+  def read_bytes(self, data: bytes, name: str) -> np.ndarray:
+    check_bytes(data, name, "audio", self.config.limits.max_audio_bytes)
     wav.check_sample_rate(wav.wav_header(data, name)[1], name)
     try:
       audio, _ = tf.audio.decode_wav(data)

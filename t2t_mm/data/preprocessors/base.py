@@ -121,6 +121,11 @@ class Preprocessor:
     errors.DataError, one line, for anything bad."""
     raise errors.DataError(f"Problem '{self.config.problem}' reads no user input of this kind.")
 
+  def read_bytes(self, data: bytes, name: str) -> np.ndarray:
+    """A file's bytes given in Python (t2t_mm.api) -> as read_request, with the same bounds;
+    `name` names the value in errors."""
+    raise errors.DataError(f"{name}: problem '{self.config.problem}' reads no file bytes.")
+
   def serving_spec(self) -> "tf.TypeSpec":
     """The per-example output spec of from_request_tf (for tf.map_fn)."""
     raise NotImplementedError
@@ -136,6 +141,13 @@ class Preprocessor:
         tf.cast(value, tf.int64), tf.constant(bound, tf.int64),
         message=f"{self.serving_input}: {what} is more than {limit}={bound} (set when "
         f"exported: mm-export --decode_hparams='{limit}=N')")
+
+
+def check_bytes(data: bytes, name: str, what: str, max_bytes: int) -> None:
+  """DataError if the bytes of `name` are more than max_<what>_bytes."""
+  if len(data) > max_bytes:
+    raise errors.DataError(f"{name}: {len(data)} bytes, more than max_{what}_bytes={max_bytes}; "
+                           "give less or raise that decode hparam.")
 
 
 def read_file(path: str, what: str, max_bytes: int) -> bytes:

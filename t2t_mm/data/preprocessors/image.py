@@ -8,6 +8,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.data import pipeline
 from t2t_mm.data.preprocessors.base import Preprocessor
+from t2t_mm.data.preprocessors.base import check_bytes
 from t2t_mm.data.preprocessors.base import read_file
 from t2t_mm.utils.lazy import tf
 
@@ -81,30 +82,33 @@ class ImagePreprocessor(Preprocessor):
       return self._decode(data, decoded=image)
 
   def read_request(self, value: str) -> np.ndarray:
-    limits = self.config.limits
-    data = read_file(value, "image", limits.max_image_bytes)
+    data = read_file(value, "image", self.config.limits.max_image_bytes)
+    return self.read_bytes(data, f"image={value}")
+
+  def read_bytes(self, data: bytes, name: str) -> np.ndarray:
+    check_bytes(data, name, "image", self.config.limits.max_image_bytes)
     frames, height, width = (int(n) for n in _header_size()(tf.constant(data)).numpy())
     if frames == -1:
-      raise errors.DataError(f"image={value}: not an image of a format read here "
+      raise errors.DataError(f"{name}: not an image of a format read here "
                              f"({pipeline.IMAGE_FORMATS}).")
     if frames == -2:
-      raise errors.DataError(f"image={value}: a GIF of more than {pipeline.GIF_MAX_BLOCKS} "
+      raise errors.DataError(f"{name}: a GIF of more than {pipeline.GIF_MAX_BLOCKS} "
                              "blocks is not read.")
-    self._check_pixels(value, height, width, frames)
+    self._check_pixels(name, height, width, frames)
     try:
       image = tf.io.decode_image(data, channels=3, expand_animations=False)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
-      raise errors.DataError(f"image={value}: not an image TensorFlow can decode "
+      raise errors.DataError(f"{name}: not an image TensorFlow can decode "
                              f"({pipeline.IMAGE_FORMATS}): {errors.first_line(e)}") from e
-    self._check_pixels(value, int(image.shape[0]), int(image.shape[1]))
+    self._check_pixels(name, int(image.shape[0]), int(image.shape[1]))
     return self._decode(tf.constant(data), decoded=image).numpy()
 
-  def _check_pixels(self, path: str, height: int, width: int, frames: int = 1) -> None:
+  def _check_pixels(self, name: str, height: int, width: int, frames: int = 1) -> None:
     limit = self.config.limits.max_image_pixels
     total = frames * height * width
     if total > limit:
       what = f"{width}x{height} pixels" if frames == 1 else f"{frames} frames of {width}x{height}"
-      raise errors.DataError(f"image={path}: {what} ({total}) is more than max_image_pixels="
+      raise errors.DataError(f"{name}: {what} ({total}) is more than max_image_pixels="
                              f"{limit}; shrink the image or raise that decode hparam.")
 
   def serving_spec(self) -> "tf.TypeSpec":
