@@ -1,11 +1,12 @@
 """Benchmark of the trainer's overhead and of MirroredStrategy on two logical CPU devices.
 
 Run as `python bench/train.py [--problems=all8_mini] [--steps=400]`. Last line:
-  trainer_overhead=<ratio> mirrored_2dev_vs_1=<ratio>
+  trainer_overhead=<ratio> trainer_overhead_k8=<ratio> mirrored_2dev_vs_1=<ratio>
 trainer_overhead: time per step of the full trainer with its default settings (input
   pipelines, mixture, progress, summaries every 50 steps, checkpoints every 200 and at the end
   of each train() call) over the same compiled steps on batches already in memory drawn from
   the same pipelines, in the same order of problems; 4 alternating rounds (target <= 1.10).
+  trainer_overhead_k8: the same with hparam steps_per_call=8 (8 steps per host call).
 mirrored_2dev_vs_1: time per step of the full trainer under MirroredStrategy on two logical
   CPU devices over one device (a separate process each; the CPU split must precede TF start).
 Then, on wmt_ende_mini alone, fixed batches (batch_size examples, bucketed by the longer of
@@ -41,7 +42,7 @@ def _measure(args) -> dict:
   for p in problems:
     if not p.has_data(args.data_dir):
       p.generate_data(args.data_dir, os.path.join(args.data_dir, "tmp"))
-  hparams = registry.hparams(args.hparams_set)
+  hparams = registry.hparams(args.hparams_set).replace(steps_per_call=args.steps_per_call)
   output_dir = tempfile.mkdtemp(prefix="bench_train_")
   # The trainer's own defaults (checkpoint every 200 steps, summaries every 50), no evals.
   config = trainer_lib.TrainerConfig(eval_every=0)
@@ -142,10 +143,12 @@ def _token_batches(args) -> dict:
              for kind, t in totals.items()}}
 
 
-def _child(args, distribution: str, cpu_devices: int, mode: str = "") -> dict:
+def _child(args, distribution: str, cpu_devices: int, mode: str = "",
+           steps_per_call: int = 1) -> dict:
   flags = ["--child", f"--problems={args.problems}", f"--hparams_set={args.hparams_set}",
            f"--data_dir={args.data_dir}", f"--steps={args.steps}",
-           f"--distribution={distribution}", f"--cpu_devices={cpu_devices}"]
+           f"--distribution={distribution}", f"--cpu_devices={cpu_devices}",
+           f"--steps_per_call={steps_per_call}"]
   return child.run_json(__file__, flags + ([f"--mode={mode}"] if mode else []),
                         f"child {distribution} {mode}")
 
@@ -158,6 +161,7 @@ def main():
   parser.add_argument("--steps", type=int, default=400)
   parser.add_argument("--distribution", default="default")
   parser.add_argument("--cpu_devices", type=int, default=1)
+  parser.add_argument("--steps_per_call", type=int, default=1)
   parser.add_argument("--child", action="store_true")
   parser.add_argument("--mode", default="trainer", choices=["trainer", "token_batches"])
   args = parser.parse_args()
@@ -165,6 +169,7 @@ def main():
     print(json.dumps(_measure(args) if args.mode == "trainer" else _token_batches(args)))
     return
   one = _child(args, "default", 1)
+  k8 = _child(args, "default", 1, steps_per_call=8)
   two = _child(args, "mirrored", 2)
   print(f"one device: trainer {1000 * one['trainer_s']:.1f} ms/step, bare compiled step "
         f"{1000 * one['bare_s']:.1f} ms/step; mirrored on 2 logical CPUs: "
@@ -177,6 +182,7 @@ def main():
           f"{tok[kind]['target_tokens_per_s']:,.0f} target tokens/s, "
           f"{tok[kind]['ms_per_step']:.1f} ms/step, {tok[kind]['shapes']} batch shapes")
   print(f"trainer_overhead={one['trainer_s'] / one['bare_s']:.3f} "
+        f"trainer_overhead_k8={k8['trainer_s'] / k8['bare_s']:.3f} "
         f"mirrored_2dev_vs_1={two['trainer_s'] / one['trainer_s']:.3f} "
         f"token_vs_fixed_tokens_per_s="
         f"{tok['tokens']['target_tokens_per_s'] / tok['fixed']['target_tokens_per_s']:.3f} "

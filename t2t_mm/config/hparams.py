@@ -103,6 +103,12 @@ class HParams:
   label_smoothing: float = _f(0.1, "Label smoothing of the cross-entropy.")
   accumulate_steps: int = _f(1, "Micro-batches (of one problem) whose gradients make one "
                              "update: the effective batch is accumulate_steps x batch.")
+  steps_per_call: int = _f(
+      1, "Training steps run in one tf.function call (T2T's iterations_per_loop, Keras's "
+      "steps_per_execution): the host reads losses back once per call, so an accelerator does "
+      "not wait for Python between steps. Each step's problem is still drawn from (seed, step), "
+      "so a run equals its steps_per_call=1 twin; calls end at checkpoint and evaluation "
+      "steps. Needs accumulate_steps=1.")
   seed: int = _f(1234, "Seed of initializers, shuffling and the mixture sampler.")
 
   # --- Multi-problem mixture ---
@@ -129,13 +135,19 @@ class HParams:
     typed.validate(self)
     typed.check_at_least(self, 1, "hidden_size", "filter_size", "num_heads", "kernel_size",
                          "moe_num_experts", "moe_k", "batch_size", "max_input_length",
-                         "max_target_length", "audio_num_mel_bins", "accumulate_steps")
+                         "max_target_length", "audio_num_mel_bins", "accumulate_steps",
+                         "steps_per_call")
     typed.check_at_least(self, 0, "num_encoder_blocks", "num_mixer_blocks", "num_decoder_blocks",
                          "audio_waveform_blocks", "audio_spectral_blocks",
                          "learning_rate_warmup_steps", "moe_loss_coef", "moe_capacity_factor",
                          "clip_grad_norm", "label_smoothing", "adam_epsilon", "batch_tokens")
     typed.check_positive(self, "learning_rate", "mixture_temperature")
     data_config.check_bucket_step(self.length_bucket_step, "hparam")
+    if self.steps_per_call > 1 and self.accumulate_steps > 1:
+      raise errors.ConfigError(
+          f"steps_per_call={self.steps_per_call} needs accumulate_steps=1 (an accumulated "
+          f"update reads its token count back to the host); got accumulate_steps="
+          f"{self.accumulate_steps}.")
     for key in ("problem_loss_weights", "mixture_start_rates"):
       negative = {p: w for p, w in getattr(self, key).items() if w < 0}
       if negative:

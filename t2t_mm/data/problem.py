@@ -359,7 +359,7 @@ def next_batch(iterator, problem, mode: str, data_dir: str):
   try:
     return next(iterator)
   except tf.errors.OpError as e:
-    damaged = _damaged_data_error(problem, mode, data_dir, e)
+    damaged = damaged_data_error(problem, mode, data_dir, e)
     if damaged is None:
       raise
     raise damaged from e
@@ -376,8 +376,8 @@ def checked_batches(batches, problem, mode: str, data_dir: str) -> Iterator:
     yield batch
 
 
-def _damaged_data_error(problem, mode: str, data_dir: str,
-                        e: Exception) -> Optional[errors.DataError]:
+def damaged_data_error(problem, mode: str, data_dir: str,
+                       e: Exception) -> Optional[errors.DataError]:
   if not isinstance(problem, Problem) or not (
       isinstance(e, tf.errors.DataLossError)
       or any(m in (e.message or "") for m in _DAMAGED_RECORD)):

@@ -105,6 +105,7 @@ class Trainer:
                         aggregation=tf.VariableAggregation.SUM, name=f"accumulator_{i}")
             for i, v in enumerate(self.model.trainable_variables)]
     self._steps = {name: self._make_step(name) for name in self.problems}
+    self._block = None  # steps_per_call > 1: made at the first call (_make_block).
     self.skipped_updates = 0  # Updates skipped for non-finite gradients (mixed_float16).
     self.warm_start_report = None
     self._checkpoint_manager = self._make_checkpoint_manager()
@@ -305,35 +306,42 @@ class Trainer:
     results = {}
     skipped_in_a_row = 0
     while step < train_steps and not (self.best and self.best.should_stop):
-      name = self.sampler.problem_at(step)
-      batches = [problem_lib.next_batch(self._iterators[name], self.problems[name], "train",
-                                        self.data_dir)  # A damaged shard: an error naming it.
-                 for _ in range(self.hparams.accumulate_steps)]
-      loss, aux = self._steps[name](batches if len(batches) > 1 else batches[0])
-      loss = float(loss)
+      if self.hparams.steps_per_call > 1:
+        ran = self._train_block(step, train_steps)
+      else:
+        name = self.sampler.problem_at(step)
+        batches = [problem_lib.next_batch(self._iterators[name], self.problems[name], "train",
+                                          self.data_dir)  # A damaged shard: an error naming it.
+                   for _ in range(self.hparams.accumulate_steps)]
+        loss, aux = self._steps[name](batches if len(batches) > 1 else batches[0])
+        ran = [(name, float(loss), float(aux))]
       before, step = step, self.step
-      if step == before and self.hparams.dtype_policy == "mixed_float16":
-        # Loss scaling skipped an update with non-finite gradients.
-        self.skipped_updates += 1
-        skipped_in_a_row += 1
+      skipped = len(ran) - (step - before)
+      if skipped and self.hparams.dtype_policy == "mixed_float16":
+        # Loss scaling skipped updates with non-finite gradients.
+        self.skipped_updates += skipped
+        skipped_in_a_row = skipped_in_a_row + skipped if step == before else skipped
         logging.warning("Step %d on problem '%s': gradients not finite under mixed_float16; "
-                        "update skipped, loss scale halved (%d skipped so far).", step, name,
-                        self.skipped_updates)
+                        "%d update(s) skipped, loss scale halved (%d skipped so far).", step,
+                        ran[-1][0], skipped, self.skipped_updates)
         if skipped_in_a_row >= 50:
           raise TrainingDivergedError(
               f"50 updates in a row had non-finite gradients at step {step} (problem "
-              f"'{name}'); training stopped. Last good checkpoint: "
+              f"'{ran[-1][0]}'); training stopped. Last good checkpoint: "
               f"{self._checkpoint_manager.latest_checkpoint}.")
-        continue
-      skipped_in_a_row = 0
-      if not np.isfinite(loss) or not np.isfinite(float(aux)):
-        raise TrainingDivergedError(
-            f"loss became {loss} (MoE loss {float(aux)}) at step {step} on problem '{name}'; "
-            f"training stopped. Last good checkpoint: "
-            f"{self._checkpoint_manager.latest_checkpoint}. Try a lower learning_rate.")
-      progress.update(step, name, loss)
-      if step % self.config.log_every == 0:
-        self._write_train_summaries(writer, step, progress)
+        if step == before:
+          continue
+      else:
+        skipped_in_a_row = 0
+      for at, (name, loss, aux) in enumerate(ran[:step - before], start=before + 1):
+        if not np.isfinite(loss) or not np.isfinite(aux):
+          raise TrainingDivergedError(
+              f"loss became {loss} (MoE loss {aux}) at step {at} on problem '{name}'; "
+              f"training stopped. Last good checkpoint: "
+              f"{self._checkpoint_manager.latest_checkpoint}. Try a lower learning_rate.")
+        progress.update(at, name, loss)
+        if at % self.config.log_every == 0:
+          self._write_train_summaries(writer, at, progress)
       if step % self.config.checkpoint_every == 0 or step == train_steps:
         self._save_checkpoint(step)
       if self.config.eval_every and step % self.config.eval_every == 0 and step < train_steps:
@@ -347,6 +355,54 @@ class Trainer:
     if not results or step != results.get("_step"):
       results = self.evaluate()
     return results
+
+  def _train_block(self, step: int, train_steps: int):
+    """Runs up to steps_per_call steps from `step` in one call, ending at the next checkpoint,
+    evaluation or last step; returns (problem, loss, MoE loss) per step run."""
+    config = self.config
+    n = min(self.hparams.steps_per_call, train_steps - step,
+            config.checkpoint_every - step % config.checkpoint_every)
+    if config.eval_every:
+      n = min(n, config.eval_every - step % config.eval_every)
+    names = [self.sampler.problem_at(s) for s in range(step, step + n)]
+    if self._block is None:
+      self._block = self._make_block()
+    order = list(self.problems)
+    try:
+      losses, auxes = self._block(tf.constant([order.index(p) for p in names], tf.int32))
+    except tf.errors.OpError as e:  # A damaged shard met in the call: name it.
+      for name in dict.fromkeys(names):
+        damaged = problem_lib.damaged_data_error(self.problems[name], "train", self.data_dir, e)
+        if damaged is not None:
+          raise damaged from e
+      raise
+    return list(zip(names, losses.numpy().tolist(), auxes.numpy().tolist()))
+
+  def _make_block(self):
+    """fn(problem indices [n]) -> (losses [n], MoE losses [n]): n training steps in one
+    tf.function, step i running problem indices[i]'s compiled step on its next batch.
+
+      for i in range(n):  switch_case(indices[i], [next batch + step of each problem])
+    """
+    def branch(name):
+      def run():
+        loss, aux = self._steps[name](next(self._iterators[name]))
+        return tf.cast(loss, tf.float32), tf.cast(aux, tf.float32)
+      return run
+
+    branches = [branch(name) for name in self.problems]
+
+    def block(indices):
+      n = tf.shape(indices)[0]
+      losses = tf.TensorArray(tf.float32, size=n)
+      auxes = tf.TensorArray(tf.float32, size=n)
+      for i in tf.range(n):
+        loss, aux = tf.switch_case(indices[i], branches)
+        losses = losses.write(i, loss)
+        auxes = auxes.write(i, aux)
+      return losses.stack(), auxes.stack()
+
+    return tf.function(block, input_signature=[tf.TensorSpec([None], tf.int32)])
 
   def _save_checkpoint(self, step: int) -> None:
     """Saves ckpt-<step>; a write the disk refuses removes what it left and raises one line

@@ -248,3 +248,41 @@ def test_tpu_batches_must_have_static_shapes():
     distribution.check_static_shapes(specs, DataConfig(batch_tokens=256))
   distribution.check_static_shapes({"text": specs["text"], "image": specs["image"]},
                                    DataConfig(batch_tokens=256))
+
+
+def _multimodel_trainer(output_dir, steps_per_call, **config):
+  """A deterministic MultiModel trainer (no dropout, no gating noise) on two problems."""
+  from t2t_mm import registry
+  hp = registry.hparams("multimodel_tiny").replace(
+      hidden_size=16, filter_size=16, num_heads=2, moe_num_experts=4, moe_k=2, batch_size=4,
+      dropout=0.0, attention_dropout=0.0, moe_noisy_gating=False, learning_rate=0.01,
+      steps_per_call=steps_per_call)
+  config = dict(dict(log_every=2, checkpoint_every=3, eval_steps=1, eval_every=0), **config)
+  return trainer_lib.Trainer([fake_problems.FakeCopyProblem(), fake_problems.FakeLabelProblem()],
+                             hp, "in_memory", str(output_dir),
+                             config=trainer_lib.TrainerConfig(**config))
+
+
+def test_steps_per_call_trains_the_same_variables_as_one_step_per_call(tmp_path):
+  runs = {}
+  for k in (1, 4):
+    tf.keras.utils.set_random_seed(0)
+    trainer = _multimodel_trainer(tmp_path / f"k{k}", k)
+    trainer.train(7)
+    assert trainer.step == 7
+    runs[k] = {v.path: v.numpy() for v in trainer.model.trainable_variables}
+    if k == 4:
+      # Calls end at each checkpoint (every 3 steps) and at the last step.
+      saved = sorted(os.path.basename(p) for p in glob.glob(str(tmp_path / "k4" / "checkpoints"
+                                                                / "ckpt-*.index")))
+      assert saved == ["ckpt-3.index", "ckpt-6.index", "ckpt-7.index"], saved
+      assert trainer._block.experimental_get_tracing_count() == 1
+  assert runs[1].keys() == runs[4].keys()
+  for path in runs[1]:
+    np.testing.assert_allclose(runs[4][path], runs[1][path], rtol=1e-4, atol=1e-5,
+                               err_msg=path)
+
+
+def test_steps_per_call_needs_one_micro_batch():
+  with pytest.raises(errors.ConfigError, match="steps_per_call=4 needs accumulate_steps=1"):
+    HParams(steps_per_call=4, accumulate_steps=2)
