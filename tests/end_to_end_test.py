@@ -22,13 +22,18 @@ TINY = ("hidden_size=16,filter_size=16,num_heads=2,moe_num_experts=4,batch_size=
         "num_decoder_blocks=1,moe_decoder_layers=[0]")
 
 
+def sizes_gin(path, problems, train, dev, test):
+  """A gin file setting each problem's split sizes; returns its path."""
+  path.write_text("".join(
+      f"problems.{p}.num_train_examples = {train}\nproblems.{p}.num_dev_examples = {dev}\n"
+      f"problems.{p}.num_test_examples = {test}\n" for p in problems))
+  return path
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, mini_tmp_dir, tool):
   root = tmp_path_factory.mktemp("e2e")
-  gin_file = root / "sizes.gin"
-  gin_file.write_text("".join(
-      f"problems.{p}.num_train_examples = 40\nproblems.{p}.num_dev_examples = 8\n"
-      f"problems.{p}.num_test_examples = 4\n" for p in PROBLEM_CLASSES))
+  gin_file = sizes_gin(root / "sizes.gin", PROBLEM_CLASSES, 40, 8, 4)
   data, out = root / "data", root / "run"
   result = tool("mm-datagen", "--problem=all8_mini", f"--data_dir={data}",
                     f"--tmp_dir={mini_tmp_dir}", f"--gin_file={gin_file}")

@@ -3,25 +3,23 @@ no data works from the run folder; mm-eval takes the data at its new place."""
 
 import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+sys.path.insert(0, os.path.dirname(__file__))
+from end_to_end_test import TINY, sizes_gin  # noqa: E402
+
 PROBLEMS = ("wmt_ende_mini", "image_scenes_mini", "caption_scenes_mini", "speech_en_mini")
-TINY = ("hidden_size=16,filter_size=16,num_heads=2,moe_num_experts=4,batch_size=4,"
-        "max_input_length=48,max_target_length=24,num_encoder_blocks=1,moe_encoder_layers=[0],"
-        "num_decoder_blocks=1,moe_decoder_layers=[0]")
 
 
 @pytest.fixture(scope="module")
 def moved(tmp_path_factory, mini_tmp_dir, tool):
   """(root, the moved run, the data at its new place); the folders of training are gone."""
   root = tmp_path_factory.mktemp("travel")
-  gin_file = root / "sizes.gin"
-  gin_file.write_text("".join(
-      f"problems.{p}.num_train_examples = 24\nproblems.{p}.num_dev_examples = 4\n"
-      f"problems.{p}.num_test_examples = 4\n" for p in PROBLEMS))
+  gin_file = sizes_gin(root / "sizes.gin", PROBLEMS, 24, 4, 4)
   data, out = root / "data", root / "run"
   result = tool("mm-datagen", f"--problem={','.join(PROBLEMS)}", f"--data_dir={data}",
                 f"--tmp_dir={mini_tmp_dir}", f"--gin_file={gin_file}", "--noprogress")

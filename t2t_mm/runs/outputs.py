@@ -62,18 +62,22 @@ def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir
                            json.dumps(payload, indent=2) + "\n")
 
 
+def _load_json(path: str, advice: str):
+  """The JSON value of `path`; a DataError naming it, with `advice`, if it cannot be read."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise errors.DataError(f"{path} is unreadable ({e}); {advice}") from e
+
+
 def read_run_problems(output_dir: str) -> Dict:
   """{"data_dir": ..., "problems": [{"name", "spec"}], "plugins": ...} as the trainer wrote it;
   a DataError naming the file if it is missing or not what the trainer writes."""
   path = os.path.join(output_dir, PROBLEMS_FILE)
   if not os.path.exists(path):
     raise errors.DataError(f"{path} is missing: is {output_dir} the output_dir of mm-trainer?")
-  try:
-    with open(path, encoding="utf-8") as f:
-      saved = json.load(f)
-  except (OSError, ValueError) as e:
-    raise errors.DataError(f"{path} is unreadable ({e}); it is not the problems.json mm-trainer "
-                           "writes.") from e
+  saved = _load_json(path, "it is not the problems.json mm-trainer writes.")
   if (not isinstance(saved, dict) or not isinstance(saved.get("problems"), list)
       or not all(isinstance(p, dict) and isinstance(p.get("name"), str)
                  and isinstance(p.get("spec"), dict) for p in saved["problems"])
@@ -145,12 +149,8 @@ def read_eval_results(output_dir: str) -> Dict:
   path = os.path.join(output_dir, EVAL_FILE)
   if not os.path.exists(path):
     return {}
-  try:
-    with open(path, encoding="utf-8") as f:
-      saved = json.load(f)
-  except (OSError, ValueError) as e:
-    raise errors.DataError(f"{path} is unreadable ({e}); move it aside (the run's evaluations "
-                           "start a new history) or restore it.") from e
+  saved = _load_json(path, "move it aside (the run's evaluations start a new history) or "
+                     "restore it.")
   history = saved.get("history") if isinstance(saved, dict) else None
   if not isinstance(history, list) or not all(
       isinstance(h, dict) and isinstance(h.get("step"), int) for h in history):
