@@ -107,6 +107,11 @@ class HParams:
   accumulate_steps: int = _f(1, "Micro-batches (of one problem) whose gradients make one "
                              "update: the effective batch is accumulate_steps x batch.")
   seed: int = _f(1234, "Seed of initializers, shuffling and the mixture sampler.")
+  jit_compile: bool = _f(
+      False, "Compile each problem's training step (every modality, accumulation and loss "
+      "scaling) with XLA, once per batch shape; the MoE layers then use the static-shape "
+      "capacity dispatch (moe_dispatch=auto; the exact one cannot compile). Off: slower "
+      "than TensorFlow's graph executor on the 2-core CPU (docs/STACK.md); for accelerators.")
 
   # --- Multi-problem mixture ---
   mixture: Literal["proportional", "uniform", "temperature"] = _f(
