@@ -6,7 +6,10 @@ compute, multimodel_tiny's training step per modality (batch 32) and its FLOP/s 
 The MoE and dense steps are timed in alternating rounds (the VM's speed drifts between runs).
 The last line is
   moe_240_vs_16_experts=<r> moe_240_vs_16_experts_32k=<r> moe_vs_dense_ffn=<r> tiny_step_mfu=<f>
-Targets: <= 1.3, <= 2.0, >= 0.15. No XLA (slower on CPU; see docs/STACK.md).
+  moe_capacity_vs_exact=<r> moe_capacity_xla_vs_exact=<r>
+Targets: <= 1.3, <= 2.0, >= 0.15. These run the trainer's default dispatch on this CPU (exact:
+moe_dispatch=auto without XLA). The last two: the static-shape capacity dispatch (c = 2.0) at
+8,192 tokens and 240 experts, in the graph executor and compiled by XLA, over the exact one.
 moe_240_vs_16_experts_32k: the same at 32,768 tokens per MoE call, the paper's data-parallel
 regime (each expert's row count grows with tokens x k / experts; small blocks are what cost at
 240 experts). `--scale_tokens 16384,65536` times other token counts too.
@@ -57,11 +60,14 @@ def matmul_peak(n=2048, chain=8):
   return 2 * n ** 3 * chain / sec
 
 
-def ffn_vs_moe(tokens=8192, d=256, h=512, k=4, rounds=4, experts=(16, 240), dense=True):
+def ffn_vs_moe(tokens=8192, d=256, h=512, k=4, rounds=4, experts=(16, 240), dense=True,
+               dispatches=("auto",)):
+  """Step times by variant: each E in `experts` (default dispatch), (E, dispatch) for other
+  `dispatches` ("capacity", or "xla": the capacity one compiled by XLA), "dense"."""
   x = tf.random.normal((tokens, d))
 
-  def step_of(layer, call):
-    @tf.function
+  def step_of(layer, call, jit=False):
+    @tf.function(jit_compile=jit)
     def step(x):
       with tf.GradientTape() as tape:
         y = call(x)
@@ -71,10 +77,13 @@ def ffn_vs_moe(tokens=8192, d=256, h=512, k=4, rounds=4, experts=(16, 240), dens
 
   steps = {}
   for e in experts:
-    moe = MixtureOfExperts(d, h, num_experts=e, k=k)
-    moe.build((None, d))
-    moe.w_gate.assign(tf.random.normal((d, e)) * 0.1)  # A trained-like, token-dependent router.
-    steps[e] = step_of(moe, lambda t, m=moe: m(t, training=True))
+    for dispatch in dispatches:
+      moe = MixtureOfExperts(d, h, num_experts=e, k=k,
+                             dispatch="capacity" if dispatch == "capacity" else "auto")
+      moe.build((None, d))
+      moe.w_gate.assign(tf.random.normal((d, e)) * 0.1)  # Trained-like, token-dependent.
+      key = e if dispatch == "auto" else (e, dispatch)
+      steps[key] = step_of(moe, lambda t, m=moe: m(t, training=True), jit=dispatch == "xla")
   if dense:
     ffn = keras.Sequential([keras.layers.Dense(k * h, activation="relu"), keras.layers.Dense(d)])
     ffn.build((None, d))
@@ -195,6 +204,10 @@ def main():
           f"{ts[240] * 1e3:.1f} ms, ratio {ts[240] / ts[16]:.2f} (k=4: ~{tokens * 4 // 240} rows "
           f"per expert at 240)")
     at_scale[tokens] = ts[240] / ts[16]
+  td = ffn_vs_moe(tokens=8192, rounds=2, experts=(240,), dense=False,
+                  dispatches=("auto", "capacity", "xla"))
+  print(f"MoE step at 8192 tokens, 240 experts: exact {td[240] * 1e3:.1f} ms, capacity "
+        f"{td[(240, 'capacity')] * 1e3:.1f} ms, capacity under XLA {td[(240, 'xla')] * 1e3:.1f} ms")
   steps = tiny_steps()
   total_t = total_f = 0.0
   for name, (sec, flops) in steps.items():
@@ -206,7 +219,9 @@ def main():
   print(f"moe_240_vs_16_experts={t[240] / t[16]:.2f} "
         f"moe_240_vs_16_experts_32k={at_scale[32768]:.2f} "
         f"moe_vs_dense_ffn={t[16] / t['dense']:.2f} "
-        f"tiny_step_mfu={mfu:.3f}")
+        f"tiny_step_mfu={mfu:.3f} "
+        f"moe_capacity_vs_exact={td[(240, 'capacity')] / td[240]:.2f} "
+        f"moe_capacity_xla_vs_exact={td[(240, 'xla')] / td[240]:.2f}")
 
 
 if __name__ == "__main__":

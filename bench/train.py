@@ -16,7 +16,10 @@ length): the padding fraction of inputs and targets, the distinct batch shapes d
 target tokens/s of the compiled step on batches drawn from each pipeline, in 4 alternating
 rounds. The last line goes on with
   token_vs_fixed_tokens_per_s=<ratio> padding_fixed=<f> padding_tokens=<f>
-  shapes_fixed=<n> shapes_tokens=<n>
+  shapes_fixed=<n> shapes_tokens=<n> xla_vs_graph_train=<ratio>
+xla_vs_graph_train: target tokens/s of the compiled steps with hparam jit_compile over the
+graph executor's (its default), on the same batches of the problems in the mixture's order
+(--xla_steps of them), after a pass that compiles every batch shape; 2 alternating rounds.
 """
 
 import argparse
@@ -143,12 +146,46 @@ def _token_batches(args) -> dict:
              for kind, t in totals.items()}}
 
 
+def _xla_vs_graph(args) -> dict:
+  """Runs in a child process: target tokens/s of the XLA step over the graph step."""
+  import t2t_mm.bin  # noqa: F401
+  from t2t_mm import registry
+  from t2t_mm.training import trainer as trainer_lib
+
+  problems = [registry.problem(n) for n in registry.expand_problem_names(args.problems)]
+  for p in problems:
+    if not p.has_data(args.data_dir):
+      p.generate_data(args.data_dir, os.path.join(args.data_dir, "tmp"))
+  hparams = registry.hparams(args.hparams_set)
+  config = trainer_lib.TrainerConfig(eval_every=0)
+  trainers = {kind: trainer_lib.Trainer(problems, hparams.replace(jit_compile=kind == "xla"),
+                                        args.data_dir, tempfile.mkdtemp(), None, config)
+              for kind in ("graph", "xla")}
+  graph = trainers["graph"]
+  # The second Trainer's seeding dropped the first's SentencePiece resources (see
+  # _token_batches): its pipelines are made again before batches are drawn from them.
+  graph._datasets = {name: graph._distributed_dataset(name) for name in graph.problems}
+  graph._start_iterators(0)
+  order = [graph.sampler.problem_at(s) for s in range(args.xla_steps)]
+  batches = [next(graph._iterators[name]) for name in order]
+  targets = sum(int((b["targets"].numpy() != 0).sum()) for b in batches)
+  seconds = {kind: 0.0 for kind in trainers}
+  for r in range(3):  # Round 0 compiles (XLA: every batch shape) and is not timed.
+    for kind, trainer in trainers.items():
+      start = time.perf_counter()
+      for name, batch in zip(order, batches):
+        float(trainer._steps[name](batch)[0])
+      if r:
+        seconds[kind] += time.perf_counter() - start
+  return {kind: targets * 2 / sec for kind, sec in seconds.items()}
+
+
 def _child(args, distribution: str, cpu_devices: int, mode: str = "",
            steps_per_call: int = 1) -> dict:
   flags = ["--child", f"--problems={args.problems}", f"--hparams_set={args.hparams_set}",
            f"--data_dir={args.data_dir}", f"--steps={args.steps}",
            f"--distribution={distribution}", f"--cpu_devices={cpu_devices}",
-           f"--steps_per_call={steps_per_call}"]
+           f"--xla_steps={args.xla_steps}", f"--steps_per_call={steps_per_call}"]
   return child.run_json(__file__, flags + ([f"--mode={mode}"] if mode else []),
                         f"child {distribution} {mode}")
 
@@ -163,10 +200,12 @@ def main():
   parser.add_argument("--cpu_devices", type=int, default=1)
   parser.add_argument("--steps_per_call", type=int, default=1)
   parser.add_argument("--child", action="store_true")
-  parser.add_argument("--mode", default="trainer", choices=["trainer", "token_batches"])
+  parser.add_argument("--xla_steps", type=int, default=48)
+  parser.add_argument("--mode", default="trainer", choices=["trainer", "token_batches", "xla"])
   args = parser.parse_args()
   if args.child:
-    print(json.dumps(_measure(args) if args.mode == "trainer" else _token_batches(args)))
+    print(json.dumps({"trainer": _measure, "token_batches": _token_batches,
+                      "xla": _xla_vs_graph}[args.mode](args)))
     return
   one = _child(args, "default", 1)
   k8 = _child(args, "default", 1, steps_per_call=8)
@@ -181,6 +220,9 @@ def main():
     print(f"  {kind:6s}: padding {tok[kind]['padding']:.1%} of input + target positions, "
           f"{tok[kind]['target_tokens_per_s']:,.0f} target tokens/s, "
           f"{tok[kind]['ms_per_step']:.1f} ms/step, {tok[kind]['shapes']} batch shapes")
+  xla = _child(args, "default", 1, mode="xla")
+  print(f"{args.problems}, {args.hparams_set}, {args.xla_steps} batches: graph executor "
+        f"{xla['graph']:,.0f} target tokens/s, XLA (jit_compile) {xla['xla']:,.0f}")
   print(f"trainer_overhead={one['trainer_s'] / one['bare_s']:.3f} "
         f"trainer_overhead_k8={k8['trainer_s'] / k8['bare_s']:.3f} "
         f"mirrored_2dev_vs_1={two['trainer_s'] / one['trainer_s']:.3f} "
@@ -188,7 +230,8 @@ def main():
         f"{tok['tokens']['target_tokens_per_s'] / tok['fixed']['target_tokens_per_s']:.3f} "
         f"padding_fixed={tok['fixed']['padding']:.3f} "
         f"padding_tokens={tok['tokens']['padding']:.3f} "
-        f"shapes_fixed={tok['fixed']['shapes']} shapes_tokens={tok['tokens']['shapes']}")
+        f"shapes_fixed={tok['fixed']['shapes']} shapes_tokens={tok['tokens']['shapes']} "
+        f"xla_vs_graph_train={xla['xla'] / xla['graph']:.3f}")
 
 
 if __name__ == "__main__":

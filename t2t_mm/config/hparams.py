@@ -54,11 +54,19 @@ class HParams:
   moe_num_experts: int = _f(240, "Experts per MoE layer (paper: 240 joint, 60 single-task).")
   moe_k: int = _f(4, "Experts each token is routed to (paper: k = 4).")
   moe_loss_coef: float = _f(0.01, "Weight w of the importance + load balancing loss.")
+  moe_dispatch: Literal["auto", "exact", "capacity"] = _f(
+      "auto", "exact: dynamic shapes, nothing dropped unless moe_capacity_factor > 0; the fastest "
+      "without XLA on CPU, but it cannot compile under XLA. capacity: static shapes (GShard): "
+      "ceil(c * positions * k / E) rows per expert (c = moe_capacity_factor, 2.0 where 0), "
+      "padding takes none, overflow assignments are dropped (share in the moe/*/dropped "
+      "summaries); compiles under XLA. auto: capacity where XLA compiles the MoE (jit_compile), "
+      "exact elsewhere. Checkpoints are the same under either.")
   moe_capacity_factor: float = _f(
-      0.0, "0: exact MoE dispatch (no token dropped; buffer rows = the busiest expert's load, "
-      "so a collapsed router can cost up to E/k times the balanced memory). c > 0 caps each "
-      "expert at ceil(c * tokens * k / E) assignments and drops the overflow (those tokens get "
-      "a smaller MoE output, and a token's output then depends on earlier tokens).")
+      0.0, "Exact dispatch: 0 = no cap (buffer rows = the busiest expert's load, so a collapsed "
+      "router can cost up to E/k times the balanced memory); c > 0 caps each expert at "
+      "ceil(c * real tokens * k / E) assignments and drops the overflow (those tokens get a "
+      "smaller MoE output, and a token's output then depends on earlier tokens). Capacity "
+      "dispatch: its c (see moe_dispatch).")
   tie_embeddings: bool = _f(False, "Share the symbol modality's input and output embeddings.")
   audio_waveform_blocks: int = _f(8, "Strided ConvRes blocks of the audio_waveform modality "
                                   "(paper: 8); time shrinks by 2 per block.")
@@ -110,6 +118,11 @@ class HParams:
       "so a run equals its steps_per_call=1 twin; calls end at checkpoint and evaluation "
       "steps. Needs accumulate_steps=1.")
   seed: int = _f(1234, "Seed of initializers, shuffling and the mixture sampler.")
+  jit_compile: bool = _f(
+      False, "Compile each problem's training step (every modality, accumulation and loss "
+      "scaling) with XLA, once per batch shape; the MoE layers then use the static-shape "
+      "capacity dispatch (moe_dispatch=auto; the exact one cannot compile). Off: slower "
+      "than TensorFlow's graph executor on the 2-core CPU (docs/STACK.md); for accelerators.")
 
   # --- Multi-problem mixture ---
   mixture: Literal["proportional", "uniform", "temperature"] = _f(

@@ -183,3 +183,93 @@ def test_capacity_factor_caps_the_buffer_and_drops_overflow():
   np.testing.assert_allclose(np.asarray(exact(x, training=False))[0], ref, atol=1e-4)
   with pytest.raises(ValueError, match="capacity_factor"):
     MixtureOfExperts(8, 16, num_experts=4, k=2, capacity_factor=-1.0)
+
+
+def _loss_and_grads(moe, x, mask, target):
+  """(MoE output, sum(y * target) + balancing loss, its gradients w.r.t. x and the weights)."""
+  x = tf.convert_to_tensor(x)
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = moe(x, mask, training=True)
+    loss = tf.reduce_sum(y * target) + moe.losses[0]
+  return y, loss, tape.gradient(loss, [x, *moe.trainable_variables]), moe.last_drop_counts
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_capacity_dispatch_equals_exact_when_nothing_is_dropped(jit):
+  # capacity_factor = E / k: C = every position, so no assignment can be dropped. With "auto"
+  # the XLA-compiled call takes the capacity dispatch (the exact one does not compile).
+  exact = _moe(num_experts=6, k=2, noisy_gating=False, dispatch="exact")
+  static = _moe(num_experts=6, k=2, noisy_gating=False, capacity_factor=3.0,
+                dispatch="auto" if jit else "capacity")
+  rng = np.random.default_rng(6)
+  for v in (exact.b1, exact.b2):
+    v.assign(rng.standard_normal(v.shape).astype("float32"))
+  static.set_weights(exact.get_weights())
+  x = _x(b=3, n=7)
+  mask = (rng.random((3, 7)) > 0.3).astype("float32")
+  target = tf.constant(rng.standard_normal((3, 7, 8)).astype("float32"))
+  run = tf.function(lambda x: _loss_and_grads(static, x, mask, target), jit_compile=True,
+                    input_signature=[tf.TensorSpec([None, None, 8])]) if jit else (
+                        lambda x: _loss_and_grads(static, x, mask, target))
+  y, loss, grads, drops = run(tf.constant(x))
+  y_ref, loss_ref, grads_ref, drops_ref = _loss_and_grads(exact, x, mask, target)
+  np.testing.assert_allclose(np.asarray(y), np.asarray(y_ref), atol=1e-5)
+  assert float(loss) == pytest.approx(float(loss_ref), rel=1e-5)
+  for g, g_ref in zip(grads, grads_ref):
+    if g_ref is None:  # w_noise: no noise, no gradient.
+      assert g is None
+      continue
+    np.testing.assert_allclose(np.asarray(tf.convert_to_tensor(g)),
+                               np.asarray(tf.convert_to_tensor(g_ref)), atol=1e-4)
+  real = mask.sum() * 2
+  np.testing.assert_array_equal(np.asarray(drops), [0.0, real])
+  np.testing.assert_array_equal(np.asarray(drops_ref), [0.0, real])
+
+
+def _overflowing(**kw):
+  moe = _moe(num_experts=4, k=2, **kw)
+  w = np.zeros((8, 4), "float32")
+  w[:, 0], w[:, 1] = 1.0, 0.5
+  moe.w_gate.assign(w)
+  return moe
+
+
+def test_capacity_dispatch_drops_and_counts_overflow_and_padding_takes_no_row():
+  # 8 real tokens, then 4 padded ones (which would also pick experts 0 and 1): N = 12 positions,
+  # C = ceil(1.0 * 12 * 2 / 4) = 6. Experts 0 and 1 get 8 real assignments each: 6 kept (the
+  # first tokens), 2 dropped each: 4 of 16.
+  moe = _overflowing(capacity_factor=1.0, dispatch="capacity")
+  x = np.abs(_x(b=1, n=12))
+  mask = np.array([[1.0] * 8 + [0.0] * 4], "float32")
+  y = np.asarray(moe(x, mask, training=False))[0]
+  np.testing.assert_array_equal(np.asarray(moe.last_drop_counts), [4.0, 16.0])
+  ref = _dense_reference(moe, x, moe.last_gates)[0]
+  np.testing.assert_allclose(y[:6], ref[:6], atol=1e-4)
+  assert np.all(y[6:] == 0)  # Tokens 6, 7 lost both experts; 8.. are padding.
+  # Under XLA, with the shape unknown when traced: the same rows dropped, the same count.
+  run = tf.function(lambda x: (moe(x, mask, training=False), moe.last_drop_counts),
+                    jit_compile=True, input_signature=[tf.TensorSpec([None, None, 8])])
+  y_xla, drops = run(tf.constant(x))
+  np.testing.assert_allclose(np.asarray(y_xla)[0], y, atol=1e-5)
+  np.testing.assert_array_equal(np.asarray(drops), [4.0, 16.0])
+
+
+def test_exact_dispatch_counts_what_its_cap_drops():
+  moe = _overflowing(capacity_factor=1.0, dispatch="exact")
+  moe(np.abs(_x(b=1, n=8)), training=False)  # Cap ceil(8 * 2 / 4) = 4 of 8 for experts 0, 1.
+  np.testing.assert_array_equal(np.asarray(moe.last_drop_counts), [8.0, 16.0])
+  uncapped = _overflowing(dispatch="exact")
+  uncapped(np.abs(_x(b=1, n=8)), training=False)
+  np.testing.assert_array_equal(np.asarray(uncapped.last_drop_counts), [0.0, 16.0])
+
+
+def test_dispatch_setting_is_checked_and_kept_in_the_config():
+  with pytest.raises(ValueError, match="dispatch must be one of"):
+    MixtureOfExperts(8, 16, num_experts=4, k=2, dispatch="dynamic")
+  moe = _moe(dispatch="capacity", capacity_factor=1.5)
+  assert moe.get_config()["dispatch"] == "capacity"
+  assert not _moe().uses_capacity_dispatch()  # auto, outside XLA: exact.
+  assert moe.capacity(10) == 5  # ceil(1.5 * 10 * 2 / 6)
+  assert _moe(dispatch="capacity").capacity(10) == 7  # ceil(2.0 * 10 * 2 / 6): the default c.
+  layer_checks.check_config_round_trip(moe, _x())

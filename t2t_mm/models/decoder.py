@@ -28,7 +28,8 @@ class Decoder(keras.layers.Layer):
     num_blocks: decoder blocks.
     kernel_sizes, dilations: of the conv blocks' four steps.
     moe_layers: positions 0..num_blocks of MoE layers.
-    num_experts, k, loss_coef, capacity_factor, noisy_gating: of every MoE layer.
+    num_experts, k, loss_coef, capacity_factor, noisy_gating, moe_dispatch (its
+      dispatch): of every MoE layer.
     use_attention: attention blocks on or off (paper Table 4).
     dropout: on residual branches and attention weights.
 
@@ -39,7 +40,8 @@ class Decoder(keras.layers.Layer):
 
   def __init__(self, hidden_size, filter_size, num_heads, kernel_size, num_blocks, kernel_sizes,
                dilations, moe_layers, num_experts=16, k=2, loss_coef=0.01, capacity_factor=0.0,
-               noisy_gating=True, use_attention=True, dropout=0.0, **kwargs):
+               noisy_gating=True, moe_dispatch="auto", use_attention=True, dropout=0.0,
+               **kwargs):
     super().__init__(**kwargs)
     self.hidden_size, self.filter_size = hidden_size, filter_size
     self.num_heads, self.kernel_size, self.num_blocks = num_heads, kernel_size, num_blocks
@@ -47,6 +49,7 @@ class Decoder(keras.layers.Layer):
     self.moe_layers = sorted(moe_layers)
     self.num_experts, self.k, self.loss_coef = num_experts, k, loss_coef
     self.capacity_factor, self.noisy_gating = capacity_factor, noisy_gating
+    self.moe_dispatch = moe_dispatch
     self.use_attention, self.dropout_rate = use_attention, dropout
 
   def build(self, mixed_shape=None, encoded_shape=None):
@@ -61,6 +64,7 @@ class Decoder(keras.layers.Layer):
     self.moes = {f"moe{i}": MixtureOfExperts(d, self.filter_size, self.num_experts, self.k,
                                              self.loss_coef, capacity_factor=self.capacity_factor,
                                              noisy_gating=self.noisy_gating,
+                                             dispatch=self.moe_dispatch,
                                              name=f"moe{i}", dtype=pol)
                  for i in self.moe_layers}
     for layer in [*self.blocks, *self.moes.values()]:
@@ -117,5 +121,6 @@ class Decoder(keras.layers.Layer):
             "kernel_sizes": self.kernel_sizes, "dilations": self.dilations,
             "moe_layers": self.moe_layers, "num_experts": self.num_experts, "k": self.k,
             "loss_coef": self.loss_coef, "capacity_factor": self.capacity_factor,
+            "moe_dispatch": self.moe_dispatch,
             "noisy_gating": self.noisy_gating,
             "use_attention": self.use_attention, "dropout": self.dropout_rate}

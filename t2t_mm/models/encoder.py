@@ -19,7 +19,8 @@ class Encoder(keras.layers.Layer):
     num_blocks: conv blocks.
     kernel_sizes, dilations: of the blocks' four steps.
     moe_layers: positions 0..num_blocks of MoE layers.
-    num_experts, k, loss_coef, capacity_factor, noisy_gating: of every MoE layer.
+    num_experts, k, loss_coef, capacity_factor, noisy_gating, moe_dispatch (its
+      dispatch): of every MoE layer.
     dropout: on residual branches.
     causal: left-padded convs (kept configurable; the MultiModel's encoder is not causal).
 
@@ -30,13 +31,14 @@ class Encoder(keras.layers.Layer):
 
   def __init__(self, hidden_size, filter_size, num_blocks, kernel_sizes, dilations, moe_layers,
                num_experts=16, k=2, loss_coef=0.01, capacity_factor=0.0, noisy_gating=True,
-               dropout=0.0, causal=False, **kwargs):
+               moe_dispatch="auto", dropout=0.0, causal=False, **kwargs):
     super().__init__(**kwargs)
     self.hidden_size, self.filter_size, self.num_blocks = hidden_size, filter_size, num_blocks
     self.kernel_sizes, self.dilations = list(kernel_sizes), list(dilations)
     self.moe_layers = sorted(moe_layers)
     self.num_experts, self.k, self.loss_coef = num_experts, k, loss_coef
     self.capacity_factor, self.noisy_gating = capacity_factor, noisy_gating
+    self.moe_dispatch = moe_dispatch
     self.dropout_rate, self.causal = dropout, causal
 
   def build(self, input_shape=None):
@@ -48,6 +50,7 @@ class Encoder(keras.layers.Layer):
                                              self.num_experts, self.k, self.loss_coef,
                                              capacity_factor=self.capacity_factor,
                                              noisy_gating=self.noisy_gating,
+                                             dispatch=self.moe_dispatch,
                                              name=f"moe{i}", dtype=pol)
                  for i in self.moe_layers}
     for layer in [*self.blocks, *self.moes.values()]:
@@ -72,5 +75,6 @@ class Encoder(keras.layers.Layer):
             "kernel_sizes": self.kernel_sizes, "dilations": self.dilations,
             "moe_layers": self.moe_layers, "num_experts": self.num_experts, "k": self.k,
             "loss_coef": self.loss_coef, "capacity_factor": self.capacity_factor,
+            "moe_dispatch": self.moe_dispatch,
             "noisy_gating": self.noisy_gating,
             "dropout": self.dropout_rate, "causal": self.causal}

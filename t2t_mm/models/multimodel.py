@@ -128,7 +128,8 @@ class MultiModel(keras.Model):
     self.command_embedding.build((None,))
     blocks = dict(kernel_sizes=hp.conv_kernel_sizes, dilations=hp.conv_dilations)
     moe = dict(num_experts=hp.moe_num_experts, k=hp.moe_k, loss_coef=hp.moe_loss_coef,
-               capacity_factor=hp.moe_capacity_factor, noisy_gating=hp.moe_noisy_gating)
+               capacity_factor=hp.moe_capacity_factor, noisy_gating=hp.moe_noisy_gating,
+               moe_dispatch=hp.moe_dispatch)
     self.encoder = Encoder(d, hp.filter_size, hp.num_encoder_blocks,
                            moe_layers=hp.moe_encoder_layers, dropout=hp.dropout, name="encoder",
                            dtype=pol, **blocks, **moe)

@@ -9,6 +9,13 @@ its next batch -> loss = token cross-entropy / global target tokens (+ MoE balan
 -> gradients update the variables that problem uses. Every problem's step is a tf.function
 traced once (input_signature from its dataset) and shares the body's variables.
 
+With hparam jit_compile, XLA compiles each problem's replica step (forward, backward, loss
+scaling and update; with accumulate_steps > 1 its accumulate and apply steps), once per batch
+shape; the MoE layers then take their static-shape dispatch (moe_dispatch=auto). Under several
+replicas only the forward and backward pass are compiled: the update's cross-replica sum runs
+outside XLA. Each MoE layer's share of assignments dropped for capacity since the last
+summary is written as `moe/<layer>/dropped`.
+
 With accumulate_steps = N, one update takes N micro-batches of the chosen problem: their
 target tokens are counted first, then each micro-batch adds the gradient of its token loss
 over that global count (and of 1/N of its MoE loss) into accumulators, and one apply step
@@ -33,6 +40,7 @@ from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import HParams
 from t2t_mm.config.trainer_config import TrainerConfig  # noqa: F401  (re-exported)
 from t2t_mm.data import problem as problem_lib
+from t2t_mm.layers.moe import MixtureOfExperts
 from t2t_mm import metrics as metrics_lib
 from t2t_mm.runs import best as best_lib
 from t2t_mm.runs import checkpoints
@@ -104,6 +112,13 @@ class Trainer:
                         synchronization=tf.VariableSynchronization.ON_READ,
                         aggregation=tf.VariableAggregation.SUM, name=f"accumulator_{i}")
             for i, v in enumerate(self.model.trainable_variables)]
+      self._moes = moe_layers(self.model)
+      # (dropped, real assignments) per MoE layer since the last summary; not checkpointed.
+      self._drop_counts = tf.Variable(
+          tf.zeros((len(self._moes), 2)), trainable=False,
+          synchronization=tf.VariableSynchronization.ON_READ,
+          aggregation=tf.VariableAggregation.SUM, name="moe_drop_counts")
+    self._gradient_fns = {}  # Per problem: (features, scale) -> (grads, loss, aux, drops).
     self._steps = {name: self._make_step(name) for name in self.problems}
     self._block = None  # steps_per_call > 1: made at the first call (_make_block).
     self.skipped_updates = 0  # Updates skipped for non-finite gradients (mixed_float16).
@@ -178,7 +193,10 @@ class Trainer:
     element_spec = self._datasets[name].element_spec
 
     def gradients(features, scale):
-      """(gradients of this replica's share of the update, its token loss, its MoE loss)."""
+      """(gradients of this replica's share of the update, its token loss, its MoE loss,
+      its MoE layers' (dropped, real assignments) [layers, 2])."""
+      for _, layer in self._moes:  # A layer this problem does not reach reports zeros.
+        layer.last_drop_counts = None
       with tf.GradientTape() as tape:
         logits = self.model(features, problem=name, training=True)
         # Read the MoE losses before any merge point (all_reduce): Keras keeps them in one
@@ -192,7 +210,24 @@ class Trainer:
         aux = (tf.add_n([tf.cast(x, tf.float32) for x in model_losses]) / (num_replicas * micro)
                if model_losses else tf.constant(0.0))
         total = optimization.scale_loss(self.optimizer, weight * loss + aux)
-      return tape.gradient(total, self.model.trainable_variables), loss, aux
+      counts = [tf.zeros(2) if layer.last_drop_counts is None else layer.last_drop_counts
+                for _, layer in self._moes]
+      drops = tf.stack(counts) if counts else tf.zeros((0, 2))
+      return tape.gradient(total, self.model.trainable_variables), loss, aux, drops
+
+    # XLA compiles a replica's whole step on one replica; under several, the update's
+    # cross-replica sum (a merge call) cannot run inside XLA, so only the gradients compile.
+    whole = hp.jit_compile and num_replicas == 1
+
+    def xla(fn):
+      return tf.function(fn, jit_compile=True, autograph=False)
+
+    if hp.jit_compile and not whole:
+      gradients = xla(gradients)
+    self._gradient_fns[name] = xla(gradients) if whole else gradients
+
+    def compiled(fn):
+      return xla(fn) if whole else fn
 
     def global_count(features):
       count = tf.reduce_sum(losses.target_weights(features["targets"], spec.one_token_targets))
@@ -208,10 +243,12 @@ class Trainer:
               self.strategy.reduce(tf.distribute.ReduceOp.SUM, aux, axis=None))
 
     if micro == 1:
+      @compiled
       def replica_step(features):
         scale = 1.0 / tf.maximum(global_count(features), 1.0)
-        grads, loss, aux = gradients(features, scale)
+        grads, loss, aux, drops = gradients(features, scale)
         apply(grads)
+        self._drop_counts.assign_add(drops)
         return loss, aux
 
       def step(features):
@@ -221,13 +258,16 @@ class Trainer:
 
     used = {}  # Which accumulators this problem's gradients reach (known once traced).
 
+    @compiled
     def replica_accumulate(features, scale):
-      grads, loss, aux = gradients(features, scale)
+      grads, loss, aux, drops = gradients(features, scale)
       used["indices"] = [i for i, g in enumerate(grads) if g is not None]
       for i in used["indices"]:
         self._accumulators[i].assign_add(tf.convert_to_tensor(grads[i]))
+      self._drop_counts.assign_add(drops)
       return loss, aux
 
+    @compiled
     def replica_apply():
       grads = [None] * len(self._accumulators)
       for i in used["indices"]:
@@ -466,3 +506,22 @@ class Trainer:
         tf.summary.scalar("loss_scale", float(self.optimizer.dynamic_scale.numpy()))
       lr = self.optimizer.learning_rate
       tf.summary.scalar("learning_rate", float(lr.numpy() if hasattr(lr, "numpy") else lr))
+      for (layer_name, _), (dropped, real) in zip(self._moes, self._drop_counts.numpy()):
+        tf.summary.scalar(f"moe/{layer_name}/dropped", dropped / max(real, 1.0))
+    self._drop_counts.assign(tf.zeros_like(self._drop_counts))
+
+
+def moe_layers(model) -> List:
+  """[(name, layer)] of the model's MixtureOfExperts layers, named by their path of layer
+  names below the model ("encoder/moe1"; the variables' paths lack the parents)."""
+  found = []
+
+  def walk(layer, prefix):
+    for sub in layer._flatten_layers(include_self=False, recursive=False):  # Keras' own walk.
+      if isinstance(sub, MixtureOfExperts):
+        found.append((prefix + sub.name, sub))
+      else:
+        walk(sub, f"{prefix}{sub.name}/")
+
+  walk(model, "")
+  return found
