@@ -128,11 +128,12 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
   Everything that can be checked is checked before any file is written: settings, that
   output_dir can be written, that a resumed run matches the saved one, the run lock.
   """
-  names = _problem_names(options)  # An unknown name first: it suggests the close ones.
-  if not options.output_dir:
-    raise errors.ConfigError("--output_dir is required.")
+  # Unknown names and settings first: their errors suggest the close ones.
+  names = _problem_names(options)
   hparams, set_name = resolve.resolve_hparams(options.hparams_set, options.hparams,
                                               options.output_dir)
+  if not options.output_dir:
+    raise errors.ConfigError("--output_dir is required.")
   options = dataclasses.replace(options, data_dir=_data_dir(options))
   if options.train_steps < 1:
     raise errors.ConfigError(f"--train_steps must be >= 1, got {options.train_steps}.")
