@@ -13,6 +13,8 @@ from t2t_mm import plugins
 def trust_file(tmp_path, monkeypatch):
   path = tmp_path / "config" / "trusted_plugins.json"
   monkeypatch.setenv(plugins.TRUST_FILE_ENV, str(path))
+  # What this process records as loaded goes into every problems.json it writes later.
+  monkeypatch.setattr(plugins, "_usr_dirs", list(plugins._usr_dirs))
   return path
 
 

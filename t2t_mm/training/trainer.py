@@ -373,12 +373,16 @@ class Trainer:
           continue
       else:
         skipped_in_a_row = 0
-      for at, (name, loss, aux) in enumerate(ran[:step - before], start=before + 1):
+      for at, (name, loss, aux) in enumerate(ran, start=before):
         if not np.isfinite(loss) or not np.isfinite(aux):
           raise TrainingDivergedError(
               f"loss became {loss} (MoE loss {aux}) at step {at} on problem '{name}'; "
               f"training stopped. Last good checkpoint: "
               f"{self._checkpoint_manager.latest_checkpoint}. Try a lower learning_rate.")
+      if step == before:  # Only loss scaling may skip an update; anything else would loop.
+        raise RuntimeError(f"The training step of '{ran[-1][0]}' did not advance the step "
+                           f"({step}).")
+      for at, (name, loss, _) in enumerate(ran[:step - before], start=before + 1):
         progress.update(at, name, loss)
         if at % self.config.log_every == 0:
           self._write_train_summaries(writer, at, progress)
