@@ -144,6 +144,8 @@ def test_the_page_and_the_problems(served):
        "target_modality": "symbol", "class_labels": False}]
   status, kind, body = _get(url + "/api/nothing")
   assert status == 404 and json.loads(body) == {"error": "Not Found"}
+  status, kind, body = _get(url + "/api/decode")
+  assert status == 405 and json.loads(body) == {"error": "Method Not Allowed"}
 
 
 def test_text_image_and_wav_decode_as_the_python_api_does(served, media):
