@@ -12,6 +12,8 @@ PACKAGE_DIRS = {
     "t2t_mm.bin": "bin",
 }
 
+SERVE = ["starlette>=1.0,<2", "uvicorn>=0.30,<1", "python-multipart>=0.0.20,<0.1"]
+
 
 def _packages():
   import os
@@ -52,9 +54,14 @@ setup(
         "tensorboard>=2.21,<2.22",  # tf.summary needs it; TensorFlow 2.21 no longer pulls it in.
         "matplotlib>=3.8",  # Eval-curve plots of experiments.
     ],
+    # The page of mm-serve is served from the installed package.
+    package_data={"t2t_mm.serve": ["page.html"]},
     # ruff: the linter CI runs before the tests (configured in pyproject.toml).
     # bench: bench/peer.py's KerasHub Transformer (a yardstick, not a runtime dependency).
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.8,<4", "ruff>=0.6,<1"],
+    # serve: mm-serve's web stack (Starlette, uvicorn, python-multipart for uploads); in test
+    # too, so that CI's `pip install '.[test]'` runs tests/serve_test.py.
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.8,<4", "ruff>=0.6,<1", *SERVE],
+                    "serve": SERVE,
                     "bench": ["keras-hub>=0.32,<0.33"]},
     entry_points={
         "console_scripts": [
@@ -64,6 +71,7 @@ setup(
             "mm-export = t2t_mm.bin.mm_export:console_main",
             "mm-experiment = t2t_mm.bin.mm_experiment:console_main",
             "mm-eval = t2t_mm.bin.mm_eval:console_main",
+            "mm-serve = t2t_mm.bin.mm_serve:console_main",
             "mm-avg-checkpoints = t2t_mm.bin.mm_avg_checkpoints:console_main",
         ],
     },

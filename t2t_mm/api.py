@@ -25,6 +25,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 from t2t_mm import errors
 from t2t_mm import plugins
 from t2t_mm import registry
+from t2t_mm.config import typed
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import datagen as datagen_lib
@@ -43,6 +44,8 @@ from t2t_mm.training import run as run_lib
 
 Settings = Union[str, Mapping[str, object]]
 Input = Union[str, bytes, os.PathLike]
+# Decode hparams that bound what a user gives: fixed when a run is loaded.
+BOUND_NAMES = ("max_input_chars", "max_image_bytes", "max_image_pixels", "max_audio_bytes")
 
 
 def load_plugins(output_dir: Optional[str] = None, usr_dir: Optional[str] = None) -> List[str]:
@@ -169,11 +172,18 @@ class Run:
   def problems(self) -> List[str]:
     return list(self.loaded.specs)
 
+  def input_kind(self, problem: str) -> str:
+    """What `problem` reads: "text", "image" or "audio" (the kinds of its preprocessor)."""
+    return self._preprocessor(self.loaded.check_problem(problem)).request_kind
+
+  def _preprocessor(self, problem: str):
+    return inputs_lib.preprocessor(self.loaded.problems[problem], self.loaded.specs[problem],
+                                   self.loaded.vocab_dir, self.loaded.hparams,
+                                   self.session._vocab(problem, "input"), self.session.dhp)
+
   def _encode(self, problem: str, value: Input):
-    spec, dhp = self.loaded.specs[problem], self.session.dhp
-    pre = inputs_lib.preprocessor(self.loaded.problems[problem], spec, self.loaded.vocab_dir,
-                                  self.loaded.hparams, self.session._vocab(problem, "input"),
-                                  dhp)
+    dhp = self.session.dhp
+    pre = self._preprocessor(problem)
     kind = pre.request_kind
     if kind == "text":
       if not isinstance(value, str):
@@ -202,6 +212,21 @@ class Run:
       examples = [self._encode(problem, x) for x in items[start:start + size]]
       texts += [h[0].text for h in self.session.decode_batch(examples, problem)]
     return texts[0] if single else texts
+
+  def hypotheses(self, problem: str, value: Input,
+                 decode_hparams: Settings = "") -> List[session_lib.Hypothesis]:
+    """Every hypothesis of one input, best first, with its score: beam_size of them for beam
+    search and for class labels (whose scores are log-probabilities), one otherwise.
+    `decode_hparams` override the run's search settings for this call; the input bounds stay
+    the run's."""
+    self.loaded.check_problem(problem)
+    base = self.session.dhp
+    dhp = base.replace(**typed.parse_overrides(decode_hparams, DecodeHParams))
+    for name in BOUND_NAMES:
+      if getattr(dhp, name) != getattr(base, name):
+        raise errors.ConfigError(f"hypotheses(): decode hparam '{name}' is a bound of the run's "
+                                 "inputs; set it in load_run(decode_hparams=...).")
+    return self.session.decode_batch([self._encode(problem, value)], problem, dhp)[0]
 
   def score(self, problem: str, inputs: Union[Input, Sequence[Input]],
             targets: Union[str, Sequence[str]]):

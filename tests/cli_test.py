@@ -27,7 +27,8 @@ def test_hparams_help_lists_fields(tool):
     ("mm-datagen", "--problem"), ("mm-trainer", "--train_steps"),
     ("mm-decoder", "--decode_hparams"),
     ("mm-export", "--export_dir"), ("mm-experiment", "--output_root"),
-    ("mm-eval", "--average_last"), ("mm-avg-checkpoints", "--num_last")])
+    ("mm-eval", "--average_last"), ("mm-avg-checkpoints", "--num_last"),
+    ("mm-serve", "--queue_size")])
 def test_help_lists_the_tools_own_and_shared_flags_and_exits_0(name, own_flag):
   # As a user runs it: the installed console script (its __main__ is pip's wrapper).
   script = os.path.join(os.path.dirname(sys.executable), name)

@@ -21,7 +21,8 @@ RANKS = {
     "training": 9, "decoding": 9,
     "experiments": 10, "testing": 10, "eval": 10,
     "api": 11,  # t2t_mm/api.py: the Python API, what bin/ calls.
-    "bin": 12,
+    "serve": 12,  # mm-serve's web app over api.Run.
+    "bin": 13,
 }
 ROOT = os.path.dirname(t2t_mm.__file__)
 

@@ -86,12 +86,14 @@ class DecodeSession:
     return inputs_lib.encode_input(self.run.problems[problem], spec, self.run.vocab_dir,
                                    self.run.hparams, request, vocab, self.dhp)
 
-  def decode_batch(self, examples: Sequence[np.ndarray],
-                   problem: Optional[str] = None) -> List[List[Hypothesis]]:
-    """Encoded examples of one problem -> per example, its hypotheses best first."""
+  def decode_batch(self, examples: Sequence[np.ndarray], problem: Optional[str] = None,
+                   dhp: Optional[DecodeHParams] = None) -> List[List[Hypothesis]]:
+    """Encoded examples of one problem -> per example, its hypotheses best first; `dhp`: search
+    settings of this call only (default: the session's)."""
     problem = problem or self.problem
     spec = self.run.specs[problem]
-    result = self.runner.decode(inputs_lib.make_batch(list(examples), spec), problem, self.dhp)
+    result = self.runner.decode(inputs_lib.make_batch(list(examples), spec), problem,
+                                dhp or self.dhp)
     vocab = self._vocab(problem, "target")
     return [[Hypothesis(inputs_lib.output_text(vocab, spec, ids), float(score))
              for ids, score in zip(result.ids[b], result.scores[b])]

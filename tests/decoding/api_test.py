@@ -66,6 +66,23 @@ def test_bytes_are_bounded_as_files_are(run, media):
     run.decode("fake_copy", b"3 4")
 
 
+def test_hypotheses_take_search_settings_per_call_and_keep_the_run_bounds(run, media):
+  best = run.hypotheses("fake_copy", "3 4 5")
+  assert [h.text for h in best] == [run.decode("fake_copy", "3 4 5")]
+  beams = run.hypotheses("fake_copy", "3 4 5", {"beam_size": 3, "alpha": 0.0})
+  assert len(beams) == 3 and beams[0].score >= beams[1].score >= beams[2].score
+  assert run.session.dhp.beam_size == 1  # The run's own settings are left as they were.
+  labels = run.hypotheses("fake_image_label", (media / "a.png").read_bytes(), "beam_size=3")
+  assert sorted(h.text for h in labels) == ["class0", "class1", "class2"]
+  assert sum(np.exp(h.score) for h in labels) == pytest.approx(1, abs=1e-4)
+  assert labels[0].text == run.decode("fake_image_label", media / "a.png")
+  assert run.input_kind("fake_speech") == "audio" and run.input_kind("fake_copy") == "text"
+  with pytest.raises(errors.ConfigError, match="max_image_bytes.* is a bound"):
+    run.hypotheses("fake_copy", "3", {"max_image_bytes": 1 << 40})
+  with pytest.raises(errors.ConfigError, match="beam_size"):
+    run.hypotheses("fake_copy", "3", {"beam_size": "3"})
+
+
 def test_score_is_the_log_probability_of_each_target(run):
   one = run.score("fake_copy", "3 4", "3 4")
   both = run.score("fake_copy", ["3 4", "4 3"], ["3 4", "3"])
