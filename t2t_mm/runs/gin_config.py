@@ -98,7 +98,10 @@ def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
     _check_not_hparam(p)
   gin.clear_config()
   try:
-    gin.parse_config_files_and_bindings(files, list(gin_params), skip_unknown=False)
+    # Not finalized: gin's lock would stop a long-lived process (the Python API in a notebook)
+    # from registering a configurable later, e.g. by importing a plugin.
+    gin.parse_config_files_and_bindings(files, list(gin_params), skip_unknown=False,
+                                        finalize_config=False)
   except (ValueError, KeyError, SyntaxError) as e:
     raise errors.ConfigError(f"gin: {e}") from e
 

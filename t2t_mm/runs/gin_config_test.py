@@ -87,3 +87,16 @@ def test_the_users_own_gin_file_keeps_references(sized_problem, tmp_path):
   gin_file.write_text("problems.gin_sized_problem.num_examples = %N\nN = 3\n")
   gin_config.setup(None, [str(gin_file)], [])
   assert registry.problem(sized_problem).num_examples == 3
+
+
+def test_setup_leaves_gin_open_for_configurables_registered_later():
+  # A long-lived process (the Python API) may import a plugin after a run's config was read.
+  gin_config.setup(None, (), ())
+  try:
+    @gin.configurable("gin_config_test_late")
+    def late(x=1):
+      return x
+
+    assert late() == 1
+  finally:
+    gin.clear_config()
