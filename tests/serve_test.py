@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 import urllib.error
@@ -42,17 +41,7 @@ def _free_port() -> int:
 def served(tmp_path_factory):
   """(base url, run folder, the server process) of mm-serve over session_test's tiny run."""
   tmp = tmp_path_factory.mktemp("serve")
-  pkg = tmp / "serve_plugin"
-  pkg.mkdir()
-  (pkg / "__init__.py").write_text(textwrap.dedent("""\
-      from t2t_mm import registry
-      from t2t_mm.testing import fake_problems
-      registry.register_problem(name="fake_copy")(fake_problems.FakeCopyProblem)
-      registry.register_problem(name="fake_image_label")(fake_problems.FakeImageLabelProblem)
-      registry.register_problem(name="fake_speech")(fake_problems.FakeSpeechProblem)
-      """))
-  out = tmp / "run"
-  session_test.make_output_dir(out)
+  out, pkg = session_test.make_run_with_plugin(tmp, "serve_plugin")
   port = _free_port()
   log = open(tmp / "server.log", "w+")
   server = subprocess.Popen(

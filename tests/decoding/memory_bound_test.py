@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -14,15 +13,7 @@ import session_test  # noqa: E402
 @pytest.fixture(scope="module")
 def run_and_plugin(tmp_path_factory):
   root = tmp_path_factory.mktemp("memory_bound")
-  pkg = root / "memory_plugin"
-  pkg.mkdir()
-  (pkg / "__init__.py").write_text(textwrap.dedent("""\
-      from t2t_mm import registry
-      from t2t_mm.testing import fake_problems
-      registry.register_problem(name="fake_copy")(fake_problems.FakeCopyProblem)
-      """))
-  out = root / "run"
-  session_test.make_output_dir(out, {"fake_copy": session_test.PROBLEMS["fake_copy"]})
+  out, pkg = session_test.make_run_with_plugin(root, "memory_plugin", ["fake_copy"])
   return out, pkg
 
 

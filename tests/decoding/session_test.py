@@ -47,6 +47,23 @@ def make_output_dir(path, problems=PROBLEMS):
   return model
 
 
+_CLASSES = {"fake_copy": "FakeCopyProblem", "fake_image_label": "FakeImageLabelProblem",
+            "fake_speech": "FakeSpeechProblem"}
+
+
+def make_run_with_plugin(root, plugin_name, names=tuple(PROBLEMS)):
+  """(run folder, plugin folder): make_output_dir's run of the problems `names`, and a --usr_dir
+  package `plugin_name` registering them, both under `root`."""
+  pkg = root / plugin_name
+  pkg.mkdir()
+  (pkg / "__init__.py").write_text(
+      "from t2t_mm import registry\nfrom t2t_mm.testing import fake_problems\n" + "".join(
+          f"registry.register_problem(name={n!r})(fake_problems.{_CLASSES[n]})\n" for n in names))
+  out = root / "run"
+  make_output_dir(out, {n: PROBLEMS[n] for n in names})
+  return out, pkg
+
+
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
   out = tmp_path_factory.mktemp("run")
