@@ -19,6 +19,11 @@ stale itself), and only if the lock file still holds the same bytes that were ju
 lock name changes only by a link (when absent), by its live owner's release, or by such a
 removal, so of several trainers that saw the same dead holder one removes it, and os.link then
 lets exactly one trainer take the free name. Multi-worker runs lock once: only the chief holds it.
+
+On a filesystem that is not local (`gs://`, `s3://`, `ram://`, ...) there are no hard links or
+flock: the lock is best effort (docs/scale.md). A trainer that finds no lock writes its record
+and reads it back; two trainers starting within one write of each other may both believe they
+hold it. A lock there is taken over only when its holder is a dead process of this host.
 """
 
 import fcntl
@@ -33,6 +38,7 @@ from typing import Optional
 from absl import logging
 
 from t2t_mm import errors
+from t2t_mm.utils import fs
 
 LOCK_FILE = "trainer.lock"
 TAKEOVER_FILE = ".trainer.lock.takeover"
@@ -84,8 +90,7 @@ class RunLock:
   def _read_bytes(self) -> Optional[bytes]:
     """The lock file's bytes, or None if there is none (released or taken over meanwhile)."""
     try:
-      with open(self.path, "rb") as f:
-        return f.read()
+      return fs.read_bytes(self.path)
     except FileNotFoundError:
       return None
 
@@ -104,6 +109,8 @@ class RunLock:
     return holder
 
   def acquire(self) -> "RunLock":
+    if not fs.is_local(self.folder):
+      return self._acquire_best_effort()
     os.makedirs(self.folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{LOCK_FILE}.", suffix=".tmp", dir=self.folder)
     try:
@@ -131,19 +138,45 @@ class RunLock:
     raise errors.ConfigError(f"Could not take the run lock {self.path}: other trainers keep "
                              "taking it.")
 
-  def _take_over_if_dead(self, data: bytes) -> None:
-    """Removes the lock file if its holder is gone; raises if it is alive or unknowable."""
-    holder = self._holder(data)
-    pid, host = holder["pid"], holder["host"]
-    who = f"pid {pid} on host {host}, since {holder.get('since', '?')}"
-    if host != socket.gethostname():
+  def _acquire_best_effort(self) -> "RunLock":
+    """Create-if-absent with an exists check, then a read-back: not race free (module doc)."""
+    fs.makedirs(self.folder)
+    data = self._read_bytes()
+    if data is not None:
+      holder = self._holder(data)
+      self._check_dead(holder)
+      self.warn(f"Taking over the run lock {self.path} of a trainer that is gone "
+                f"({self._who(holder)}).")
+    with fs.open(self.path, "wb") as f:  # One object, whole on close (no temp: no rename).
+      f.write(self._record().encode("utf-8"))
+    data = self._read_bytes()
+    if data is None or json.loads(data.decode("utf-8")).get("token") != self._token:
+      raise errors.ConfigError(f"Could not take the run lock {self.path}: another trainer "
+                               "took it at the same time.")
+    self._held = True
+    return self
+
+  @staticmethod
+  def _who(holder: dict) -> str:
+    return f"pid {holder['pid']} on host {holder['host']}, since {holder.get('since', '?')}"
+
+  def _check_dead(self, holder: dict) -> None:
+    """Raises unless the lock's holder is a process of this host that is gone."""
+    who = self._who(holder)
+    if holder["host"] != socket.gethostname():
       raise errors.ConfigError(
           f"{self.folder} is locked by a trainer on another host ({who}). If that trainer is "
           f"no longer running, delete {self.path} and start again.")
-    if _alive(pid, holder.get("start_time")):
+    if _alive(holder["pid"], holder.get("start_time")):
       raise errors.ConfigError(
           f"{self.folder} is in use by another trainer ({who}; lock file {self.path}). Wait "
           "for it to finish, stop it, or use another --output_dir.")
+
+  def _take_over_if_dead(self, data: bytes) -> None:
+    """Removes the lock file if its holder is gone; raises if it is alive or unknowable."""
+    holder = self._holder(data)
+    who = self._who(holder)
+    self._check_dead(holder)
     with open(os.path.join(self.folder, TAKEOVER_FILE), "a", encoding="utf-8") as guard:
       fcntl.flock(guard, fcntl.LOCK_EX)
       # Under the guard the lock name can change only by its live owner's release: if it
@@ -162,7 +195,7 @@ class RunLock:
       except (ValueError, AttributeError):
         mine = False
       if mine:
-        os.remove(self.path)
+        fs.remove(self.path)
 
   def __enter__(self) -> "RunLock":
     return self.acquire()

@@ -107,3 +107,22 @@ def test_release_removes_only_its_own_lock(tmp_path):
   lock_path.write_text(other)
   lock.release()
   assert lock_path.read_text() == other
+
+
+def test_on_a_filesystem_without_links_the_lock_is_a_best_effort_record():
+  import tensorflow as tf
+  folder = "ram://lock_test/run"
+  first = run_lock.RunLock(folder).acquire()
+  with pytest.raises(errors.ConfigError, match="in use by another trainer"):
+    run_lock.RunLock(folder).acquire()
+  first.release()
+  assert not tf.io.gfile.exists(f"{folder}/{run_lock.LOCK_FILE}")
+  with tf.io.gfile.GFile(f"{folder}/{run_lock.LOCK_FILE}", "w") as f:
+    f.write(json.dumps({"pid": _dead_pid(), "host": socket.gethostname()}))
+  warnings = []
+  with run_lock.RunLock(folder, warn=warnings.append):
+    assert "gone" in warnings[0]
+  with tf.io.gfile.GFile(f"{folder}/{run_lock.LOCK_FILE}", "w") as f:
+    f.write("[1]")
+  with pytest.raises(errors.ConfigError, match="is not a lock record"):
+    run_lock.RunLock(folder).acquire()
