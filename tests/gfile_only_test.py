@@ -22,23 +22,12 @@ ALLOWED = {
     ("runs/lock.py", "_start_time"): "/proc of this host",
     ("runs/lock.py", "acquire"): "the local branch: os.link and its temp file",
     ("runs/lock.py", "_take_over_if_dead"): "flock of the local take-over guard",
+    ("data/mini/speech.py", "__init__"): "numpy reads and writes the word bank in memory",
     ("plugins.py", "*"): "plugin code and ~/.config are local: Python imports from them",
 }
 
 # Modules not converted yet (issue 29, item 1): each entry is removed when its module is.
 NOT_YET = {
-    "data/files/base.py",
-    "data/files/image_classes.py",
-    "data/lengths.py",
-    "data/mini/speech.py",
-    "data/preprocessors/base.py",
-    "data/problem.py",
-    "data/ptb.py",
-    "data/shards.py",
-    "data/text_encoders.py",
-    "data/tfds_source.py",
-    "data/vocab.py",
-    "data/vocabularies.py",
     "decoding/export.py",
     "decoding/file_decode.py",
     "decoding/loading.py",
@@ -47,15 +36,6 @@ NOT_YET = {
     "experiments/plot.py",
     "experiments/runner.py",
     "experiments/tables.py",
-    "runs/averaging.py",
-    "runs/best.py",
-    "runs/checkpoints.py",
-    "runs/gin_config.py",
-    "runs/outputs.py",
-    "runs/resolve.py",
-    "runs/resume.py",
-    "runs/run_vocab.py",
-    "runs/warm_start.py",
     "training/run.py",
 }
 

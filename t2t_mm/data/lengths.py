@@ -17,7 +17,7 @@ import os
 from typing import Dict, Optional
 
 from t2t_mm.config.data_config import DataConfig
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 from t2t_mm.utils.lazy import tf
 
 SIDES = ("inputs", "targets")
@@ -57,7 +57,7 @@ def save(problem, data_dir: str, stats: Stats) -> None:
 def load(problem, data_dir: str) -> Optional[Stats]:
   """The saved stats of the stored sides, or None if datagen wrote none."""
   try:
-    with open(path(problem, data_dir), encoding="utf-8") as f:
+    with fs.open(path(problem, data_dir), encoding="utf-8") as f:
       payload = json.load(f)
   except (OSError, ValueError):
     return None  # No figures: a warning less, never an error.

@@ -22,7 +22,6 @@ shards with inputs and targets swapped.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -39,6 +38,7 @@ from t2t_mm.data import text_encoders
 from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import ProblemSpec, TargetSpace
 from t2t_mm.utils.lazy import tf
+from t2t_mm.utils import fs
 
 MODES = ("train", "dev", "test")
 
@@ -138,7 +138,7 @@ class Problem:
     except errors.DataError as e:
       # Datagen reuses a vocabulary file that exists, so a damaged one must go first.
       path = getattr(e, "path", None)
-      todo = (f"Delete {path}, then remake it" if path and os.path.exists(path) else "Make it")
+      todo = (f"Delete {path}, then remake it" if path and fs.exists(path) else "Make it")
       raise errors.DataError(f"{e} Problem '{self.name}' needs it. {todo}: "
                              f"`{self.datagen_command(data_dir)}`.") from e
 
@@ -252,7 +252,7 @@ class Problem:
 
   def has_data(self, data_dir: str) -> bool:
     """Whether data_dir holds this problem's shards (False if none; DataError if broken)."""
-    if not glob.glob(os.path.join(data_dir, f"{glob.escape(self.data_name)}-*-of-*")):
+    if not fs.glob(os.path.join(data_dir, f"{fs.glob_escape(self.data_name)}-*-of-*")):
       return False
     for split in self.splits:
       shards.split_paths(data_dir, self.data_name, split)  # Raises on missing or broken.

@@ -13,6 +13,7 @@ import re
 from typing import List, Tuple, Union
 
 from t2t_mm import errors
+from t2t_mm.utils import fs
 
 Tree = Tuple[str, Union[str, List["Tree"]]]  # (label, word) for leaves, (label, [trees])
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
@@ -60,7 +61,7 @@ def parse_trees(text: str, source: str = "<text>") -> List[Tree]:
 
 
 def read_trees(path: str) -> List[Tree]:
-  with open(path, encoding="utf-8", errors="replace") as f:
+  with fs.open(path, encoding="utf-8", errors="replace") as f:
     return parse_trees(f.read(), source=path)
 
 

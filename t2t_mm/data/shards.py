@@ -15,7 +15,6 @@ giving the same bytes as an uninterrupted run (generators are deterministic).
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -24,7 +23,7 @@ from typing import Callable, Iterable, List, NamedTuple, Optional
 import zlib
 
 from t2t_mm import errors
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 from t2t_mm.utils.lazy import tf
 
 _SHARD_RE = re.compile(r"^(?P<prefix>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})$")
@@ -42,20 +41,20 @@ def shard_range(index: int, num_shards: int, num_examples: int):
 def is_finished(path: str, key: str = "") -> bool:
   """True if `path` is complete and was made with the same `key` (problem settings)."""
   meta = path + ".json"
-  if not (os.path.isfile(path) and os.path.isfile(meta)):
+  if not (fs.isfile(path) and fs.isfile(meta)):
     return False
-  with open(meta, encoding="utf-8") as f:
+  with fs.open(meta, encoding="utf-8") as f:
     try:
       info = json.load(f)
     except ValueError:
       return False
-  return info.get("bytes") == os.path.getsize(path) and info.get("key", "") == key
+  return info.get("bytes") == fs.size(path) and info.get("key", "") == key
 
 
 def _remove_stale_temps(data_dir: str, name: str, split: str) -> None:
   """Temp files left by a killed writer (atomic_path names them `.{basename}.*.tmp`)."""
-  for tmp in glob.glob(os.path.join(data_dir, f".{glob.escape(name)}-{split}-*.tmp")):
-    os.remove(tmp)
+  for tmp in fs.glob(os.path.join(data_dir, f".{fs.glob_escape(name)}-{split}-*.tmp")):
+    fs.remove(tmp)
 
 
 def write_shard(path: str, examples: Iterable[bytes],
@@ -70,7 +69,7 @@ def write_shard(path: str, examples: Iterable[bytes],
         if on_example:
           on_example()
   atomic.atomic_write_text(path + ".json", json.dumps(
-      {"examples": count, "bytes": os.path.getsize(path), "crc32": file_crc32(path),
+      {"examples": count, "bytes": fs.size(path), "crc32": file_crc32(path),
        "key": key}))
   return count
 
@@ -93,13 +92,13 @@ class ShardTask(NamedTuple):
 
 def prepare_split(data_dir: str, name: str, split: str, num_shards: int) -> None:
   """Removes temp files of killed writers and shards of another shard count."""
-  os.makedirs(data_dir, exist_ok=True)
+  fs.makedirs(data_dir)
   _remove_stale_temps(data_dir, name, split)
-  pattern = os.path.join(data_dir, f"{glob.escape(name)}-{split}-[0-9]*-of-[0-9]*")
-  for p in glob.glob(pattern):
+  pattern = os.path.join(data_dir, f"{fs.glob_escape(name)}-{split}-[0-9]*-of-[0-9]*")
+  for p in fs.glob(pattern):
     m = _SHARD_RE.match(os.path.basename(p.removesuffix(".json")))
     if m and int(m["n"]) != num_shards:
-      os.remove(p)
+      fs.remove(p)
 
 
 def write_task(data_dir: str, task: ShardTask,
@@ -112,7 +111,7 @@ def write_task(data_dir: str, task: ShardTask,
     if on_example:
       for _ in range(stop - start):
         on_example()
-    with open(path + ".json", encoding="utf-8") as f:
+    with fs.open(path + ".json", encoding="utf-8") as f:
       return json.load(f)["examples"]
   return write_shard(path, make_examples(start, stop), on_example, task.key)
 
@@ -138,8 +137,8 @@ CHECKSUM_MAX_BYTES = 512 << 20
 
 def split_paths(data_dir: str, name: str, split: str) -> List[str]:
   """The complete, checked shard list of a split; DataError naming what is missing or broken."""
-  pattern = os.path.join(data_dir, f"{glob.escape(name)}-{split}-[0-9]*-of-[0-9]*")
-  found = sorted(p for p in glob.glob(pattern)
+  pattern = os.path.join(data_dir, f"{fs.glob_escape(name)}-{split}-[0-9]*-of-[0-9]*")
+  found = sorted(p for p in fs.glob(pattern)
                  if _SHARD_RE.match(os.path.basename(p)) and not p.endswith(".json"))
   if not found:
     raise errors.DataError(
@@ -153,9 +152,9 @@ def split_paths(data_dir: str, name: str, split: str) -> List[str]:
   n = counts.pop()
   paths = [shard_path(data_dir, name, split, i, n) for i in range(n)]
   for p in paths:
-    if not os.path.isfile(p):
+    if not fs.isfile(p):
       raise errors.DataError(f"Missing shard {p}; rerun mm-datagen --problem={name}.")
-  checksum = sum(os.path.getsize(p) for p in paths) <= CHECKSUM_MAX_BYTES
+  checksum = sum(fs.size(p) for p in paths) <= CHECKSUM_MAX_BYTES
   for p in paths:
     check_shard(p, checksum=checksum)
   return paths
@@ -163,7 +162,7 @@ def split_paths(data_dir: str, name: str, split: str) -> List[str]:
 
 def file_crc32(path: str) -> int:
   crc = 0
-  with open(path, "rb") as f:
+  with fs.open(path, "rb") as f:
     for block in iter(lambda: f.read(1 << 22), b""):
       crc = zlib.crc32(block, crc)
   return crc
@@ -175,17 +174,17 @@ def check_shard(path: str, checksum: bool = True) -> None:
   The size is always checked; the CRC (one read of the file) when `checksum`.
   """
   meta = path + ".json"
-  if not os.path.isfile(meta):
+  if not fs.isfile(meta):
     raise errors.DataError(f"Shard {path} is unfinished (no {os.path.basename(meta)}); rerun "
                            "mm-datagen to complete it.")
-  with open(meta, encoding="utf-8") as f:
+  with fs.open(meta, encoding="utf-8") as f:
     try:
       meta_info = json.load(f)
       expected = meta_info["bytes"]
     except (ValueError, KeyError) as e:
       raise errors.DataError(f"Shard index {meta} is unreadable ({e}); delete it and the shard, "
                              "then rerun mm-datagen.") from e
-  size = os.path.getsize(path)
+  size = fs.size(path)
   if size != expected:
     raise errors.DataError(f"Shard {path} is corrupt: {size} bytes, its index says {expected} "
                            "(truncated or overwritten); delete it and rerun mm-datagen.")
@@ -197,7 +196,7 @@ def check_shard(path: str, checksum: bool = True) -> None:
 def count_examples(paths: List[str]) -> int:
   total = 0
   for p in paths:
-    with open(p + ".json", encoding="utf-8") as f:
+    with fs.open(p + ".json", encoding="utf-8") as f:
       total += json.load(f)["examples"]
   return total
 

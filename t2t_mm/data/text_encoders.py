@@ -11,12 +11,12 @@ Every vocabulary reserves PAD = 0 and EOS = 1 (t2t_mm/data/spec.py). `encode` ap
 
 from __future__ import annotations
 
-import os
 from typing import Iterable, List, Sequence
 
 from t2t_mm import errors
 from t2t_mm.data.spec import EOS_ID, PAD_ID
 from t2t_mm.utils.lazy import tf
+from t2t_mm.utils import fs
 
 
 def _strip(ids: Iterable[int]) -> List[int]:
@@ -49,12 +49,12 @@ class SubwordVocab:
   def __init__(self, path: str, name: str = "subword"):
     self.name = name
     import sentencepiece as spm
-    if not os.path.isfile(path):
+    if not fs.isfile(path):
       raise _vocab_error(path, f"No subword vocabulary at {path}; run mm-datagen for a problem "
                          "that uses it first.")
     self.path = path
     try:
-      with open(path, "rb") as f:
+      with fs.open(path, "rb") as f:
         self.model_proto = f.read()
     except OSError as e:
       raise _vocab_error(path, f"Cannot read the subword vocabulary {path} ({e.strerror}).") from e
@@ -189,9 +189,9 @@ class ClassLabelVocab:
   def from_file(cls, path: str) -> "ClassLabelVocab":
     """One class name per line (written by datagen for problems whose classes come with the
     raw data)."""
-    if not os.path.isfile(path):
+    if not fs.isfile(path):
       raise _vocab_error(path, f"No class label file at {path}; run mm-datagen for its problem.")
-    with open(path, encoding="utf-8") as f:
+    with fs.open(path, encoding="utf-8") as f:
       vocab = cls([line.rstrip("\n") for line in f])
     vocab.path = path
     return vocab

@@ -14,6 +14,7 @@ import os
 from typing import Iterator, Sequence
 
 from t2t_mm import errors
+from t2t_mm.utils import fs
 
 
 class TfdsSource:
@@ -58,7 +59,7 @@ class TfdsSource:
     if self._readable():
       return
     missing = [f for f in self.manual_files
-               if not os.path.exists(os.path.join(self.manual_dir, f))]
+               if not fs.exists(os.path.join(self.manual_dir, f))]
     if self.manual_files and not missing:
       self._prepare(problem)  # Manual files are there: preparing needs no network.
       return

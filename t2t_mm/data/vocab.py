@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from t2t_mm import errors
 from t2t_mm.data.spec import EOS_ID, PAD_ID
 from t2t_mm.data.text_encoders import SubwordVocab
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 UNK_ID = 2
 
@@ -37,7 +37,7 @@ def build_subword_vocab(path: str, sentences: Iterable[str], vocab_size: int,
   except RuntimeError as e:
     raise errors.DataError(f"Training the subword vocabulary {path} failed: {e}") from e
   with atomic.atomic_path(path) as tmp:
-    with open(tmp, "wb") as f:
+    with fs.open(tmp, "wb") as f:
       f.write(model.getvalue())
   return SubwordVocab(path)
 
@@ -47,6 +47,6 @@ def get_or_build_subword_vocab(data_dir: str, filename: str,
                                vocab_size: int) -> SubwordVocab:
   """The vocab `data_dir/filename`, trained on `corpus_fn()` if it does not exist yet."""
   path = os.path.join(data_dir, filename)
-  if os.path.isfile(path):
+  if fs.isfile(path):
     return SubwordVocab(path)
   return build_subword_vocab(path, corpus_fn(), vocab_size)

@@ -21,6 +21,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.data import text_encoders
 from t2t_mm.data import vocab as vocab_lib
+from t2t_mm.utils import fs
 
 SIDES = ("inputs", "targets")
 MIN_SIZE = 320
@@ -68,7 +69,7 @@ class Subword:
   def build(self, data_dir: str, tmp_dir: str, name: str) -> None:
     """Writes the vocabulary file unless it is there; DataError if a source lacks raw data."""
     path = os.path.join(data_dir, self.filename(name))
-    if os.path.isfile(path):
+    if fs.isfile(path):
       return
     settings = self.resolved()
     problems = []
@@ -94,7 +95,7 @@ class Subword:
           for side in sides:
             yield ex[side]
 
-    os.makedirs(data_dir, exist_ok=True)
+    fs.makedirs(data_dir)
     vocab_lib.build_subword_vocab(path, texts(), settings.size)
 
 

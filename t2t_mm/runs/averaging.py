@@ -17,6 +17,7 @@ import numpy as np
 
 from t2t_mm import errors
 from t2t_mm.runs import checkpoints
+from t2t_mm.utils import fs
 
 
 def last_checkpoints(output_dir: str, num_last: int) -> List[str]:
@@ -24,7 +25,7 @@ def last_checkpoints(output_dir: str, num_last: int) -> List[str]:
   if num_last < 1:
     raise errors.ConfigError(f"--average_last / --num_last must be >= 1, got {num_last}.")
   directory = os.path.join(output_dir, checkpoints.CHECKPOINT_DIR)
-  complete = [p for p in checkpoints.candidates(directory) if os.path.isfile(p + ".index")]
+  complete = [p for p in checkpoints.candidates(directory) if fs.isfile(p + ".index")]
   if len(complete) < num_last:
     raise errors.DataError(
         f"{directory} holds {len(complete)} complete checkpoints, fewer than the {num_last} to "
@@ -54,7 +55,7 @@ def is_float(variable) -> bool:
 def save_model(model, directory: str, step: int) -> str:
   """Writes the model's variables as checkpoint `directory/ckpt-<step>`; returns its prefix."""
   import tensorflow as tf
-  os.makedirs(directory, exist_ok=True)
+  fs.makedirs(directory)
   ckpt = tf.train.Checkpoint(**checkpoints.model_items(model))
   manager = tf.train.CheckpointManager(ckpt, directory, max_to_keep=None)
   return manager.save(checkpoint_number=step)

@@ -18,7 +18,7 @@ from typing import Callable, Dict, Mapping, Optional, Set
 
 from t2t_mm import errors
 from t2t_mm.runs import checkpoints
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 BEST_DIR = os.path.join(checkpoints.CHECKPOINT_DIR, "best")
 STATE_FILE = "best_checkpoint.json"
@@ -95,10 +95,10 @@ class BestKeeper:
 
 def load_state(output_dir: str) -> Optional[dict]:
   path = os.path.join(output_dir, STATE_FILE)
-  if not os.path.isfile(path):
+  if not fs.isfile(path):
     return None
   try:
-    with open(path, encoding="utf-8") as f:
+    with fs.open(path, encoding="utf-8") as f:
       return json.load(f)
   except ValueError as e:
     raise errors.DataError(f"{path} is not valid JSON ({e}); delete it to start the best "
@@ -109,7 +109,7 @@ def best_checkpoint(output_dir: str) -> str:
   """The prefix of the run's best checkpoint (for --checkpoint_path=best)."""
   state = load_state(output_dir)
   prefix = state.get("checkpoint") if state else None
-  if not prefix or not os.path.isfile(os.path.join(output_dir, prefix) + ".index"):
+  if not prefix or not fs.isfile(os.path.join(output_dir, prefix) + ".index"):
     raise errors.DataError(
         f"{output_dir} has no best checkpoint: train with --best_metric=PROBLEM/METRIC (and "
         "eval_every > 0) to keep one.")

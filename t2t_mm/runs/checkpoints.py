@@ -21,16 +21,15 @@ that restores, warning about each damaged one.
 """
 
 import collections
-import glob
 import os
 import re
-import shutil
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from absl import logging
 import tensorflow as tf
 
 from t2t_mm import errors
+from t2t_mm.utils import fs
 
 CHECKPOINT_DIR = "checkpoints"
 MODEL_KEY = "model_by_name"
@@ -202,8 +201,8 @@ def _number(prefix: str) -> int:
 def candidates(directory: str) -> List[str]:
   """Every checkpoint prefix in `directory` (complete or not), newest first."""
   prefixes = set()
-  for path in glob.glob(os.path.join(glob.escape(directory), "*.index")) + glob.glob(
-      os.path.join(glob.escape(directory), "*.data-?????-of-?????")):
+  for path in fs.glob(os.path.join(fs.glob_escape(directory), "*.index")) + fs.glob(
+      os.path.join(fs.glob_escape(directory), "*.data-?????-of-?????")):
     prefixes.add(re.sub(r"\.(index|data-\d{5}-of-\d{5})$", "", path))
   return sorted(prefixes, key=lambda p: (_number(p), p), reverse=True)
 
@@ -244,17 +243,17 @@ def restore_newest(directory: str, restore_fn: Callable[[str], None],
 
 def remove_partial(prefix: str) -> None:
   """Removes the files and the `_temp` folder that a failed save of `prefix` left."""
-  for path in glob.glob(glob.escape(prefix) + ".index") + glob.glob(
-      glob.escape(prefix) + ".data-?????-of-?????"):
-    os.remove(path)
-  shutil.rmtree(prefix + "_temp", ignore_errors=True)
+  for path in fs.glob(fs.glob_escape(prefix) + ".index") + fs.glob(
+      fs.glob_escape(prefix) + ".data-?????-of-?????"):
+    fs.remove(path)
+  fs.rmtree(prefix + "_temp", ignore_errors=True)
 
 
 def remove_orphans(directory: str) -> List[str]:
   """Removes `ckpt-N_temp/` folders that a killed save left behind; returns them."""
   removed = []
-  for path in glob.glob(os.path.join(glob.escape(directory), "*_temp")):
-    if os.path.isdir(path) and _CKPT_NUMBER.search(path[:-len("_temp")]):
-      shutil.rmtree(path)
+  for path in fs.glob(os.path.join(fs.glob_escape(directory), "*_temp")):
+    if fs.isdir(path) and _CKPT_NUMBER.search(path[:-len("_temp")]):
+      fs.rmtree(path)
       removed.append(path)
   return removed

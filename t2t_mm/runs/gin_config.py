@@ -20,7 +20,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import configurable
 from t2t_mm.config import trainer_config  # noqa: F401  (registers trainer.TrainerConfig)
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 CONFIG_FILE = "config.gin"  # Every binding in force, reloaded by later runs on output_dir.
 OPERATIVE_FILE = "operative_config.gin"  # The bindings that were actually used.
@@ -48,7 +48,7 @@ def check_data_only(path: str) -> None:
   literal (numbers, strings, booleans, None, lists, tuples, dicts of those). The user's own
   --gin_file and --gin_param are not checked: what a user types is theirs to run.
   """
-  with open(path, encoding="utf-8") as f:
+  with fs.open(path, encoding="utf-8") as f:
     lines = f.read().splitlines()
   bindings = []  # [line number, target, value text]
   for number, line in enumerate(lines, 1):
@@ -85,13 +85,13 @@ def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
   registry.load_builtins()  # Configurables must exist before gin parses bindings for them.
   files = list(gin_files)
   saved = os.path.join(output_dir, CONFIG_FILE) if output_dir else None
-  if saved and os.path.exists(saved):
+  if saved and fs.exists(saved):
     check_data_only(saved)  # Data, not code: checked before gin sees any of it.
     files.insert(0, saved)
   for f in files:
-    if not os.path.isfile(f):
+    if not fs.isfile(f):
       raise errors.ConfigError(f"--gin_file={f}: no such file.")
-    with open(f, encoding="utf-8") as fh:
+    with fs.open(f, encoding="utf-8") as fh:
       for line in fh:
         _check_not_hparam(line.split("#", 1)[0])
   for p in gin_params:

@@ -22,7 +22,7 @@ from t2t_mm import errors
 from t2t_mm import plugins
 from t2t_mm import registry
 from t2t_mm.runs import run_vocab
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 PROBLEMS_FILE = "problems.json"
 EVAL_FILE = "eval_results.json"
@@ -35,8 +35,8 @@ RUN_ENTRIES = ("hparams.json", "config.gin", "operative_config.gin", PROBLEMS_FI
 def check_output_path(output_dir: str, path: str, flag: str, inputs=()) -> None:
   """Raises ConfigError, before any work, if the output `path` of `flag` would overwrite the
   run folder, one of its files (RUN_ENTRIES, or inside one) or one of the `inputs` read."""
-  target = os.path.realpath(path)
-  run = os.path.realpath(output_dir)
+  target = fs.realpath(path)
+  run = fs.realpath(output_dir)
   if target == run:
     raise errors.ConfigError(f"{flag}={path} is the run folder itself; write elsewhere.")
   for entry in RUN_ENTRIES:
@@ -45,7 +45,7 @@ def check_output_path(output_dir: str, path: str, flag: str, inputs=()) -> None:
       raise errors.ConfigError(f"{flag}={path} would overwrite the run's own {owned}; write "
                                "elsewhere.")
   for given in inputs:
-    if given and os.path.realpath(given) == target:
+    if given and fs.realpath(given) == target:
       raise errors.ConfigError(f"{flag}={path} is also the input it reads; write elsewhere.")
 
 
@@ -56,7 +56,7 @@ def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir
   for name in problems:
     entries.append({"name": name, "spec": specs[name].to_dict()})
   vocab_files = run_vocab.copy_into_run(output_dir, problems.values(), data_dir)
-  payload = {"data_dir": os.path.abspath(data_dir), "problems": entries,
+  payload = {"data_dir": fs.abspath(data_dir), "problems": entries,
              "vocab_files": vocab_files, "plugins": plugins.loaded()}
   atomic.atomic_write_text(os.path.join(output_dir, PROBLEMS_FILE),
                            json.dumps(payload, indent=2) + "\n")
@@ -65,7 +65,7 @@ def write_run_files(output_dir: str, problems: Mapping, specs: Mapping, data_dir
 def _load_json(path: str, advice: str):
   """The JSON value of `path`; a DataError naming it, with `advice`, if it cannot be read."""
   try:
-    with open(path, encoding="utf-8") as f:
+    with fs.open(path, encoding="utf-8") as f:
       return json.load(f)
   except (OSError, ValueError) as e:
     raise errors.DataError(f"{path} is unreadable ({e}); {advice}") from e
@@ -75,7 +75,7 @@ def read_run_problems(output_dir: str) -> Dict:
   """{"data_dir": ..., "problems": [{"name", "spec"}], "plugins": ...} as the trainer wrote it;
   a DataError naming the file if it is missing or not what the trainer writes."""
   path = os.path.join(output_dir, PROBLEMS_FILE)
-  if not os.path.exists(path):
+  if not fs.exists(path):
     raise errors.DataError(f"{path} is missing: is {output_dir} the output_dir of mm-trainer?")
   saved = _load_json(path, "it is not the problems.json mm-trainer writes.")
   if (not isinstance(saved, dict) or not isinstance(saved.get("problems"), list)
@@ -101,13 +101,13 @@ def load_run_plugins(output_dir: str) -> List[str]:
   and the flag that replaces it.
   """
   path = os.path.join(output_dir, PROBLEMS_FILE)
-  if not os.path.exists(path):
+  if not fs.exists(path):
     return []
   record = read_run_problems(output_dir).get("plugins") or {}
   usr_dirs = record.get("usr_dirs", [])
   if not isinstance(usr_dirs, list) or not all(isinstance(d, str) for d in usr_dirs):
     raise errors.DataError(f"{path}: plugins.usr_dirs must be a list of folder paths.")
-  run_root = os.path.realpath(output_dir)
+  run_root = fs.realpath(output_dir)
   who = f"The run {output_dir} ({path}) names"
   imported = []
   for usr_dir in usr_dirs:
@@ -120,7 +120,7 @@ def load_run_plugins(output_dir: str) -> List[str]:
       raise errors.ConfigError(
           f"{who} the plugin folder {usr_dir}, which is inside the run folder: code "
           f"that comes with a run is not imported. If you trust it, pass --usr_dir={usr_dir}.")
-    if not os.path.isfile(os.path.join(real, "__init__.py")):
+    if not fs.isfile(os.path.join(real, "__init__.py")):
       raise errors.ConfigError(
           f"The run {output_dir} was trained with the plugin --usr_dir={usr_dir}, which holds "
           f"no plugin now (no {os.path.join(usr_dir, '__init__.py')}). Pass --usr_dir=FOLDER "
@@ -147,7 +147,7 @@ def read_eval_results(output_dir: str) -> Dict:
   """output_dir/eval_results.json ({} if there is none); a DataError naming it if it is not
   what the trainer writes."""
   path = os.path.join(output_dir, EVAL_FILE)
-  if not os.path.exists(path):
+  if not fs.exists(path):
     return {}
   saved = _load_json(path, "move it aside (the run's evaluations start a new history) or "
                      "restore it.")

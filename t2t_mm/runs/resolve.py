@@ -17,7 +17,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import hparams as hparams_lib
 from t2t_mm.config import typed
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 HPARAMS_FILE = "hparams.json"
 
@@ -25,10 +25,10 @@ HPARAMS_FILE = "hparams.json"
 def load_saved(output_dir: Optional[str]):
   """(set name, {field: value}) from output_dir/hparams.json, or (None, None)."""
   path = os.path.join(output_dir, HPARAMS_FILE) if output_dir else None
-  if not path or not os.path.exists(path):
+  if not path or not fs.exists(path):
     return None, None
   try:
-    with open(path, encoding="utf-8") as f:
+    with fs.open(path, encoding="utf-8") as f:
       saved = json.load(f, object_pairs_hook=typed.reject_duplicate_keys)
     set_name, values = saved["hparams_set"], saved["hparams"]
     if not isinstance(set_name, str) or not isinstance(values, dict):

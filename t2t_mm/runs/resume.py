@@ -15,6 +15,7 @@ from t2t_mm import errors
 from t2t_mm.runs import resolve
 from t2t_mm.runs import outputs
 from t2t_mm.runs import run_vocab
+from t2t_mm.utils import fs
 
 
 def _hparams_differences(saved: Mapping, requested: Mapping) -> List[str]:
@@ -46,7 +47,7 @@ def check_matches_saved(output_dir: str, hparams, set_name: str, specs: Mapping,
     if saved_set != set_name:
       differences.append(f"hparams_set: saved {saved_set!r}, requested {set_name!r}")
     differences += _hparams_differences(saved_values, hparams.to_dict())
-  if os.path.exists(os.path.join(output_dir, outputs.PROBLEMS_FILE)):
+  if fs.exists(os.path.join(output_dir, outputs.PROBLEMS_FILE)):
     saved = outputs.read_run_problems(output_dir)
     differences += _problem_differences({p["name"]: p["spec"] for p in saved["problems"]}, specs)
     if data_dir is not None:

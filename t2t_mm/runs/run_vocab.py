@@ -13,11 +13,10 @@ still reads them from its recorded data_dir.
 
 import hashlib
 import os
-import shutil
 from typing import Dict, Iterable, List, Mapping
 
 from t2t_mm import errors
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 VOCAB_DIR = "vocab"
 
@@ -28,14 +27,14 @@ def source_files(problems: Iterable, data_dir: str) -> Dict[str, str]:
   A vocabulary read from a file has a `path` (SubwordVocab, ClassLabelVocab.from_file); one
   without (bytes, labels in code) or read from outside data_dir needs no copy.
   """
-  root = os.path.abspath(data_dir)
+  root = fs.abspath(data_dir)
   files = {}
   for problem in problems:
     for vocab in (problem.input_vocab(data_dir), problem.target_vocab(data_dir)):
       path = getattr(vocab, "path", None)
       if not path:
         continue
-      rel = os.path.relpath(os.path.abspath(path), root)
+      rel = os.path.relpath(fs.abspath(path), root)
       if rel != os.pardir and not rel.startswith(os.pardir + os.sep):
         files[rel] = path
   return files
@@ -43,7 +42,7 @@ def source_files(problems: Iterable, data_dir: str) -> Dict[str, str]:
 
 def digest(path: str) -> str:
   sha = hashlib.sha256()
-  with open(path, "rb") as f:
+  with fs.open(path, "rb") as f:
     for chunk in iter(lambda: f.read(1 << 20), b""):
       sha.update(chunk)
   return sha.hexdigest()
@@ -56,10 +55,10 @@ def copy_into_run(output_dir: str, problems: Iterable, data_dir: str) -> Dict[st
   for rel, path in sorted(source_files(problems, data_dir).items()):
     target = os.path.join(output_dir, VOCAB_DIR, rel)
     out[rel] = digest(path)
-    if os.path.isfile(target) and digest(target) == out[rel]:
+    if fs.isfile(target) and digest(target) == out[rel]:
       continue
     with atomic.atomic_path(target) as tmp:
-      shutil.copyfile(path, tmp)
+      fs.copy(path, tmp)
   return out
 
 
@@ -75,7 +74,7 @@ def check_copies(output_dir: str, saved: Mapping) -> None:
   """DataError naming the first vocabulary copy of the run that is missing or changed."""
   for rel, sha in sorted((saved.get("vocab_files") or {}).items()):
     path = os.path.join(output_dir, VOCAB_DIR, rel)
-    if not os.path.isfile(path):
+    if not fs.isfile(path):
       raise errors.DataError(
           f"{path} is missing: it is the run's copy of a vocabulary it was trained with "
           f"(listed in {os.path.join(output_dir, 'problems.json')}); copy {rel} back from the "

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm.runs import checkpoints
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 REPORT_FILE = "warm_start.json"
 
@@ -51,11 +51,11 @@ class WarmStartReport:
 def find_checkpoint(source: str) -> str:
   """The checkpoint prefix that `source` names: a run folder (its newest complete
   checkpoint), a folder of checkpoints, or a prefix PATH/ckpt-N."""
-  if os.path.isfile(source + ".index"):
+  if fs.isfile(source + ".index"):
     return source
-  if os.path.isdir(source):
+  if fs.isdir(source):
     for directory in (os.path.join(source, checkpoints.CHECKPOINT_DIR), source):
-      complete = [p for p in checkpoints.candidates(directory) if os.path.isfile(p + ".index")]
+      complete = [p for p in checkpoints.candidates(directory) if fs.isfile(p + ".index")]
       if complete:
         return complete[0]
   raise errors.ConfigError(
@@ -119,7 +119,7 @@ def write_report(output_dir: str, report: WarmStartReport) -> str:
 
 def read_report(output_dir: str) -> Optional[dict]:
   path = os.path.join(output_dir, REPORT_FILE)
-  if not os.path.isfile(path):
+  if not fs.isfile(path):
     return None
-  with open(path, encoding="utf-8") as f:
+  with fs.open(path, encoding="utf-8") as f:
     return json.load(f)

@@ -14,10 +14,11 @@ What truly needs a local file (a subprocess, a library that reads paths only) ta
 import builtins
 import contextlib
 import glob as _glob
+import io
 import os
 import shutil
 import tempfile
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 from t2t_mm.utils.lazy import tf
 
@@ -91,20 +92,52 @@ def glob(pattern) -> List[str]:
 glob_escape = _glob.escape
 
 
-def open(path, mode: str = "r", encoding: str = "utf-8"):  # noqa: A001 (the builtin's name)
-  """A file object: the builtin `open` for a local path, `tf.io.gfile.GFile` otherwise.
+class _RawGFile(io.RawIOBase):
+  """A GFile as a raw stream, so that io's buffers and text layer (newlines, `errors=`) wrap it
+  as they wrap a local file."""
+
+  def __init__(self, gfile, mode: str):
+    self._f, self._mode = gfile, mode
+
+  def readable(self) -> bool:
+    return "r" in self._mode
+
+  def writable(self) -> bool:
+    return "r" not in self._mode
+
+  def readinto(self, buffer) -> int:
+    data = self._f.read(len(buffer))
+    buffer[:len(data)] = data
+    return len(data)
+
+  def write(self, data) -> int:
+    self._f.write(bytes(data))
+    return len(data)
+
+  def close(self) -> None:
+    if not self.closed:
+      self._f.close()
+    super().close()
+
+
+def open(path, mode: str = "r", encoding: str = "utf-8", errors: Optional[str] = None):  # noqa: A001
+  """A file object: the builtin `open` for a local path, a `tf.io.gfile.GFile` otherwise (with
+  the same buffered and text layers, so both read and write alike).
 
   FileNotFoundError for a missing file in a read mode, as `open` raises it.
   """
   if is_local(path):
     if "b" in mode:
       return builtins.open(_local(path), mode)
-    return builtins.open(_local(path), mode, encoding=encoding)
+    return builtins.open(_local(path), mode, encoding=encoding, errors=errors)
   if "r" in mode and not _gfile().exists(path):
     raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
   if "w" in mode and scheme(path) == "ram" and _gfile().exists(path):
     _gfile().remove(path)  # TensorFlow's ram:// appends to an existing file in mode "w".
-  return _gfile().GFile(path, mode)  # Text modes of GFile are UTF-8.
+  binary = mode.replace("t", "").replace("b", "") + "b"
+  raw = _RawGFile(_gfile().GFile(path, binary), binary)
+  buffered = io.BufferedReader(raw) if "r" in mode else io.BufferedWriter(raw)
+  return buffered if "b" in mode else io.TextIOWrapper(buffered, encoding=encoding, errors=errors)
 
 
 def read_bytes(path) -> bytes:

@@ -20,7 +20,6 @@ by mm-datagen from its train split); name a declared vocabulary to share one bet
 (t2t_mm/data/vocabularies.py).
 """
 
-import glob
 import gzip
 import os
 from typing import Dict, Iterator, List, Optional, Tuple, Union
@@ -28,6 +27,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 from t2t_mm import errors
 from t2t_mm.data import vocabularies
 from t2t_mm.data.problem import MODES, Problem
+from t2t_mm.utils import fs
 
 OWN = "own"  # As a vocabulary name: this problem's own subword vocabulary.
 
@@ -86,7 +86,7 @@ class FileProblem(Problem):
   def paths(self, tmp_dir: str, split: str, pattern: str) -> List[str]:
     """The files matching `pattern` (sorted); DataError naming it and the layout if none."""
     full = os.path.join(self.root(tmp_dir), pattern)
-    found = sorted(glob.glob(full))
+    found = sorted(fs.glob(full))
     if not found:
       raise errors.DataError(
           f"Problem '{self.base_name}': no file matches {full} (its {split} split). Expected: "
@@ -169,6 +169,6 @@ def relative_to(where: str, path: str) -> str:
 
 
 def check_file(path: str, where: str) -> str:
-  if not os.path.isfile(path):
+  if not fs.isfile(path):
     raise errors.DataError(f"{where}: lists {path}, which does not exist.")
   return path

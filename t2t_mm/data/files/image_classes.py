@@ -7,6 +7,7 @@ from t2t_mm import errors
 from t2t_mm.data import text_encoders
 from t2t_mm.data.files import base
 from t2t_mm.data.spec import TargetSpace
+from t2t_mm.utils import fs
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 # The first bytes of the formats tf.io.decode_image reads.
@@ -16,7 +17,7 @@ _MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")
 def read_image_file(path: str, where: str) -> bytes:
   """The bytes of a PNG / JPEG / GIF / BMP file (decoded in tf.data); DataError otherwise."""
   base.check_file(path, where)
-  with open(path, "rb") as f:
+  with fs.open(path, "rb") as f:
     data = f.read()
   if not data.startswith(_MAGIC):
     raise errors.DataError(f"{where}: {path} is not a PNG, JPEG, GIF or BMP image.")
@@ -73,7 +74,7 @@ class ImageClasses(base.FileProblem):
 
   def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
     if not self.class_labels:
-      os.makedirs(data_dir, exist_ok=True)
+      fs.makedirs(data_dir)
       text_encoders.ClassLabelVocab(self.labels(tmp_dir)).save(
           os.path.join(data_dir, f"{self.data_name}.labels.txt"))
 
@@ -88,11 +89,11 @@ class ImageClasses(base.FileProblem):
 
 def _class_folder_items(folder: str) -> List[Tuple[str, str, str]]:
   items = []
-  for label in sorted(os.listdir(folder)):
+  for label in sorted(fs.listdir(folder)):
     sub = os.path.join(folder, label)
-    if not os.path.isdir(sub):
+    if not fs.isdir(sub):
       continue
-    for name in sorted(os.listdir(sub)):
+    for name in sorted(fs.listdir(sub)):
       if name.lower().endswith(IMAGE_EXTENSIONS):
         path = os.path.join(sub, name)
         items.append((path, label, path))

@@ -19,7 +19,7 @@ from typing import Dict, Iterable, Sequence, Tuple
 import numpy as np
 
 from t2t_mm import errors
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 SAMPLE_RATE = 16000
 VOICES: Tuple[Tuple[str, int, int], ...] = (  # (voice, words per minute, pitch)
@@ -69,8 +69,8 @@ class WordBank:
   def __init__(self, tmp_dir: str, words: Iterable[str]):
     self.words = sorted(set(words))
     path = os.path.join(tmp_dir, f"mini_speech_words_{len(self.words)}_{len(VOICES)}.npz")
-    if os.path.isfile(path):
-      with np.load(path) as data:
+    if fs.isfile(path):
+      with np.load(io.BytesIO(fs.read_bytes(path))) as data:
         self.clips = {k: data[k] for k in data.files}
       if all(self._key(v, w) in self.clips for v in range(len(VOICES)) for w in self.words):
         return
@@ -79,9 +79,9 @@ class WordBank:
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
       clips = pool.map(lambda job: _synthesize(exe, *VOICES[job[0]], job[1]), jobs)
       self.clips: Dict[str, np.ndarray] = {self._key(v, w): c for (v, w), c in zip(jobs, clips)}
-    with atomic.atomic_path(path) as tmp:
-      with open(tmp, "wb") as f:
-        np.savez(f, **self.clips)
+    buffer = io.BytesIO()
+    np.savez(buffer, **self.clips)
+    atomic.atomic_write_bytes(path, buffer.getvalue())
 
   @staticmethod
   def _key(voice: int, word: str) -> str:

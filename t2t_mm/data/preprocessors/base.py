@@ -14,7 +14,6 @@ encode / encode_tf are the models.
 """
 
 import dataclasses
-import os
 import re
 from typing import Dict, Optional, Tuple
 
@@ -23,6 +22,7 @@ import numpy as np
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.utils.lazy import tf
+from t2t_mm.utils import fs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,16 +158,16 @@ def read_file(path: str, what: str, max_bytes: int) -> bytes:
                             f"max_{what}_bytes={max_bytes}; use a smaller file or raise that "
                             "decode hparam.")
 
-  if not os.path.isfile(path):
+  if not fs.isfile(path):
     raise errors.DataError(f"{what}={path}: no such file.")
   try:
-    size = os.stat(path).st_size
+    size = fs.size(path)
   except OSError as e:
     raise errors.DataError(f"{what}={path}: cannot read it ({e.strerror}).") from e
   if size > max_bytes:
     raise too_large(size)
   try:
-    with open(path, "rb") as f:
+    with fs.open(path, "rb") as f:
       data = f.read(max_bytes + 1)  # The file may have grown since stat.
   except OSError as e:
     raise errors.DataError(f"{what}={path}: cannot read it ({e.strerror}).") from e
