@@ -4,7 +4,6 @@ Inputs are the sentence's words; targets the tree linearized as in Vinyals et al
 (t2t_mm/data/ptb.py). The tree files are licensed from the LDC (Treebank-3, LDC99T42).
 """
 
-import glob
 import os
 from typing import Dict, Iterator, List
 
@@ -13,6 +12,7 @@ from t2t_mm import registry
 from t2t_mm.data import ptb
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.data.tfds_problem import All8Problem
+from t2t_mm.utils import fs
 
 # Standard WSJ sections: 02-21 train, 22 dev, 23 test.
 SECTIONS = {"train": [f"{s:02d}" for s in range(2, 22)], "dev": ["22"], "test": ["23"]}
@@ -32,10 +32,10 @@ class WsjParsing(All8Problem):
 
   def _files(self, tmp_dir: str, split: str) -> List[str]:
     flat = os.path.join(tmp_dir, "wsj_parsing", f"{split}.trees")
-    if os.path.isfile(flat):
+    if fs.isfile(flat):
       return [flat]
     root = os.path.join(tmp_dir, "treebank_3", "parsed", "mrg", "wsj")
-    return sorted(f for s in SECTIONS[split] for f in glob.glob(os.path.join(root, s, "*.mrg")))
+    return sorted(f for s in SECTIONS[split] for f in fs.glob(os.path.join(root, s, "*.mrg")))
 
   def check_raw_data(self, tmp_dir: str) -> None:
     missing = [s for s in self.splits if not self._files(tmp_dir, s)]

@@ -11,6 +11,7 @@ from t2t_mm import registry
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.data.tfds_problem import All8Problem, TfdsProblem
 from t2t_mm.data.wav import read_wav
+from t2t_mm.utils import fs
 
 SAMPLE_RATE = 16000
 
@@ -45,7 +46,7 @@ class WsjSpeech(_Speech, All8Problem):
 
   def check_raw_data(self, tmp_dir: str) -> None:
     missing = [self._list_path(tmp_dir, s) for s in self.splits
-               if not os.path.isfile(self._list_path(tmp_dir, s))]
+               if not fs.isfile(self._list_path(tmp_dir, s))]
     if missing:
       raise errors.DataError(
           f"problem '{self.base_name}' needs WSJ audio, licensed from the LDC (LDC93S6B, "
@@ -58,7 +59,7 @@ class WsjSpeech(_Speech, All8Problem):
     if split not in self._lists:
       path = self._list_path(tmp_dir, split)
       rows = []
-      with open(path, encoding="utf-8") as f:
+      with fs.open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
           if not line.strip():
             continue
@@ -74,7 +75,7 @@ class WsjSpeech(_Speech, All8Problem):
 
   def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
     for wav, text in self._utterances(tmp_dir, split)[start:stop]:
-      if not os.path.isfile(wav):
+      if not fs.isfile(wav):
         raise errors.DataError(f"{self._list_path(tmp_dir, split)} lists {wav}, which does not "
                                "exist.")
       yield {"inputs": read_wav(wav, SAMPLE_RATE), "targets": text}

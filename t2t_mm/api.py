@@ -6,6 +6,7 @@
               data_dir="data", output_dir="runs/a", train_steps=2000)
     api.evaluate(output_dir="runs/a", split="test")          # .results, .path
     api.export(output_dir="runs/a", export_dir="runs/a/export")
+    api.average_checkpoints(output_dir="runs/a", to="runs/a_avg", num_last=5)
     run = api.load_run("runs/a")
     run.decode("wmt_ende_mini", "The cat reads a book .")      # -> "Die Katze liest ..."
     run.decode("image_scenes_mini", ["a.png", png_bytes])      # a list decodes as a batch
@@ -100,6 +101,21 @@ def train(problems: Optional[Union[str, Sequence[str]]] = None,
   return run_lib.train_run(run_lib.RunOptions(
       problems=problems, hparams_set=hparams_set, hparams=hparams, data_dir=data_dir,
       output_dir=output_dir, train_steps=train_steps, **options), stream=stream)
+
+
+def average_checkpoints(output_dir: str, to: str, num_last: int = 5,
+                        gin_files: Sequence[str] = (), gin_params: Sequence[str] = (),
+                        usr_dir: Optional[str] = None) -> List[str]:
+  """Writes the mean of the run's `num_last` newest checkpoints as a run of its own in `to`
+  (mm-avg-checkpoints); returns the checkpoints averaged, newest first."""
+  _require(output_dir)
+  load_plugins(output_dir, usr_dir)
+  averaging.check_target(output_dir, to)
+  prefixes = averaging.last_checkpoints(output_dir, num_last)
+  run = loading.open_run(output_dir, gin_files, gin_params, checkpoint=prefixes[0])
+  averaging.average_into(run.model, prefixes)
+  averaging.write_run(run.model, output_dir, prefixes, to)
+  return prefixes
 
 
 @dataclasses.dataclass

@@ -9,6 +9,7 @@ from typing import Tuple
 import numpy as np
 
 from t2t_mm import errors
+from t2t_mm.utils import fs
 
 # The sample rates accepted from users' WAV files: resampling from a rate far below the problem's
 # multiplies the samples (a 1 Hz header would turn 1 KB into 16000x the samples), so a header's
@@ -48,9 +49,9 @@ def read_wav(path_or_bytes, sample_rate: int) -> np.ndarray:
   44.1 kHz -> 16 kHz). A file that is not 16-bit PCM WAV is a DataError.
   """
   name = "<bytes>" if isinstance(path_or_bytes, bytes) else path_or_bytes
-  src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+  data = path_or_bytes if isinstance(path_or_bytes, bytes) else fs.read_bytes(path_or_bytes)
   try:
-    with wave.open(src) as w:
+    with wave.open(io.BytesIO(data)) as w:
       width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
       check_sample_rate(rate, name)
       frames = w.readframes(w.getnframes())

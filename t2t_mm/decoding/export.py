@@ -34,6 +34,7 @@ from t2t_mm.search.runner import decode_features
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.decoding.serving import InputEncoder
 from t2t_mm.decoding.serving import OutputDecoder
+from t2t_mm.utils import fs
 
 
 def _input_spec(preprocessor) -> tf.TensorSpec:
@@ -105,6 +106,8 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
         tf.TensorSpec([None], tf.string, name=encode.input_name)])
     setattr(module, f"decode_{name}_strings", fn)
     signatures[f"{name}_strings"] = fn.get_concrete_function()
+  if not fs.is_local(export_dir):
+    return _save_in_place(module, export_dir.rstrip("/"), signatures)
   # Atomic: written to a fresh folder of our own beside the target, then renamed into place.
   # A folder we did not make (say a user's X.tmp) is never touched; ours are named with the
   # pid, so one a killed export left behind is recognised and removed by the next.
@@ -130,12 +133,29 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
   return export_dir
 
 
+def _save_in_place(module, target: str, signatures) -> str:
+  """Off the local disk a folder cannot be renamed into place at once (object stores copy each
+  file): the SavedModel is written into the new, empty `target`, and removed if that fails. A
+  reader can tell it is complete by its saved_model.pb, which TensorFlow writes last."""
+  try:
+    tf.saved_model.save(module, target, signatures=signatures)
+  except (OSError, tf.errors.OpError) as e:
+    fs.rmtree(target, ignore_errors=True)  # New or empty before (check_export_dir).
+    raise errors.storage_error(target, e, "nothing was kept there.") from e
+  except BaseException:
+    fs.rmtree(target, ignore_errors=True)
+    raise
+  return target
+
+
 def check_export_dir(export_dir: str) -> None:
   """ConfigError unless `export_dir` is a new or empty folder whose parent can be written."""
-  if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+  if fs.exists(export_dir) and not fs.isdir(export_dir):
     raise errors.ConfigError(f"--export_dir={export_dir} is a file; give a new folder.")
-  if os.path.isdir(export_dir) and os.listdir(export_dir):
+  if fs.isdir(export_dir) and fs.listdir(export_dir):
     raise errors.ConfigError(f"Export folder {export_dir} is not empty; choose a new one.")
+  if not fs.is_local(export_dir):
+    return  # No permissions to ask an object store about: its first write says.
   parent = os.path.dirname(os.path.abspath(export_dir.rstrip("/")))
   while not os.path.exists(parent):
     parent = os.path.dirname(parent)

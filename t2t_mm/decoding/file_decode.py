@@ -17,7 +17,7 @@ import tqdm
 from t2t_mm import errors
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.decoding.session import DecodeSession
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 
 def _format(hyps, return_beams: bool) -> str:
@@ -61,14 +61,16 @@ def decode_lines(session: DecodeSession, lines: List[Union[bytes, errors.DataErr
 
 def check_paths(in_path: str, out_path: str, in_flag: str = "--decode_from_file") -> None:
   """Fails before any decoding if `in_path` cannot be read or `out_path` cannot be written."""
-  if not os.path.isfile(in_path) or not os.access(in_path, os.R_OK):
+  if not fs.isfile(in_path) or fs.is_local(in_path) and not os.access(in_path, os.R_OK):
     raise errors.ConfigError(f"{in_flag}={in_path} is not a readable file.")
-  if os.path.isdir(out_path):
+  if fs.isdir(out_path):
     raise errors.ConfigError(f"--decode_to_file={out_path} is a folder; give a file path.")
+  if not fs.is_local(out_path):
+    return  # No permissions to ask an object store about: its first write says.
   parent = os.path.dirname(os.path.abspath(out_path))
-  while not os.path.exists(parent):
+  while not fs.exists(parent):
     parent = os.path.dirname(parent)
-  if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+  if not fs.isdir(parent) or not os.access(parent, os.W_OK):
     raise errors.ConfigError(f"--decode_to_file={out_path}: cannot write in {parent}.")
 
 
@@ -77,7 +79,7 @@ def read_lines(in_path: str, flag: str, max_chars: int) -> List[Union[bytes, err
   bound (inputs.read_line): a line over it is its DataError, so output lines stay aligned."""
   lines: List[Union[bytes, errors.DataError]] = []
   try:
-    with open(in_path, "rb") as f:
+    with fs.open(in_path, "rb") as f:
       while True:
         try:
           line = inputs_lib.read_line(f, max_chars)

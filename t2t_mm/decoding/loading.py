@@ -25,6 +25,7 @@ from t2t_mm.runs import best
 from t2t_mm.runs import checkpoints
 from t2t_mm.runs import outputs
 from t2t_mm.runs import run_vocab
+from t2t_mm.utils import fs
 
 CHECKPOINT_DIR = checkpoints.CHECKPOINT_DIR
 
@@ -83,7 +84,7 @@ def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[
   `problems` maps names to Problem objects; by default each is registry.problem(name).
   `data_dir` replaces the recorded one (the data moved); vocabularies come from the run.
   """
-  if not os.path.isdir(output_dir):
+  if not fs.isdir(output_dir):
     raise errors.DataError(f"--output_dir={output_dir} is not a folder.")
   hp, _ = resolve.resolve_hparams(None, hparams_overrides, output_dir)
   saved = outputs.read_run_problems(output_dir)

@@ -37,7 +37,7 @@ from t2t_mm.runs import outputs
 from t2t_mm.runs import run_vocab
 from t2t_mm.search import runner as runner_lib
 from t2t_mm.training import evaluation
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 MODEL_KEYS = ("inputs", "targets", "target_space")
 # model -> {problem: compiled teacher-forced statistics}: each is traced once per process, not
@@ -80,9 +80,9 @@ def references(problem, split: str, data_dir: str) -> Optional[List[List[str]]]:
   """Every reference of each example, where the problem keeps several (captions)."""
   path_fn = getattr(problem, "references_path", None)
   path = path_fn(data_dir, split) if path_fn else None
-  if not path or not os.path.isfile(path):
+  if not path or not fs.isfile(path):
     return None
-  with open(path, encoding="utf-8") as f:
+  with fs.open(path, encoding="utf-8") as f:
     return [json.loads(line) for line in f if line.strip()]
 
 
@@ -155,7 +155,7 @@ def check_data(run, names: Sequence[str]) -> None:
   problems = [run.problems[n] for n in names if isinstance(run.problems[n], Problem)]
   if not problems:
     return  # In-memory problems: no data folder.
-  if not os.path.isdir(run.data_dir):
+  if not fs.isdir(run.data_dir):
     raise errors.DataError(
         f"The data folder {run.data_dir} does not exist (the run's data, read for the split "
         "to evaluate): pass --data_dir=FOLDER where its data is now, or remake it there with "
@@ -178,7 +178,7 @@ def evaluate_run(run, split: str, names: Sequence[str], dhp: DecodeHParams, out_
   results = {}
   for name in names:
     results[name] = evaluate_problem(run, name, split, dhp, decode_runner, progress)
-  os.makedirs(out_dir, exist_ok=True)
+  fs.makedirs(out_dir)
   for name, result in results.items():
     atomic.atomic_write_text(os.path.join(out_dir, f"{tag}.{name}.txt"),
                              "".join(h.replace("\n", " ") + "\n" for h in result["hypotheses"]))

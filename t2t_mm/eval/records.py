@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence
 
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 INDEX_FILE = "index.json"
 INDEX_LOCK = ".index.lock"
@@ -73,7 +73,7 @@ def read_index(out_dir: str) -> List[dict]:
   damaged."""
   path = os.path.join(out_dir, INDEX_FILE)
   try:
-    with open(path, encoding="utf-8") as f:
+    with fs.open(path, encoding="utf-8") as f:
       index = json.load(f)
   except FileNotFoundError:
     return []
@@ -99,13 +99,21 @@ def check_index(out_dir: str) -> None:
 
 def add_to_index(out_dir: str, entry: Dict[str, object]) -> None:
   """Adds `entry` to out_dir/index.json, replacing the entry of the same file (a rerun)."""
-  os.makedirs(out_dir, exist_ok=True)
+  fs.makedirs(out_dir)
+  if not fs.is_local(out_dir):
+    # No flock off the local disk: two mm-evals adding to one index at once may lose an entry
+    # (docs/scale.md); each evaluation's own files are complete either way.
+    _write_index(out_dir, entry)
+    return
   with open(os.path.join(out_dir, INDEX_LOCK), "a", encoding="utf-8") as guard:
     # The lock file is never removed: a process holding a removed file's lock would not
     # exclude one that locks the new file of the same name.
     fcntl.flock(guard, fcntl.LOCK_EX)
-    entries = [e for e in read_index(out_dir) if e["file"] != entry["file"]]
-    entries.append(entry)
-    atomic.atomic_write_text(os.path.join(out_dir, INDEX_FILE),
-                             json.dumps({"evaluations": entries}, indent=2, sort_keys=True)
-                             + "\n")
+    _write_index(out_dir, entry)
+
+
+def _write_index(out_dir: str, entry: Dict[str, object]) -> None:
+  entries = [e for e in read_index(out_dir) if e["file"] != entry["file"]]
+  entries.append(entry)
+  atomic.atomic_write_text(os.path.join(out_dir, INDEX_FILE),
+                           json.dumps({"evaluations": entries}, indent=2, sort_keys=True) + "\n")

@@ -8,7 +8,7 @@ many on average), so runs on one and on K problems line up. Single-task runs are
 joint runs coloured; unfinished runs are left out.
 """
 
-import os
+import io
 from typing import Dict, Optional, Sequence
 
 from t2t_mm.experiments import plan as plan_lib
@@ -64,7 +64,7 @@ def plot_curves(runs: Sequence[plan_lib.RunSpec], collected: Dict[str, Optional[
       ax.tick_params(labelsize=7)
       if ax.lines:
         ax.legend(fontsize=7)
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  with atomic.atomic_path(path) as tmp:
-    fig.savefig(tmp, format="png", dpi=80)
+  png = io.BytesIO()
+  fig.savefig(png, format="png", dpi=80)
+  atomic.atomic_write_bytes(path, png.getvalue())  # Makes the folder, on any filesystem.
   return path

@@ -22,7 +22,7 @@ from t2t_mm import errors
 from t2t_mm.runs import gin_config
 from t2t_mm.experiments import plan as plan_lib
 from t2t_mm.runs import outputs
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, fs
 
 MANIFEST_FILE = "experiment.json"  # In output_root: the config the runs were made with.
 RUN_FILE = "experiment_run.json"  # In each run's output_dir: its spec and training time.
@@ -35,9 +35,9 @@ def run_dir(output_root: str, run: plan_lib.RunSpec) -> str:
 def finished_step(output_root: str, run: plan_lib.RunSpec) -> Optional[int]:
   """The step of the run's eval_results.json, or None if it has none."""
   path = os.path.join(run_dir(output_root, run), outputs.EVAL_FILE)
-  if not os.path.exists(path):
+  if not fs.exists(path):
     return None
-  with open(path, encoding="utf-8") as f:
+  with fs.open(path, encoding="utf-8") as f:
     return int(json.load(f)["step"])
 
 
@@ -49,8 +49,8 @@ def check_manifest(output_root: str, config: plan_lib.ExperimentConfig) -> None:
   """Writes output_root/experiment.json, or checks that it holds the same config."""
   path = os.path.join(output_root, MANIFEST_FILE)
   wanted = config.to_dict()
-  if os.path.exists(path):
-    with open(path, encoding="utf-8") as f:
+  if fs.exists(path):
+    with fs.open(path, encoding="utf-8") as f:
       saved = json.load(f)["config"]
     differ = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
     if differ:
@@ -59,7 +59,7 @@ def check_manifest(output_root: str, config: plan_lib.ExperimentConfig) -> None:
           f"{output_root} holds an experiment made with other settings ({details}). Use a new "
           "--output_root, or the same settings to resume it.")
     return
-  os.makedirs(output_root, exist_ok=True)
+  fs.makedirs(output_root)
   atomic.atomic_write_text(path, json.dumps({"config": wanted}, indent=2) + "\n")
 
 

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence
 from t2t_mm.experiments import plan as plan_lib
 from t2t_mm.experiments import runner
 from t2t_mm.runs import outputs
+from t2t_mm.utils import fs
 
 BASE_METRICS = ("log_perplexity", "token_accuracy")
 # The problems' own metrics. A classifier's "accuracy" is its token_accuracy (one token per
@@ -35,12 +36,12 @@ def load_run(output_root: str, run: plan_lib.RunSpec) -> Optional[Dict]:
   path = os.path.join(folder, outputs.EVAL_FILE)
   if not runner.is_finished(output_root, run):
     return None
-  with open(path, encoding="utf-8") as f:
+  with fs.open(path, encoding="utf-8") as f:
     results = json.load(f)
   seconds = None
   info_path = os.path.join(folder, runner.RUN_FILE)
-  if os.path.exists(info_path):
-    with open(info_path, encoding="utf-8") as f:
+  if fs.exists(info_path):
+    with fs.open(info_path, encoding="utf-8") as f:
       seconds = json.load(f).get("seconds")
   return {"step": results["step"], "problems": results["problems"],
           "history": results.get("history", []), "seconds": seconds,

@@ -95,12 +95,18 @@ def _unescape(name: str) -> str:
   return "".join(out)
 
 
+def reader(prefix: str):
+  """The checkpoint reader of `prefix` (tf.train.load_checkpoint's, without its folder lookup:
+  on ram:// a prefix counts as a folder, being the start of its files' names)."""
+  return tf.compat.v1.train.NewCheckpointReader(prefix)
+
+
 def saved_entries(prefix: str) -> Dict[str, Dict[str, Tuple[str, Tuple[int, ...]]]]:
   """{top-level key: {variable name: (checkpoint key, shape)}} of checkpoint `prefix` (reads
-  its index only); tf.train.load_checkpoint(prefix).get_tensor(key) reads a value."""
+  its index only); reader(prefix).get_tensor(key) reads a value."""
   entries: Dict[str, Dict[str, Tuple[str, Tuple[int, ...]]]] = collections.defaultdict(dict)
   try:
-    shape_map = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    shape_map = reader(prefix).get_variable_to_shape_map()
   except (tf.errors.OpError, IndexError) as e:  # IndexError: an index file cut short.
     raise _damaged(prefix, e) from e
   for key, shape in shape_map.items():

@@ -96,6 +96,7 @@ def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
         _check_not_hparam(line.split("#", 1)[0])
   for p in gin_params:
     _check_not_hparam(p)
+  _register_fs_reader()
   gin.clear_config()
   try:
     # Not finalized: gin's lock would stop a long-lived process (the Python API in a notebook)
@@ -104,6 +105,13 @@ def setup(output_dir: Optional[str] = None, gin_files: Sequence[str] = (),
                                         finalize_config=False)
   except (ValueError, KeyError, SyntaxError) as e:
     raise errors.ConfigError(f"gin: {e}") from e
+
+
+def _register_fs_reader() -> None:
+  """Lets gin read (and include) files off the local disk: its own reader is `open`. gin
+  registers a reader function once, however often this runs."""
+  gin.config.register_file_reader(fs.open,
+                                  lambda path: not fs.is_local(path) and fs.isfile(path))
 
 
 def save(output_dir: str) -> None:

@@ -95,7 +95,7 @@ def warm_start(model, source: str, optimizer=None) -> WarmStartReport:
     opt_vars = checkpoints.variables_by_name(optimizer.variables)
     opt_plan = _plan(prefix, source, saved.get(checkpoints.OPTIMIZER_KEY, {}), opt_vars,
                      "optimizer")
-  reader = tf.train.load_checkpoint(prefix)
+  reader = checkpoints.reader(prefix)
   try:
     for var, key in plan + opt_plan:
       var.assign(reader.get_tensor(key))

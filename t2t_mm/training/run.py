@@ -31,6 +31,7 @@ from t2t_mm.runs import warm_start
 from t2t_mm.runs import lock as run_lock
 from t2t_mm.training.trainer import Trainer
 from t2t_mm.training.trainer import TrainerConfig
+from t2t_mm.utils import fs
 
 
 @dataclasses.dataclass
@@ -61,7 +62,7 @@ class RunOptions:
 def _problem_names(options: RunOptions):
   if options.problems:
     return registry.expand_problem_names(options.problems)
-  if options.output_dir and os.path.exists(
+  if options.output_dir and fs.exists(
       os.path.join(options.output_dir, outputs.PROBLEMS_FILE)):
     # Resuming: train what the output_dir was trained on.
     return [p["name"] for p in outputs.read_run_problems(options.output_dir)["problems"]]
@@ -72,7 +73,7 @@ def _data_dir(options: RunOptions) -> str:
   """--data_dir, or the one a resumed run was trained with (its problems.json)."""
   if options.data_dir:
     return options.data_dir
-  if os.path.exists(os.path.join(options.output_dir, outputs.PROBLEMS_FILE)):
+  if fs.exists(os.path.join(options.output_dir, outputs.PROBLEMS_FILE)):
     return outputs.read_run_problems(options.output_dir)["data_dir"]
   raise errors.ConfigError("--data_dir is required: the folder of mm-datagen's shards.")
 
@@ -91,6 +92,8 @@ def _ensure_data(problems, options: RunOptions) -> None:
 
 def _check_writable(output_dir: str) -> None:
   """Fails before any work if output_dir cannot be created or written."""
+  if not fs.is_local(output_dir):
+    return  # No permissions to ask an object store about: its first write says.
   probe_dir = output_dir
   while not os.path.exists(probe_dir):  # The nearest existing folder must take a new one.
     probe_dir = os.path.dirname(os.path.abspath(probe_dir))

@@ -183,6 +183,17 @@ def copy(src, dst) -> None:
     _gfile().copy(src, dst, overwrite=True)
 
 
+def copytree(src, dst) -> None:
+  """Copies the folder `src` to `dst` (made if missing), file by file."""
+  makedirs(dst)
+  for name in listdir(src):
+    source, target = os.path.join(src, name), os.path.join(dst, name)
+    if isdir(source):
+      copytree(source, target)
+    else:
+      copy(source, target)
+
+
 def abspath(path) -> str:
   """os.path.abspath for a local path; any other path is already absolute."""
   return os.path.abspath(_local(path)) if is_local(path) else os.fspath(path)

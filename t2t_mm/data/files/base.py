@@ -21,6 +21,7 @@ by mm-datagen from its train split); name a declared vocabulary to share one bet
 """
 
 import gzip
+import io
 import os
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
@@ -150,11 +151,12 @@ class FileProblem(Problem):
 
 def read_lines(path: str) -> Iterator[str]:
   """The lines of a UTF-8 text file (gzip-compressed if it ends in .gz), without newlines."""
-  opener = gzip.open if path.endswith(".gz") else open
   try:
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
-      for line in f:
-        yield line.rstrip("\r\n")
+    with fs.open(path, "rb") as raw:
+      binary = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
+      with io.TextIOWrapper(binary, encoding="utf-8", newline="") as f:
+        for line in f:
+          yield line.rstrip("\r\n")
   except UnicodeDecodeError as e:
     raise errors.DataError(f"{path}: not UTF-8 text ({e}).") from e
   except (OSError, EOFError) as e:  # gzip raises these on damaged files.
