@@ -90,6 +90,13 @@ def test_datagen_train_resume_eval_decode_average_export_all_on_ram(tmp_path, mo
 
   loaded = api.load_run(run, decode_hparams={"max_decode_length": 6})
   assert isinstance(loaded.decode("wmt_ende_mini", "The cat reads a book ."), str)
+  # An image as bytes; two class-label problems (2 and 16 classes) each have their own
+  # classifier, so the 2-class one can only answer one of its own labels.
+  import tensorflow as tf
+  digit = tf.io.encode_png(np.zeros((28, 28, 1), np.uint8)).numpy()
+  assert loaded.decode("ram_test_digits", [digit, digit]) == [loaded.decode(
+      "ram_test_digits", digit)] * 2
+  assert loaded.decode("ram_test_digits", digit) in ("zero", "one")
 
   averaged = api.average_checkpoints(output_dir=run, to=f"{ROOT}/runs/avg", num_last=2)
   assert [os.path.basename(p) for p in averaged] == ["ckpt-4", "ckpt-2"]

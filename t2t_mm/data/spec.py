@@ -87,7 +87,13 @@ class ProblemSpec:
 
   @property
   def target_key(self) -> Tuple[str, str]:
-    """Problems with equal keys share the target modality net."""
+    """Problems with equal keys share the target modality net.
+
+    Class labels are each problem's own: problems with 2 and 16 classes (or two label sets of
+    one size) must not share one classifier, so their key names the problem.
+    """
+    if self.one_token_targets:
+      return (self.target_modality, f"{self.target_vocab}_{self.name}")
     return (self.target_modality, self.target_vocab)
 
   def to_dict(self) -> dict:

@@ -29,6 +29,7 @@ SPECS = [
     ProblemSpec("ende", "symbol", "symbol", TargetSpace.TO_GERMAN, "sub", 40, "sub", 40),
     ProblemSpec("deen", "symbol", "symbol", TargetSpace.TO_ENGLISH, "sub", 40, "sub", 40),
     ProblemSpec("label", "image", "class_label", TargetSpace.TO_LABEL, "labels", 7),
+    ProblemSpec("label3", "image", "class_label", TargetSpace.TO_LABEL, "labels", 3),
     ProblemSpec("caption", "image", "symbol", TargetSpace.TO_ENGLISH, "sub", 40),
     ProblemSpec("wave", "audio_waveform", "symbol", TargetSpace.TO_CHARACTERS, "chars", 12,
                 sample_rate=8000),
@@ -47,7 +48,7 @@ def _features(problem, seed=0, t=5):
   else:
     inputs = rng.uniform(-1, 1, (B, 800)).astype("float32")
   if spec.target_modality == "class_label":
-    targets = rng.integers(0, 7, (B, 1)).astype("int32")
+    targets = rng.integers(0, spec.target_vocab_size, (B, 1)).astype("int32")
   else:
     targets = rng.integers(2, spec.target_vocab_size, (B, t)).astype("int32")
   return {"inputs": inputs, "targets": targets,
@@ -62,14 +63,17 @@ def model():
 def test_nets_are_shared_by_key(model):
   assert sorted(model.input_nets) == ["input_audio_spectral_none", "input_audio_waveform_none",
                                       "input_image_none", "input_symbol_sub"]
-  assert sorted(model.target_nets) == ["target_class_label_labels", "target_symbol_chars",
-                                       "target_symbol_sub"]
+  # Each class-label problem has its own classifier (7 and 3 classes here).
+  assert sorted(model.target_nets) == ["target_class_label_labels_label",
+                                       "target_class_label_labels_label3",
+                                       "target_symbol_chars", "target_symbol_sub"]
   assert model.input_net("ende") is model.input_net("deen")
+  assert model.input_net("label") is model.input_net("label3")
   assert model.command_embedding.input_dim == len(TargetSpace)
 
 
 @pytest.mark.parametrize("problem,shape", [
-    ("ende", (B, 5, 40)), ("label", (B, 1, 7)), ("caption", (B, 5, 40)),
+    ("ende", (B, 5, 40)), ("label", (B, 1, 7)), ("label3", (B, 1, 3)), ("caption", (B, 5, 40)),
     ("wave", (B, 5, 12)), ("spec", (B, 5, 12))])
 def test_logit_shapes_and_one_loss_per_moe_per_call(model, problem, shape):
   for training in (True, False):

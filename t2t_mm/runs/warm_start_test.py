@@ -59,9 +59,9 @@ def test_fine_tuning_starts_lower_than_scratch_and_lists_what_was_restored(tmp_p
   assert "input_symbol_fake/embeddings" in report["restored"]
   assert "hidden/kernel" in report["restored"]
   # The label problem's output net exists only here: it starts fresh.
-  assert report["fresh"] == ["output_class_label_labels/bias",
-                             "output_class_label_labels/kernel",
-                             "target_class_label_labels/embeddings"]
+  assert report["fresh"] == ["output_class_label_labels_fake_label/bias",
+                             "output_class_label_labels_fake_label/kernel",
+                             "target_class_label_labels_fake_label/embeddings"]
   assert report["optimizer_restored"] == []
   restored = make(tmp_path / "tuned_again", problems, warm_start_from=str(source_run))
   restored.restore()
