@@ -159,7 +159,13 @@ def test_the_page_in_headless_chromium(served, browser, artifacts, tmp_path):
       "const svg = drawTree(parseBrackets('(S (NP the cat) (VP sat))'));"
       "return [...svg.querySelectorAll('text')].map(t => t.textContent);")
   assert sorted(labels) == ["NP", "S", "VP", "cat", "sat", "the"]
-  assert chrome.execute_script("return parseBrackets('a (b')") is None
+  # parse_en_mini's form: closing brackets name their label.
+  labels = chrome.execute_script(
+      "const svg = drawTree(parseBrackets('(S (NP DT NN )NP (VP VBZ )VP . )S'));"
+      "return [...svg.querySelectorAll('text')].map(t => t.textContent);")
+  assert sorted(labels) == [".", "DT", "NN", "NP", "S", "VBZ", "VP"]
+  for bad in ("a (b", "(S (NP DT )VP )S", "(S (NP DT NN )NP", "(S x ) y"):
+    assert chrome.execute_script("return parseBrackets(arguments[0])", bad) is None, bad
   for name in ("serve_text", "serve_image", "serve_audio", "serve_microphone"):
     with open(os.path.join(artifacts, name + ".png"), "rb") as f:
       assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -253,7 +253,7 @@ class Server:
     if attention:
       att = hyps[0].attention
       answer["attention"] = {"layers": att.layers, "outputs": att.outputs,
-                             "weights": np.round(att.weights, 4).tolist(),
+                             "weights": np.round(att.weights.astype(np.float64), 4).tolist(),
                              "inputs": att.inputs}
     return answer
 
