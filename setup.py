@@ -59,8 +59,10 @@ setup(
     # ruff: the linter CI runs before the tests (configured in pyproject.toml).
     # bench: bench/peer.py's KerasHub Transformer (a yardstick, not a runtime dependency).
     # serve: mm-serve's web stack (Starlette, uvicorn, python-multipart for uploads); in test
-    # too, so that CI's `pip install '.[test]'` runs tests/serve_test.py.
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.8,<4", "ruff>=0.6,<1", *SERVE],
+    # too, so that CI's `pip install '.[test]'` runs tests/serve_test.py. selenium drives
+    # headless Chromium (Debian's chromium and chromium-driver) in tests/serve_browser_test.py.
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.8,<4", "ruff>=0.6,<1",
+                             "selenium>=4.20,<5", *SERVE],
                     "serve": SERVE,
                     "bench": ["keras-hub>=0.32,<0.33"]},
     entry_points={

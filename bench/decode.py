@@ -5,10 +5,11 @@ Greedy decoding of 100 tokens (one sentence of 20 input tokens, 8k target vocab)
 run it) and without (model.greedy_decode: the whole decoder over the 100-position buffer at
 every step), the cached loop in TensorFlow's graph executor (jit_compile=False), a batch of 32,
 and beam search with 4 beams. EOS and PAD are made impossible (their output bias set to -1e4)
-so every run decodes exactly 100 tokens. Random weights: speed does not depend on them.
+so every run decodes exactly 100 tokens, and greedy with its attention weights returned (mm-serve's
+attention=true). Random weights: speed does not depend on them.
 The last line is
   cached_vs_uncached_100tok=<r> xla_vs_graph=<r> beam4_vs_greedy=<r> greedy_tokens_per_s=<n>
-  greedy_b32_tokens_per_s=<n>
+  greedy_b32_tokens_per_s=<n> attention_vs_greedy=<r>
 Targets: cached_vs_uncached_100tok >= 5; beam4_vs_greedy reported (<= 4 expected).
 """
 
@@ -77,6 +78,7 @@ def main():
   t_graph = best_time(graph_executor)
   t_beam = best_time(lambda: runner.decode(features, "text", beam4))
   t_32 = best_time(lambda: runner.decode(batch32, "text", greedy))
+  t_att = best_time(lambda: runner.decode(features, "text", greedy, attention=True))
   same = (np.array_equal(out["cached"], out["uncached"])
           and np.array_equal(out["cached"], out["graph"]))
   print(f"multimodel_tiny, 1 thread, batch 1, {INPUT_LENGTH} input tokens, vocab {VOCAB}:")
@@ -87,11 +89,13 @@ def main():
   print(f"  greedy with caches, graph executor: {t_graph * 1000:8.1f} ms")
   print(f"  beam search, 4 beams, with caches:  {t_beam * 1000:8.1f} ms")
   print(f"  greedy with caches, batch 32:       {t_32 * 1000:8.1f} ms")
+  print(f"  greedy with caches, with attention: {t_att * 1000:8.1f} ms")
   print(f"  cached (XLA, graph) and uncached tokens equal: {same}")
   print(f"cached_vs_uncached_100tok={t_uncached / t_cached:.2f} xla_vs_graph="
         f"{t_graph / t_cached:.2f} beam4_vs_greedy={t_beam / t_cached:.2f} "
         f"greedy_tokens_per_s={LENGTH / t_cached:.0f} "
-        f"greedy_b32_tokens_per_s={32 * LENGTH / t_32:.0f}")
+        f"greedy_b32_tokens_per_s={32 * LENGTH / t_32:.0f} "
+        f"attention_vs_greedy={t_att / t_cached:.2f}")
 
 
 if __name__ == "__main__":

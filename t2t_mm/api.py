@@ -229,12 +229,14 @@ class Run:
       texts += [h[0].text for h in self.session.decode_batch(examples, problem)]
     return texts[0] if single else texts
 
-  def hypotheses(self, problem: str, value: Input,
-                 decode_hparams: Settings = "") -> List[session_lib.Hypothesis]:
+  def hypotheses(self, problem: str, value: Input, decode_hparams: Settings = "",
+                 attention: bool = False) -> List[session_lib.Hypothesis]:
     """Every hypothesis of one input, best first, with its score: beam_size of them for beam
     search and for class labels (whose scores are log-probabilities), one otherwise.
     `decode_hparams` override the run's search settings for this call; the input bounds stay
-    the run's."""
+    the run's. attention=True (beam_size 1, or a class-label problem) sets the best
+    hypothesis's `.attention` (a session.Attention: per layer and output token, the weights
+    over the input positions, from the cached decode)."""
     self.loaded.check_problem(problem)
     base = self.session.dhp
     dhp = base.replace(**typed.parse_overrides(decode_hparams, DecodeHParams))
@@ -242,7 +244,8 @@ class Run:
       if getattr(dhp, name) != getattr(base, name):
         raise errors.ConfigError(f"hypotheses(): decode hparam '{name}' is a bound of the run's "
                                  "inputs; set it in load_run(decode_hparams=...).")
-    return self.session.decode_batch([self._encode(problem, value)], problem, dhp)[0]
+    return self.session.decode_batch([self._encode(problem, value)], problem, dhp,
+                                     attention=attention)[0]
 
   def score(self, problem: str, inputs: Union[Input, Sequence[Input]],
             targets: Union[str, Sequence[str]]):

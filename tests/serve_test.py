@@ -159,6 +159,41 @@ def test_text_image_and_wav_decode_as_the_python_api_does(served, media):
   assert status == 200 and isinstance(speech["output"], str), speech
 
 
+def test_attention_of_text_image_and_wav_is_the_python_apis(served, media):
+  url, out, _ = served
+  run = api.Run(loading.load_run(str(out), problems=session_test.PROBLEMS),
+                DecodeHParams(max_decode_length=8))
+  layers = ["mixer", "decoder0"]
+  status, text = _json(url, {"problem": "fake_copy", "text": "3 4 5", "attention": True})
+  assert status == 200, text
+  att = text["attention"]
+  best = run.hypotheses("fake_copy", "3 4 5", attention=True)[0]
+  assert text["output"] == best.text and att["layers"] == layers
+  assert att["outputs"] == best.attention.outputs
+  assert att["outputs"][-1] == "</s>" or len(att["outputs"]) == 8  # Ended, or max length.
+  assert att["inputs"] == {"kind": "text", "tokens": best.attention.inputs["tokens"]}
+  assert len(att["inputs"]["tokens"]) == 4  # 3 4 5 and the end token.
+  np.testing.assert_allclose(att["weights"], best.attention.weights, atol=1e-4)
+  assert np.array(att["weights"]).shape == (2, len(att["outputs"]), 4)
+  np.testing.assert_allclose(np.sum(att["weights"], -1), 1, atol=1e-3)
+  status, label = _form(url, {"problem": "fake_image_label", "attention": "true"},
+                        ("a.png", media["png"]))
+  assert status == 200, label
+  img = label["attention"]
+  assert img["inputs"]["kind"] == "image" and len(img["outputs"]) == 1
+  rows, cols = img["inputs"]["grid"]
+  assert np.array(img["weights"]).shape == (2, 1, rows * cols)
+  status, speech = _form(url, {"problem": "fake_speech", "attention": "1"},
+                         ("a.wav", media["wav"]))
+  assert status == 200, speech
+  audio = speech["attention"]["inputs"]
+  assert audio["kind"] == "audio" and audio["seconds"] == pytest.approx(0.1)
+  assert np.array(speech["attention"]["weights"]).shape[2] == audio["frames"] > 1
+  # Without the flag, no attention (and nothing else changes).
+  plain = _json(url, {"problem": "fake_copy", "text": "3 4 5"})[1]
+  assert "attention" not in plain and plain["output"] == text["output"]
+
+
 @pytest.mark.parametrize("kind, body, status, message", [
     ("json", b"{not json", 400, "not JSON"),
     ("json", b"[1, 2]", 400, "JSON object"),
@@ -179,6 +214,10 @@ def test_text_image_and_wav_decode_as_the_python_api_does(served, media):
     ("form", ({"problem": "fake_copy", "text": "3", "beam_size": "two"}, None), 400,
      "beam_size: expected a number"),
     ("text/plain", b"3 4 5", 400, "Send JSON"),
+    ("json", {"problem": "fake_copy", "text": "3", "attention": "yes"}, 400,
+     "attention: expected true or false"),
+    ("json", {"problem": "fake_copy", "text": "3", "attention": True, "beam_size": 2}, 400,
+     "send beam_size 1"),
     ("multipart/form-data; boundary=x", b"--y\r\nnonsense", 400, "."),
 ])
 def test_bad_requests_are_400_with_one_line_and_the_server_goes_on(served, kind, body, status,

@@ -20,6 +20,8 @@ from t2t_mm import errors
 from t2t_mm.config import typed
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding import inputs as inputs_lib
+from t2t_mm.data.spec import EOS_ID
+from t2t_mm.data.spec import PAD_ID
 from t2t_mm.decoding.loading import LoadedRun
 from t2t_mm.search.runner import DecodeRunner
 
@@ -27,9 +29,39 @@ DECODE_KEYS = tuple(f.name for f in dataclasses.fields(DecodeHParams))
 
 
 @dataclasses.dataclass
+class Attention:
+  """Where the decoder looked, for one hypothesis (decode_batch(..., attention=True)).
+
+  weights float32 [len(layers), len(outputs), S]: for each source-attention block of the model
+  ("mixer", "decoder0", ...) and each output token (through the end token), its weights over
+  the S real encoded input positions, averaged over heads (each row sums to 1). `inputs` says
+  what the positions are: {"kind": "text", "tokens": [S pieces]}, {"kind": "image",
+  "grid": [rows, columns] (rows * columns = S, row-major over the image), "size": [height,
+  width] of the image the model read}, or {"kind": "audio", "frames": S, "seconds": the
+  duration the S frames cover}.
+  """
+  layers: List[str]
+  outputs: List[str]
+  weights: np.ndarray
+  inputs: Dict[str, object]
+
+
+@dataclasses.dataclass
 class Hypothesis:
   text: str
   score: float
+  attention: Optional[Attention] = None  # The best hypothesis's, when asked for.
+
+
+END_TOKEN = "</s>"
+
+
+def image_grid(positions: int, height: int, width: int) -> Tuple[int, int]:
+  """(rows, columns) of an image's `positions` encoded positions: the factorization closest to
+  the image's aspect (the image modality flattens its feature map row by row)."""
+  pairs = [(r, positions // r) for r in range(1, positions + 1) if positions % r == 0]
+  aspect = np.log(max(height, 1) / max(width, 1))
+  return min(pairs, key=lambda p: abs(np.log(p[0] / p[1]) - aspect))
 
 
 class DecodeSession:
@@ -87,17 +119,57 @@ class DecodeSession:
                                    self.run.hparams, request, vocab, self.dhp)
 
   def decode_batch(self, examples: Sequence[np.ndarray], problem: Optional[str] = None,
-                   dhp: Optional[DecodeHParams] = None) -> List[List[Hypothesis]]:
+                   dhp: Optional[DecodeHParams] = None,
+                   attention: bool = False) -> List[List[Hypothesis]]:
     """Encoded examples of one problem -> per example, its hypotheses best first; `dhp`: search
-    settings of this call only (default: the session's)."""
+    settings of this call only (default: the session's). attention=True (greedy or sampling,
+    or class labels) gives each best hypothesis its Attention, from the cached decode."""
     problem = problem or self.problem
     spec = self.run.specs[problem]
     result = self.runner.decode(inputs_lib.make_batch(list(examples), spec), problem,
-                                dhp or self.dhp)
+                                dhp or self.dhp, attention=attention)
     vocab = self._vocab(problem, "target")
-    return [[Hypothesis(inputs_lib.output_text(vocab, spec, ids), float(score))
-             for ids, score in zip(result.ids[b], result.scores[b])]
-            for b in range(len(examples))]
+    out = [[Hypothesis(inputs_lib.output_text(vocab, spec, ids), float(score))
+            for ids, score in zip(result.ids[b], result.scores[b])]
+           for b in range(len(examples))]
+    if attention:
+      for b, example in enumerate(examples):
+        out[b][0].attention = self._attention(problem, example, result.ids[b, 0],
+                                              result.attention[b], result.source_mask[b])
+    return out
+
+  def _attention(self, problem: str, example: np.ndarray, ids: np.ndarray, weights: np.ndarray,
+                 source_mask: np.ndarray) -> Attention:
+    """One hypothesis's Attention from the runner's [L_out, layers, S_bucket] weights."""
+    spec = self.run.specs[problem]
+    vocab = self._vocab(problem, "target")
+    if spec.one_token_targets:
+      outputs = [vocab.decode([int(ids[0])])]
+    else:
+      outputs = []
+      for i in np.asarray(ids).tolist():
+        if i in (PAD_ID, EOS_ID):
+          outputs.append(END_TOKEN)
+          break
+        outputs.append(vocab.decode([int(i)]) or f"<{i}>")
+    # The real input positions are a prefix (padding is at the end of an input).
+    positions = int(np.sum(source_mask > 0))
+    inputs: Dict[str, object]
+    if np.issubdtype(np.asarray(example).dtype, np.integer):  # Token ids.
+      in_vocab = self._vocab(problem, "input")
+      tokens = [END_TOKEN if i == EOS_ID else (in_vocab.decode([int(i)]) or f"<{i}>")
+                for i in np.asarray(example).tolist()[:positions]]
+      inputs = {"kind": "text", "tokens": tokens}
+    elif example.ndim == 3:
+      height, width = int(example.shape[0]), int(example.shape[1])
+      inputs = {"kind": "image", "grid": list(image_grid(positions, height, width)),
+                "size": [height, width]}
+    else:
+      seconds = len(example) / spec.sample_rate if spec.sample_rate else None
+      inputs = {"kind": "audio", "frames": positions, "seconds": seconds}
+    layers = list(self.run.model.attention_layers())
+    w = np.asarray(weights, np.float32)[:len(outputs), :, :positions].transpose(1, 0, 2)
+    return Attention(layers, outputs, np.ascontiguousarray(w), inputs)
 
   def handle(self, line: Union[str, bytes]) -> str:
     """One interactive line -> the text to print (never raises for bad input)."""

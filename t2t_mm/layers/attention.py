@@ -24,6 +24,9 @@ class MultiHeadAttention(keras.layers.Layer):
     y_t, cache = mha.step(x_t, t, cache)        # x_t [B, 1, d]: writes K/V at t, attends <= t
   Step by step this equals call(x, causal=True) on the real positions.
 
+  With return_weights=True, call returns (output, weights [B, T, S]): the attention weights
+  averaged over heads, float32 (what mm-serve draws).
+
   Args:
     hidden_size: d (a multiple of num_heads).
     num_heads: heads.
@@ -62,13 +65,13 @@ class MultiHeadAttention(keras.layers.Layer):
     return ops.transpose(x, (0, 2, 1, 3))  # [B, H, N, d_h]
 
   def call(self, query, memory=None, keys=None, values=None, key_mask=None, causal=False,
-           training=None):
+           training=None, return_weights=False):
     if self.project_memory:
       memory = query if memory is None else memory
       keys, values = self.k(memory), self.v(memory)
-    return self._attend(query, keys, values, key_mask, causal, training)
+    return self._attend(query, keys, values, key_mask, causal, training, return_weights)
 
-  def _attend(self, query, keys, values, key_mask, causal, training):
+  def _attend(self, query, keys, values, key_mask, causal, training, return_weights=False):
     q, k, v = self._split(self.q(query)), self._split(keys), self._split(values)
     scale = (self.hidden_size // self.num_heads) ** -0.5
     scores = ops.cast(ops.einsum("bhtd,bhsd->bhts", q, k), "float32") * scale
@@ -86,12 +89,14 @@ class MultiHeadAttention(keras.layers.Layer):
       weights = scores / ops.sum(scores, axis=-1, keepdims=True)
     else:
       weights = ops.softmax(scores, axis=-1)  # One fused kernel, forward and backward.
+    # Averaged over heads before dropout: what the model attends to, not a training sample.
+    mean_weights = ops.mean(weights, axis=1) if return_weights else None
     weights = ops.cast(weights, v.dtype)
     weights = self.drop(weights, training=training)
     out = ops.einsum("bhts,bhsd->bhtd", weights, v)
     b, t = ops.shape(out)[0], ops.shape(out)[2]
     out = ops.reshape(ops.transpose(out, (0, 2, 1, 3)), (b, t, self.hidden_size))
-    return self.o(out)
+    return (self.o(out), mean_weights) if return_weights else self.o(out)
 
   def init_cache(self, batch_size, max_length):
     """Zero K/V buffers {"k", "v"} [B, max_length, d] for `step` (self-attention only)."""

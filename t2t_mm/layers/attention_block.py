@@ -26,6 +26,9 @@ class AttentionBlock(keras.layers.Layer):
     fixed, cache = block.start(source, source_mask, batch, max_length)
     y_t, cache = block.step(x_t, t, fixed, cache)     # x_t [B, 1, d] -> y_t [B, 1, d]
 
+  With return_weights=True, call returns (output, weights [B, T, S]) and step (y_t, cache,
+  weights [B, 1, S]): the source attention weights averaged over heads, float32.
+
   Args:
     hidden_size: d.
     num_heads: attention heads.
@@ -58,7 +61,8 @@ class AttentionBlock(keras.layers.Layer):
     self.self_attention.build(shape, shape)
     self.attention.build(shape)
 
-  def call(self, targets, source, target_mask=None, source_mask=None, training=None):
+  def call(self, targets, source, target_mask=None, source_mask=None, training=None,
+           return_weights=False):
     d = self.hidden_size
     x = targets + mm_ops.timing_signal(keras.ops.shape(targets)[1], d, targets.dtype)
     x = self.step2(self.step1(x, target_mask), target_mask)
@@ -66,7 +70,10 @@ class AttentionBlock(keras.layers.Layer):
     src = source + mm_ops.timing_signal(keras.ops.shape(source)[1], d, source.dtype)
     src = mm_ops.apply_mask(src, source_mask)
     out = self.attention(query, keys=self.key_conv(src), values=self.value_conv(src),
-                         key_mask=source_mask, training=training)
+                         key_mask=source_mask, training=training, return_weights=return_weights)
+    if return_weights:
+      out, weights = out
+      return mm_ops.apply_mask(out, target_mask), weights
     return mm_ops.apply_mask(out, target_mask)
 
   def start(self, source, source_mask, batch_size, max_length):
@@ -79,15 +86,17 @@ class AttentionBlock(keras.layers.Layer):
              "self": self.self_attention.init_cache(batch_size, max_length)}
     return fixed, cache
 
-  def step(self, x_t, t, fixed, cache):
-    """Target position t: x_t [B, 1, d] -> (y_t [B, 1, d], updated cache)."""
+  def step(self, x_t, t, fixed, cache, return_weights=False):
+    """Target position t: x_t [B, 1, d] -> (y_t [B, 1, d], updated cache), and with
+    return_weights the source attention weights [B, 1, S] (averaged over heads) third."""
     x = x_t + mm_ops.timing_signal_at(t, self.hidden_size, x_t.dtype)
     x, c1 = self.step1.step(x, cache["step1"])
     x, c2 = self.step2.step(x, cache["step2"])
     query, c_self = self.self_attention.step(x, t, cache["self"])
     out = self.attention(query, keys=fixed["keys"], values=fixed["values"],
-                         key_mask=fixed["mask"], training=False)
-    return out, {"step1": c1, "step2": c2, "self": c_self}
+                         key_mask=fixed["mask"], training=False, return_weights=return_weights)
+    cache = {"step1": c1, "step2": c2, "self": c_self}
+    return (out[0], cache, out[1]) if return_weights else (out, cache)
 
   def compute_output_shape(self, targets_shape, source_shape=None):
     return tuple(targets_shape[:-1]) + (self.hidden_size,)

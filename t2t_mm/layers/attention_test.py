@@ -54,3 +54,21 @@ def test_incremental_self_attention_equals_the_causal_call():
     outs.append(np.asarray(y))
   np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)
   assert tuple(cache["k"].shape) == (2, 6, 8)
+
+
+def test_returned_weights_are_the_head_mean_and_change_nothing_else():
+  mha = MultiHeadAttention(8, 2)
+  q, mem = _x(2, 3), _x(2, 4, seed=1)
+  mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], "float32")
+  y, w = mha(q, mem, key_mask=mask, return_weights=True)
+  np.testing.assert_array_equal(np.asarray(y), np.asarray(mha(q, mem, key_mask=mask)))
+  w = np.asarray(w)
+  assert w.shape == (2, 3, 4) and w.dtype == np.float32
+  np.testing.assert_array_equal(w[0, :, 3], 0)  # A masked key.
+  np.testing.assert_allclose(w.sum(-1), 1, atol=1e-6)
+  # The mean over heads of softmax(Q K^T / sqrt(d_h)), written out.
+  qh = (q @ np.asarray(mha.q.kernel)).reshape(2, 3, 2, 4).transpose(0, 2, 1, 3)
+  kh = (mem @ np.asarray(mha.k.kernel)).reshape(2, 4, 2, 4).transpose(0, 2, 1, 3)
+  scores = qh @ kh.transpose(0, 1, 3, 2) / 2.0 + (1 - mask)[:, None, None, :] * -1e9
+  soft = np.exp(scores - scores.max(-1, keepdims=True))
+  np.testing.assert_allclose(w, (soft / soft.sum(-1, keepdims=True)).mean(1), atol=1e-5)

@@ -22,6 +22,8 @@ class Decoder(keras.layers.Layer):
   Incremental decoding: `fixed, cache = decoder.start(encoded, encoded_mask, batch, max_length)`
   projects the source once per attention block; `y_t, cache = decoder.step(x_t, t, fixed,
   cache)` runs one position [B, 1, d] through cached conv steps, attention and the MoE.
+  With return_weights=True both also return a list, per attention block, of its weights over
+  the encoded positions ([B, T, S] and [B, 1, S], averaged over heads).
 
   Args:
     hidden_size, filter_size, num_heads, kernel_size: d, expert width, heads, attention conv.
@@ -78,14 +80,21 @@ class Decoder(keras.layers.Layer):
       return x
     return x + self.drop(self.moes[f"moe{i}"](x, mask, training=training), training=training)
 
-  def call(self, x, encoded, target_mask=None, encoded_mask=None, training=None):
+  def call(self, x, encoded, target_mask=None, encoded_mask=None, training=None,
+           return_weights=False):
+    weights = []
     for i, block in enumerate(self.blocks):
       x = self._moe(i, x, target_mask, training)
       x = block(x, target_mask, training=training)
       if self.use_attention:
-        a = self.attentions[i](x, encoded, target_mask, encoded_mask, training=training)
+        a = self.attentions[i](x, encoded, target_mask, encoded_mask, training=training,
+                               return_weights=return_weights)
+        if return_weights:
+          a, w = a
+          weights.append(w)
         x = x + self.drop(a, training=training)
-    return mm_ops.apply_mask(self._moe(self.num_blocks, x, target_mask, training), target_mask)
+    x = mm_ops.apply_mask(self._moe(self.num_blocks, x, target_mask, training), target_mask)
+    return (x, weights) if return_weights else x
 
   def start(self, encoded, encoded_mask, batch_size, max_length):
     """(fixed {"attention": [...]}, cache {"blocks": [...], "attention": [...]}) for `step`."""
@@ -97,18 +106,24 @@ class Decoder(keras.layers.Layer):
     cache = {"blocks": [block.init_cache(batch_size) for block in self.blocks], "attention": att}
     return {"attention": fixed}, cache
 
-  def step(self, x_t, t, fixed, cache):
-    """Mixed position t [B, 1, d] -> (decoded [B, 1, d], updated cache)."""
-    blocks, att = [], []
+  def step(self, x_t, t, fixed, cache, return_weights=False):
+    """Mixed position t [B, 1, d] -> (decoded [B, 1, d], updated cache), and with
+    return_weights a list of the attention blocks' weights [B, 1, S] third."""
+    blocks, att, weights = [], [], []
     for i, block in enumerate(self.blocks):
       x_t = self._moe_step(i, x_t)
       x_t, c = block.step(x_t, cache["blocks"][i])
       blocks.append(c)
       if self.use_attention:
-        a, c = self.attentions[i].step(x_t, t, fixed["attention"][i], cache["attention"][i])
+        out = self.attentions[i].step(x_t, t, fixed["attention"][i], cache["attention"][i],
+                                      return_weights=return_weights)
+        a, c = out[:2]
+        if return_weights:
+          weights.append(out[2])
         att.append(c)
         x_t = x_t + a
-    return self._moe_step(self.num_blocks, x_t), {"blocks": blocks, "attention": att}
+    out = self._moe_step(self.num_blocks, x_t), {"blocks": blocks, "attention": att}
+    return (*out, weights) if return_weights else out
 
   def _moe_step(self, i, x_t):
     # A few tokens: gather the chosen experts' weights (t2t_mm/layers/moe_step.py).

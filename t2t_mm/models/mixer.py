@@ -20,7 +20,9 @@ class Mixer(keras.layers.Layer):
 
   Incremental decoding: `fixed, cache = mixer.start(encoded, encoded_mask, batch, max_length)`
   runs the input side once (source K/V, or the pooled encoding); `y_t, cache =
-  mixer.step(x_t, t, fixed, cache)` mixes one target position [B, 1, d].
+  mixer.step(x_t, t, fixed, cache)` mixes one target position [B, 1, d]. With
+  return_weights=True both also return the attention block's weights ([B, T, S] and
+  [B, 1, S], averaged over heads; None when use_attention=False).
 
   Args:
     hidden_size, num_heads, kernel_size: d, heads, attention-block conv width.
@@ -56,16 +58,21 @@ class Mixer(keras.layers.Layer):
     for block in self.blocks:
       block.build(shape)
 
-  def call(self, targets, encoded, target_mask=None, encoded_mask=None, training=None):
+  def call(self, targets, encoded, target_mask=None, encoded_mask=None, training=None,
+           return_weights=False):
+    weights = None
     if self.use_attention:
-      a = self.attention(targets, encoded, target_mask, encoded_mask, training=training)
+      a = self.attention(targets, encoded, target_mask, encoded_mask, training=training,
+                         return_weights=return_weights)
+      if return_weights:
+        a, weights = a
     else:
       pooled = mm_ops.masked_mean(encoded, encoded_mask)
       a = ops.zeros_like(targets) + pooled
     x = mm_ops.apply_mask(self.combine(ops.concatenate([targets, a], axis=-1)), target_mask)
     for block in self.blocks:
       x = block(x, target_mask, training=training)
-    return x
+    return (x, weights) if return_weights else x
 
   def start(self, encoded, encoded_mask, batch_size, max_length):
     """(fixed input side, per-position cache) for `step`."""
@@ -77,11 +84,15 @@ class Mixer(keras.layers.Layer):
     cache["blocks"] = [block.init_cache(batch_size) for block in self.blocks]
     return fixed, cache
 
-  def step(self, x_t, t, fixed, cache):
-    """Shifted target at position t [B, 1, d] -> (mixed [B, 1, d], updated cache)."""
-    new = {}
+  def step(self, x_t, t, fixed, cache, return_weights=False):
+    """Shifted target at position t [B, 1, d] -> (mixed [B, 1, d], updated cache), and with
+    return_weights the attention weights [B, 1, S] third (None without attention)."""
+    new, weights = {}, None
     if self.use_attention:
-      a, new["attention"] = self.attention.step(x_t, t, fixed["attention"], cache["attention"])
+      out = self.attention.step(x_t, t, fixed["attention"], cache["attention"],
+                                return_weights=return_weights)
+      a, new["attention"] = out[:2]
+      weights = out[2] if return_weights else None
     else:
       a = ops.zeros_like(x_t) + fixed["pooled"]
     x = self.combine(ops.concatenate([x_t, a], axis=-1))
@@ -89,7 +100,7 @@ class Mixer(keras.layers.Layer):
     for block, block_cache in zip(self.blocks, cache["blocks"]):
       x, block_cache = block.step(x, block_cache)
       new["blocks"].append(block_cache)
-    return x, new
+    return (x, new, weights) if return_weights else (x, new)
 
   def get_config(self):
     return {**super().get_config(), "hidden_size": self.hidden_size,

@@ -14,7 +14,7 @@ load .keras files and weight checkpoints). MoE balancing losses land in `model.l
 per call. See docs/DESIGN.md for the contract with the data pipeline and the trainer.
 """
 
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import keras
 from keras import ops
@@ -179,12 +179,35 @@ class MultiModel(keras.Model):
     dec_mask = ops.concatenate([ops.ones((b, 1), mask.dtype), mask[:, :-1]], axis=1)
     return shifted, dec_mask
 
-  def decode(self, encoded, encoded_mask, targets, target_space, problem, training=None):
-    """Teacher-forced decoder: encoded inputs + targets -> float32 logits."""
+  def decode(self, encoded, encoded_mask, targets, target_space, problem, training=None,
+             return_attention=False):
+    """Teacher-forced decoder: encoded inputs + targets -> float32 logits; with
+    return_attention, (logits, attention float32 [B, L, T, S]): the source attention of the
+    L = len(attention_layers()) attention blocks, each averaged over heads."""
     shifted, mask = self.decoder_inputs(targets, target_space, problem)
-    x = self.mixer(shifted, encoded, mask, encoded_mask, training=training)
-    x = self.decoder(x, encoded, mask, encoded_mask, training=training)
-    return self.target_net(problem).top(x, mask, training=training)
+    if not return_attention:
+      x = self.mixer(shifted, encoded, mask, encoded_mask, training=training)
+      x = self.decoder(x, encoded, mask, encoded_mask, training=training)
+      return self.target_net(problem).top(x, mask, training=training)
+    self._check_attention()
+    x, mixed = self.mixer(shifted, encoded, mask, encoded_mask, training=training,
+                          return_weights=True)
+    x, decoded = self.decoder(x, encoded, mask, encoded_mask, training=training,
+                              return_weights=True)
+    logits = self.target_net(problem).top(x, mask, training=training)
+    return logits, ops.stack([mixed, *decoded], axis=1)
+
+  def attention_layers(self) -> List[str]:
+    """Names of the attention blocks over the encoded inputs, in the order of the L axis of
+    decode(..., return_attention=True): the mixer's, then each decoder block's."""
+    if not self.hp.use_attention:
+      return []
+    return ["mixer"] + [f"decoder{i}" for i in range(self.hp.num_decoder_blocks)]
+
+  def _check_attention(self):
+    if not self.hp.use_attention:
+      raise errors.ConfigError("This model has no attention to return (hparam "
+                               "use_attention=False).")
 
   def call(self, features, problem=None, training=None):
     encoded, mask = self.encode(features["inputs"], problem, training)
@@ -219,21 +242,37 @@ class MultiModel(keras.Model):
                       "decoder": dec_fixed},
             "cache": {"mixer": mix_cache, "decoder": dec_cache}}
 
-  def decode_step(self, prev_ids, state, problem):
+  def decode_step(self, prev_ids, state, problem, return_attention=False):
     """Logits of target position t = state["t"]: float32 [B, V] ([B, C] for class labels).
 
     prev_ids int [B] are the targets at t - 1 (ignored at t = 0, where the command token goes
-    in). Costs one position of the mixer and decoder, whatever t is.
+    in). Costs one position of the mixer and decoder, whatever t is. Returns (logits, state),
+    or with return_attention (logits, state, attention float32 [B, L, S]): position t's row of
+    decode(..., return_attention=True) (the same numbers, from the caches).
     """
     t, fixed = state["t"], state["fixed"]
     net = self.target_net(problem)
     emb, _ = net.targets_bottom(ops.cast(ops.reshape(prev_ids, (-1, 1)), "int32"))
     x = ops.where(ops.equal(t, 0), fixed["command"], ops.cast(emb, fixed["command"].dtype))
-    x, mix_cache = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"])
-    x, dec_cache = self.decoder.step(x, t, fixed["decoder"], state["cache"]["decoder"])
+    if return_attention:
+      self._check_attention()
+      x, mix_cache, mixed = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"],
+                                            return_weights=True)
+      x, dec_cache, decoded = self.decoder.step(x, t, fixed["decoder"],
+                                                state["cache"]["decoder"], return_weights=True)
+    else:
+      x, mix_cache = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"])
+      x, dec_cache = self.decoder.step(x, t, fixed["decoder"], state["cache"]["decoder"])
     logits = net.top(x, ops.ones(ops.shape(x)[:2], "float32"), training=False)
     new_state = {"t": t + 1, "fixed": fixed, "cache": {"mixer": mix_cache, "decoder": dec_cache}}
+    if return_attention:
+      return logits[:, 0], new_state, ops.stack([mixed, *decoded], axis=1)[:, :, 0]
     return logits[:, 0], new_state
+
+  @staticmethod
+  def source_mask(state):
+    """The encoded inputs' mask [B, S] of a start_decoding state (1: a real position)."""
+    return state["fixed"]["mixer"]["attention"]["mask"]
 
   def greedy_decode(self, features, problem, max_length):
     """Greedy ids int32 [B, <= max_length] ([B, 1] for class labels).

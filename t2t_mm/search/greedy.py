@@ -3,9 +3,12 @@
     ids, scores = greedy_or_sample(model, features, problem, max_length)          # argmax
     ids, scores = greedy_or_sample(model, features, problem, 50, temperature=0.8, top_k=10,
                                    seed=7)
+    ids, scores, att = greedy_or_sample(model, features, problem, 50, attention=True)
   ids int32 [B, max_length]: tokens up to and including the end token (EOS, or PAD as
   model.greedy_decode treats it), PAD after; scores float32 [B]: sum of the chosen tokens'
-  log-probabilities (of the untempered model).
+  log-probabilities (of the untempered model); att float32 [B, max_length, L, S]: per output
+token, the attention of each of the model's L source-attention blocks (averaged over heads)
+over the S encoded input positions (model.decode_step(..., return_attention=True)).
 
     state = model.start_decoding(features, problem, max_length)                 # encoder once
     ids, scores = greedy_loop(model, state, problem, max_length)                # the steps
@@ -47,32 +50,44 @@ def choose(logits, t, temperature: float, top_k: int, seed):
 
 
 def greedy_or_sample(model, features, problem, max_length: int, temperature: float = 0.0,
-                     top_k: int = 0, seed=0):
+                     top_k: int = 0, seed=0, attention: bool = False):
   """See the module docstring."""
   state = model.start_decoding(features, problem, max_length)
-  return greedy_loop(model, state, problem, max_length, temperature, top_k, seed)
+  return greedy_loop(model, state, problem, max_length, temperature, top_k, seed, attention)
 
 
 def greedy_loop(model, state, problem, max_length: int, temperature: float = 0.0,
-                top_k: int = 0, seed=0):
-  """The search from a start_decoding state: (ids [B, max_length], scores [B])."""
+                top_k: int = 0, seed=0, attention: bool = False):
+  """The search from a start_decoding state: (ids [B, max_length], scores [B]); with
+  attention=True also the decoder's source attention of each chosen token, float32
+  [B, max_length, L, S] (model.decode_step's, zeros after a sequence's end). A Python flag:
+  without it the loop carries no attention buffer at all."""
   b = ops.shape(state["fixed"]["command"])[0]
   positions = ops.arange(max_length)[None, :]
 
-  def cond(prev, buf, done, score, state):
-    del prev, buf, score
+  def cond(prev, buf, done, score, state, *att):
+    del prev, buf, score, att
     return ops.logical_and(state["t"] < max_length, ops.logical_not(ops.all(done)))
 
-  def body(prev, buf, done, score, state):
+  def body(prev, buf, done, score, state, *att):
     t = state["t"]
-    logits, state = model.decode_step(prev, state, problem)
+    if attention:
+      logits, state, weights = model.decode_step(prev, state, problem, return_attention=True)
+      at_t = ops.equal(positions, t)[:, :, None, None]  # [1, max_length, 1, 1]
+      keep = ops.logical_not(done)[:, None, None, None]
+      att = (ops.where(ops.logical_and(at_t, keep), weights[:, None], att[0]),)
+    else:
+      logits, state = model.decode_step(prev, state, problem)
     nxt = ops.where(done, PAD_ID, choose(logits, t, temperature, top_k, seed))
     logp = ops.take_along_axis(ops.log_softmax(logits, axis=-1), nxt[:, None], axis=-1)[:, 0]
     score = score + ops.where(done, 0.0, logp)
     buf = ops.where(ops.equal(positions, t), nxt[:, None], buf)
-    return nxt, buf, ops.logical_or(done, is_end(nxt)), score, state
+    return (nxt, buf, ops.logical_or(done, is_end(nxt)), score, state, *att)
 
   init = (ops.zeros((b,), "int32"), ops.zeros((b, max_length), "int32"),
           ops.zeros((b,), "bool"), ops.zeros((b,), "float32"), state)
-  _, buf, _, score, _ = ops.while_loop(cond, body, init)
-  return buf, score
+  if attention:
+    s = ops.shape(model.source_mask(state))[1]
+    init += (ops.zeros((b, max_length, len(model.attention_layers()), s), "float32"),)
+  out = ops.while_loop(cond, body, init)
+  return (out[1], out[3], out[5]) if attention else (out[1], out[3])

@@ -20,7 +20,7 @@ in TensorFlow's graph executor: its exact MoE dispatch has data-dependent shapes
 """
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -36,6 +36,9 @@ from t2t_mm.utils import tracing
 class DecodeResult:
   ids: np.ndarray
   scores: np.ndarray
+  # decode(..., attention=True) only; see DecodeRunner.decode.
+  attention: Optional[np.ndarray] = None
+  source_mask: Optional[np.ndarray] = None
 
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)  # Then multiples of 32.
@@ -77,21 +80,25 @@ def pad_to_buckets(features):
   return features, n
 
 
-def search_loop(model, problem: str, dhp: DecodeHParams):
-  """fn(state, seed) -> (ids [B, N, L], scores [B, N]): the search from a start_decoding state."""
+def search_loop(model, problem: str, dhp: DecodeHParams, attention: bool = False):
+  """fn(state, seed) -> (ids [B, N, L], scores [B, N]): the search from a start_decoding state;
+  with attention (greedy and sampling only) also the attention [B, L, layers, S]."""
   if dhp.beam_size > 1:
     return lambda state, seed: beam_search.beam_loop(model, state, problem, dhp.max_decode_length,
                                                      dhp.beam_size, dhp.alpha)
 
   def greedy_fn(state, seed):
-    ids, scores = greedy.greedy_loop(model, state, problem, dhp.max_decode_length,
-                                     dhp.sampling_temperature, dhp.top_k, seed)
-    return ids[:, None, :], scores[:, None]
+    out = greedy.greedy_loop(model, state, problem, dhp.max_decode_length,
+                             dhp.sampling_temperature, dhp.top_k, seed, attention)
+    return (out[0][:, None, :], out[1][:, None], *out[2:])
   return greedy_fn
 
 
-def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None):
-  """Graph-mode body: (ids [B, N, L], scores [B, N]) as tensors (see module docstring).
+def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None,
+                    attention: bool = False):
+  """Graph-mode body: (ids [B, N, L], scores [B, N]) as tensors (see module docstring); with
+  attention, also the attention of the best hypothesis [B, L, layers, S] and the source mask
+  [B, S].
 
   dhp.jit_compile compiles the search loop with XLA (call it inside a tf.function).
   """
@@ -99,18 +106,22 @@ def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None
   if spec.one_token_targets:
     state = model.start_decoding(features, problem, 1)
     b = tf.shape(features["target_space"])[0]
-    logits, _ = model.decode_step(tf.zeros([b], tf.int32), state, problem)
-    logp = tf.nn.log_softmax(logits, axis=-1)
+    out = model.decode_step(tf.zeros([b], tf.int32), state, problem,
+                            return_attention=attention)
+    logp = tf.nn.log_softmax(out[0], axis=-1)
     n = min(dhp.beam_size, spec.target_vocab_size)
     scores, labels = tf.math.top_k(logp, k=n)
+    if attention:
+      return labels[:, :, None], scores, out[2][:, None], model.source_mask(state)
     return labels[:, :, None], scores
-  loop = search_loop(model, problem, dhp)
+  loop = search_loop(model, problem, dhp, attention)
   if dhp.jit_compile:
     # autograph=False: the loops are explicit while_loops, nothing to convert (autograph
     # cannot read the source of a function_for copy and would warn).
     loop = tracing.function_for(loop, problem, jit_compile=True, autograph=False)
   state = model.start_decoding(features, problem, dhp.max_decode_length)
-  return loop(state, dhp.seed if seed is None else seed)
+  out = loop(state, dhp.seed if seed is None else seed)
+  return (*out, model.source_mask(state)) if attention else out
 
 
 class DecodeRunner:
@@ -120,29 +131,47 @@ class DecodeRunner:
     self.model = model
     self._fns: Dict[Tuple, tf.types.experimental.GenericFunction] = {}
 
-  def function(self, problem: str, dhp: DecodeHParams):
+  def function(self, problem: str, dhp: DecodeHParams, attention: bool = False):
     """The compiled fn(features, seed) of these settings (batch_size, return_beams and seed
-    do not change the graph)."""
+    do not change the graph). With attention, a function of its own: the one without it
+    carries no attention buffer."""
     key = (problem, dhp.beam_size, dhp.alpha, dhp.max_decode_length, dhp.sampling_temperature,
-           dhp.top_k, dhp.jit_compile)
+           dhp.top_k, dhp.jit_compile, attention)
     if key not in self._fns:
       if problem not in self.model.specs:
         raise errors.UnknownNameError(
             f"The model has no problem {problem!r}."
             f"{errors.did_you_mean(str(problem), self.model.specs)} It was built for: "
             f"{sorted(self.model.specs)}.")
+      if (attention and dhp.beam_size > 1
+          and not self.model.specs[problem].one_token_targets):
+        raise errors.ConfigError(
+            f"Attention comes from greedy decoding and sampling; beam_size={dhp.beam_size} "
+            "asks for beam search: use beam_size=1 with attention.")
+      if attention:
+        self.model._check_attention()
       self._fns[key] = tracing.function_for(
-          lambda features, seed: decode_features(self.model, features, problem, dhp, seed),
+          lambda features, seed: decode_features(self.model, features, problem, dhp, seed,
+                                                 attention),
           problem, reduce_retracing=True)
     return self._fns[key]
 
-  def decode(self, features, problem: str, dhp: DecodeHParams) -> DecodeResult:
-    fn = self.function(problem, dhp)
+  def decode(self, features, problem: str, dhp: DecodeHParams,
+             attention: bool = False) -> DecodeResult:
+    """See the module docstring. attention=True (greedy and sampling, or class labels) also
+    fills result.attention, float32 [B, L_out, layers, S]: per output position, each source
+    attention block's weights (model.attention_layers(), averaged over heads) over the S
+    encoded input positions, and result.source_mask [B, S] (1: a real input position; the
+    input may have been padded to a bucket)."""
+    fn = self.function(problem, dhp, attention)
     n = None
     if dhp.jit_compile and not self.model.specs[problem].one_token_targets:
       features, n = pad_to_buckets(features)
-    ids, scores = fn(dict(features), tf.constant(dhp.seed, tf.int32))
-    return DecodeResult(ids.numpy()[:n], scores.numpy()[:n])
+    out = fn(dict(features), tf.constant(dhp.seed, tf.int32))
+    result = DecodeResult(out[0].numpy()[:n], out[1].numpy()[:n])
+    if attention:
+      result.attention, result.source_mask = out[2].numpy()[:n], out[3].numpy()[:n]
+    return result
 
 
 def trim(ids) -> list:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data.spec import ProblemSpec
@@ -115,6 +116,54 @@ def test_class_label_step_equals_full_call(model):
   assert result.ids.shape == (B, 3, 1)
   np.testing.assert_array_equal(result.ids[:, 0, 0], full.argmax(-1))
   assert np.all(np.diff(result.scores, axis=1) <= 0)
+
+
+def _full_attention(model, feats, problem, ids):
+  """The uncached call's attention [B, layers, T, S] for target ids [B, T]."""
+  encoded, mask = model.encode(feats["inputs"], problem, training=False)
+  _, att = model.decode(encoded, mask, ids, feats["target_space"], problem, training=False,
+                        return_attention=True)
+  return att.numpy()
+
+
+@pytest.mark.parametrize("problem", ["ende", "caption", "wave"])
+def test_attention_of_cached_greedy_equals_the_uncached_call(model, run, problem):
+  feats = _features(problem, seed=2)
+  result = run.decode(feats, problem, GREEDY, attention=True)  # XLA loop, padded input.
+  ids, att = result.ids[:, 0], result.attention
+  layers = model.attention_layers()
+  assert len(layers) == 1 + model.hp.num_decoder_blocks >= 3 and layers[0] == "mixer"
+  assert att.shape[:3] == (B, L, len(layers))
+  full = _full_attention(model, feats, problem, ids)  # [B, layers, L, S] on unpadded input.
+  s = full.shape[-1]
+  real = result.source_mask[:, :s].astype(bool)
+  assert np.all(result.source_mask[:, s:] == 0)  # Bucket padding is masked...
+  np.testing.assert_array_equal(att[..., s:], 0)  # ... and gets no weight.
+  for b in range(B):
+    steps = min(len(runner_lib.trim(ids[b])) + 1, L)  # The tokens through the end token.
+    np.testing.assert_allclose(att[b, :steps, :, :s], full[b].transpose(1, 0, 2)[:steps],
+                               atol=2e-5)
+    np.testing.assert_array_equal(att[b, steps:], 0)
+    # Each row is a distribution over the real input positions.
+    np.testing.assert_allclose(att[b, :steps].sum(-1), 1, atol=1e-5)
+    assert np.all(att[b, :steps, :, :s][..., ~real[b]] == 0)
+  # The same tokens as the search without attention: the flag adds outputs, nothing else.
+  np.testing.assert_array_equal(ids, run.decode(feats, problem, GREEDY).ids[:, 0])
+
+
+def test_class_label_attention_and_what_attention_refuses(model, run):
+  feats = _features("label")
+  result = run.decode(feats, "label", DecodeHParams(beam_size=3), attention=True)
+  assert result.ids.shape == (B, 3, 1)
+  full = _full_attention(model, feats, "label", np.zeros((B, 1), "int32"))
+  np.testing.assert_allclose(result.attention[:, 0], full[:, :, 0], atol=2e-5)
+  assert result.attention.shape == (B, 1, 3, 1)  # 16x16 pixels: one position of 32x32.
+  with pytest.raises(errors.ConfigError, match="beam_size=1 with attention"):
+    run.decode(_features("ende"), "ende", DecodeHParams(beam_size=2), attention=True)
+  m = _model(use_attention=False)
+  assert m.attention_layers() == []
+  with pytest.raises(errors.ConfigError, match="use_attention=False"):
+    runner_lib.DecodeRunner(m).decode(_features("ende"), "ende", GREEDY, attention=True)
 
 
 def test_state_shapes_do_not_grow_with_position(model):

@@ -6,11 +6,17 @@
     GET  /               the page (page.html beside this file)
     GET  /api/problems   {"problems": [{"name", "input", "input_modality", "target_modality",
                           "class_labels"}], "max_body_bytes"}
-    POST /api/decode     JSON {"problem", "text", "beam_size", "alpha", "sampling_temperature"}, or
-                         multipart/form-data with those fields and a "file" (image or WAV bytes)
+    POST /api/decode     JSON {"problem", "text", "beam_size", "alpha", "sampling_temperature",
+                         "attention"}, or multipart/form-data with those fields and a "file"
+                         (image or WAV bytes)
                          -> {"problem", "output", "settings", "ms"} plus "beams" [{"text",
-                         "score"}] when beam_size > 1 and "classes" [{"label", "probability"}]
-                         (the top 5) for class-label problems
+                         "score"}] when beam_size > 1, "classes" [{"label", "probability"}]
+                         (the top 5) for class-label problems, and with "attention": true
+                         "attention" {"layers": [names], "outputs": [output tokens],
+                         "weights": [layer][output token][input position] (4 decimals),
+                         "inputs": {"kind": "text", "tokens"} | {"kind": "image", "grid":
+                         [rows, columns], "size": [height, width]} | {"kind": "audio",
+                         "frames", "seconds"}} (session.Attention; beam_size 1 only)
 
 Errors answer {"error": one line} with 400 (bad input), 404 / 405 (no such route / method), 413
 (a body over max_body_bytes: refused from its Content-Length before it is read, or once that
@@ -28,6 +34,7 @@ import time
 from importlib import resources
 
 import anyio
+import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -92,6 +99,18 @@ def _settings(fields, from_form: bool) -> dict:
   return out
 
 
+def _flag(fields, name: str, from_form: bool) -> bool:
+  """A true/false field (absent: false); a DataError names it."""
+  value = fields.get(name)
+  if value is None or value == "":
+    return False
+  if from_form and value in ("true", "false", "1", "0"):
+    return value in ("true", "1")
+  if isinstance(value, bool):
+    return value
+  raise errors.DataError(f"{name}: expected true or false, got {str(value)[:40]!r}.")
+
+
 class Server:
   """The app's state: the run, its one worker and the count of requests in it."""
 
@@ -130,10 +149,10 @@ class Server:
                        "again shortly.")
       self.pending += 1
       try:
-        problem, value, settings = await self._read(request)
+        problem, value, settings, attention = await self._read(request)
         start = time.perf_counter()
         answer = await anyio.to_thread.run_sync(self._decode, problem, value, settings,
-                                                limiter=self.worker)
+                                                attention, limiter=self.worker)
         answer["ms"] = round((time.perf_counter() - start) * 1000)
         return JSONResponse(answer)
       finally:
@@ -156,7 +175,8 @@ class Server:
     return b"".join(chunks)
 
   async def _read(self, request: Request):
-    """(problem, text or file bytes, settings) of a request; DataError for bad input."""
+    """(problem, text or file bytes, settings, attention) of a request; DataError for bad
+    input."""
     body = await self._body(request)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
@@ -167,7 +187,7 @@ class Server:
       if not isinstance(fields, dict):
         raise errors.DataError("The body must be a JSON object.")
       return (self._problem(fields), self._text(fields.get("text")),
-              _settings(fields, from_form=False))
+              _settings(fields, from_form=False), _flag(fields, "attention", from_form=False))
     if kind == "multipart/form-data":
       async def replay():  # The body was read (bounded) above; the form parser reads it here.
         return {"type": "http.request", "body": body, "more_body": False}
@@ -180,7 +200,8 @@ class Server:
         value = await upload.read()
       else:
         value = self._text(form.get("text"))
-      return self._problem(form), value, _settings(form, from_form=True)
+      return (self._problem(form), value, _settings(form, from_form=True),
+              _flag(form, "attention", from_form=True))
     raise errors.DataError("Send JSON (Content-Type: application/json) or a multipart form "
                            f"(multipart/form-data), not {kind or 'no Content-Type'}.")
 
@@ -198,7 +219,7 @@ class Server:
       raise errors.DataError(f"text: expected a string, got {type(text).__name__}.")
     return text
 
-  def _decode(self, problem: str, value, settings: dict) -> dict:
+  def _decode(self, problem: str, value, settings: dict, attention: bool = False) -> dict:
     """On the worker thread: the answer of one request."""
     kind = self.run.input_kind(problem)
     if kind == "text":
@@ -216,15 +237,24 @@ class Server:
       # for enough of them (sampling does not apply to one token: the best class is the same).
       k = min(max(TOP_CLASSES, beam_size), spec.target_vocab_size)
       hyps = self.run.hypotheses(problem, value, dict(settings, beam_size=k,
-                                                      sampling_temperature=0.0))
+                                                      sampling_temperature=0.0),
+                                 attention=attention)
       answer["classes"] = [{"label": h.text, "probability": math.exp(h.score)}
                            for h in hyps[:TOP_CLASSES]]
       hyps = hyps[:beam_size]
     else:
-      hyps = self.run.hypotheses(problem, value, settings)
+      if attention and beam_size > 1:
+        raise errors.DataError(f"attention: comes from greedy decoding; send beam_size 1 with "
+                               f"it, not {beam_size}.")
+      hyps = self.run.hypotheses(problem, value, settings, attention=attention)
     answer["output"] = hyps[0].text
     if beam_size > 1:
       answer["beams"] = [{"text": h.text, "score": h.score} for h in hyps]
+    if attention:
+      att = hyps[0].attention
+      answer["attention"] = {"layers": att.layers, "outputs": att.outputs,
+                             "weights": np.round(att.weights.astype(np.float64), 4).tolist(),
+                             "inputs": att.inputs}
     return answer
 
 

@@ -252,3 +252,11 @@ def test_cli_decodes_from_file(tool, tmp_path):
   result = tool("mm-decoder", f"--usr_dir={pkg}", f"--output_dir={out}",
                 "--decode_interactive", "--decode_from_file=x")
   assert result.returncode != 0 and "exactly one of" in result.stderr
+
+
+def test_image_grid_is_the_factorization_closest_to_the_image_aspect():
+  assert session_lib.image_grid(4, 32, 32) == (2, 2)
+  assert session_lib.image_grid(6, 64, 96) == (2, 3)
+  assert session_lib.image_grid(6, 96, 64) == (3, 2)
+  assert session_lib.image_grid(1, 8, 8) == (1, 1)
+  assert session_lib.image_grid(7, 10, 300) == (1, 7)  # A prime: one row or one column.
