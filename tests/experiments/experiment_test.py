@@ -59,7 +59,7 @@ def _json(path):
 
 def test_experiment_end_to_end_skip_resume_best_checkpoints_tables_plot(tmp_path):
   root, data = str(tmp_path / "exp"), str(tmp_path / "data")
-  config = _config(num_evals=3)
+  config = _config(num_evals=2)
   runs = plan_lib.plan_runs(config)
 
   # An interrupted run: killed after half its steps (its checkpoint at step 4 stays).
@@ -90,7 +90,7 @@ def test_experiment_end_to_end_skip_resume_best_checkpoints_tables_plot(tmp_path
     # Every eval_every steps (train_steps // num_evals) and at the end.
     assert [h["step"] for h in saved["history"]] == sorted(
         set(range(r.eval_every, r.train_steps + 1, r.eval_every)) | {r.train_steps})
-    assert len(saved["history"]) >= 3
+    assert len(saved["history"]) >= 2
     hparams = _json(os.path.join(folder, "hparams.json"))["hparams"]
     assert hparams["mixture"] == "uniform" and hparams["learning_rate_warmup_steps"] == 3
     assert hparams["seed"] == 1234
@@ -181,7 +181,7 @@ def test_experiment_end_to_end_skip_resume_best_checkpoints_tables_plot(tmp_path
 
   # Other settings in the same output_root are refused, naming what differs.
   with pytest.raises(errors.ConfigError, match="steps: 8 there, 9 now"):
-    runner.run_experiment(_config(steps=9, num_evals=3), root, data, str(tmp_path / "raw"),
+    runner.run_experiment(_config(steps=9, num_evals=2), root, data, str(tmp_path / "raw"),
                           train_fn=must_not_train, stream=io.StringIO())
 
 
@@ -189,7 +189,7 @@ def test_seeded_table3_experiment_resumes_and_reports_spread(tmp_path):
   """--runs=table3 with two seeds: killed in the second seed, a run trained but not yet
   tested; the rerun trains only what is left, tests the untested run, skips the rest."""
   root, data, raw = str(tmp_path / "exp"), str(tmp_path / "data"), str(tmp_path / "raw")
-  config = _config(seeds=2, steps=4, bootstrap_samples=200)
+  config = _config(seeds=2, steps=4, bootstrap_samples=200, test_decode=False, num_evals=2)
   runs = runner.select_runs(plan_lib.plan_runs(config), ["table3"],
                             plan_lib.run_groups(config))
   assert [r.folder for r in runs] == [
@@ -276,18 +276,35 @@ def test_report_of_unfinished_runs_marks_cells_missing(tmp_path):
 
 
 def test_plan_of_all8_mini_gives_equal_steps_per_problem():
-  config = plan_lib.ExperimentConfig(suite="all8_mini", steps=100)
+  config = plan_lib.ExperimentConfig(suite="all8_mini", steps=100, seeds=2)
   runs = plan_lib.plan_runs(config)
-  names = [r.name for r in runs]
-  assert len(runs) == 8 + 4
+  assert len(runs) == 2 * (8 + 4)
+  assert [r.seed for r in runs] == [1234] * 12 + [1235] * 12  # Seed by seed.
+  first = runs[:12]
+  names = [r.name for r in first]
   assert "pair_parse_en_mini_image_scenes_mini" in names
-  assert all(r.steps_per_problem == 100 for r in runs)
-  assert plan_lib.total_steps(runs) == (4 * 8 + 2) * 100
-  by_name = {r.name: r for r in runs}
-  assert by_name["joint"].train_steps == 800
+  by_name = {r.name: r for r in first}
+  for r in first:
+    if len(r.problems) == 1:
+      assert r.train_steps == 100 and r.best_metric == f"{r.problems[0]}/log_perplexity"
+    else:  # Exactly 100 steps on parsing: about 100 per problem, the rest by the sampler.
+      assert r.best_metric == "mean/log_perplexity"
+      sampler = mixture.MixtureSampler({p: 1.0 for p in r.problems}, r.seed)
+      draws = [sampler.problem_at(s) for s in range(r.train_steps)]
+      assert draws.count("parse_en_mini") == 100 and draws[-1] == "parse_en_mini"
+      assert abs(r.steps_per_problem - 100) < 25
+      # The trainer runs the problems in this order (its sampler's order).
+      assert registry.expand_problem_names(",".join(r.problems)) == list(r.problems)
+  assert by_name["joint"].train_steps == by_name["joint_no_moe"].train_steps
+  assert runs[12 + names.index("joint")].train_steps != by_name["joint"].train_steps
   assert by_name["joint_no_moe"].hparams_set == "multimodel_tiny_no_moe"
   assert by_name["joint_no_attention"].hparams_set == "multimodel_tiny_no_attention"
-  assert by_name["joint"].eval_every == 800 // config.num_evals
+  assert by_name["joint"].eval_every == by_name["joint"].train_steps // config.num_evals
+  assert by_name["joint"].folder == "joint/seed1234"
+  bindings = plan_lib.gin_bindings(config, by_name["joint"])
+  assert f"trainer.TrainerConfig.checkpoint_every = {by_name['joint'].eval_every}" in bindings
+  assert plan_lib.run_groups(config)["table3"] == [
+      "single_parse_en_mini", "pair_parse_en_mini_image_scenes_mini", "joint"]
 
 
 def test_tiny_ablations_differ_from_tiny_only_in_the_ablated_part():
@@ -328,30 +345,63 @@ def test_mixture_override_and_unknown_run_are_errors(tmp_path):
   with pytest.raises(errors.ConfigError, match="sets mixture"):
     runner.run_experiment(_config(hparams="mixture=proportional"), str(tmp_path), "d", "t",
                           stream=io.StringIO())
+  with pytest.raises(errors.ConfigError, match="sets seed"):
+    runner.run_experiment(_config(hparams="seed=3"), str(tmp_path), "d", "t",
+                          stream=io.StringIO())
   with pytest.raises(errors.UnknownNameError, match="single_exp_fake_parse"):
     runner.run_experiment(_config(), str(tmp_path), "d", "t", only=["single_exp_fake_pars"],
                           stream=io.StringIO())
 
 
-def test_claims_read_the_numbers():
-  config = _config()
+def test_claims_read_the_numbers_and_tests():
+  config = _config(bootstrap_samples=200)
   runs = plan_lib.plan_runs(config)
+  problems = ("exp_fake_parse", "exp_fake_label", "exp_fake_copy")
 
-  def info(ppl):
-    return {"problems": {p: {"log_perplexity": ppl, "token_accuracy": 1 - ppl / 10}
-                         for p in ("exp_fake_parse", "exp_fake_label", "exp_fake_copy")},
-            "history": [], "seconds": 1.0, "num_problems": 1, "step": 1}
+  def info(ppl, spread=0.0):
+    # Eight test examples of one token each, whose NLL spread around ppl.
+    nll = [ppl + spread * (i % 2 * 2 - 1) for i in range(8)]
+    return {1234: {"test": {p: {"metrics": {"log_perplexity": ppl,
+                                            "token_accuracy": 1 - ppl / 10},
+                                "per_example": {"nll": nll, "tokens": [1.0] * 8,
+                                                "correct": [1 - ppl / 10] * 8}}
+                            for p in problems},
+                   "history": [], "seconds": 1.0, "num_problems": 1, "step": 1}}
 
-  collected = {r.name: info(2.0) for r in runs}
-  collected["joint"] = info(1.5)  # Joint helps everything; ablations worse than joint.
+  collected = {r.name: info(2.0, 0.5) for r in runs}
+  collected["joint"] = info(1.5, 0.5)  # Joint helps everything; ablations worse than joint.
   tables = tables_lib.build_tables(config, runs, collected)
   text = " ".join(tables_lib.claims(config, tables))
-  assert "helps the small problem (exp_fake_parse): holds" in text
+  # Every example is 0.5 better: the interval is [-0.5, -0.5].
+  assert ("helps the small problem (exp_fake_parse): holds with all problems (Δ 95% "
+          "interval [-0.500, -0.500], p=0.000, 1 seed(s)), not shown at this budget") in text
   assert "without it on 3 of 3 problems" in text
-  assert "mean +0.050" in text
-  collected["joint"] = info(2.5)
+  assert "mean +0.050" in text and "significantly worse (95% interval below 0) on 0." in text
+  collected["joint"] = info(2.5, 0.5)
   text = " ".join(tables_lib.claims(config, tables_lib.build_tables(config, runs, collected)))
-  assert "does not hold" in text and "without it on 0 of 3" in text
+  assert "reversed with all problems" in text and "without it on 0 of 3" in text
+  assert "on 2 (exp_fake_label, exp_fake_copy)" in text
+  assert tables_lib.verdict(-0.1, {"low": -0.3, "high": 0.1}, True) == (
+      "not shown at this budget")
+  assert tables_lib.verdict(-0.1, None, True) == "holds"
+  assert tables_lib.verdict(0.1, {"low": 0.05, "high": 0.2}, False) == "holds"
+
+
+def test_dev_curve_turn_up_is_reported():
+  config = _config()
+  runs = plan_lib.plan_runs(config)
+  curve = [(2, 1.0), (4, 0.6), (6, 0.7), (8, 0.9)]
+  collected = {"single_exp_fake_parse": {1234: {
+      "history": [{"step": s, "problems": {"exp_fake_parse": {"log_perplexity": v}}}
+                  for s, v in curve],
+      "test": {"exp_fake_parse": {"step": 4}}}}}
+  curves = tables_lib.dev_curves(config, runs, collected)
+  assert curves == [{"run": "single_exp_fake_parse", "seed": 1234, "best_step": 4,
+                     "best": 0.6, "last_step": 8, "last": 0.9, "turns_up": True,
+                     "test_step": 4}]
+  tables = tables_lib.build_tables(config, runs, {})
+  assert ("Overfitting of exp_fake_parse alone (dev log-ppl): seed 1234: turns up after step "
+          "4 (0.600, then 0.900 at step 8).") in tables_lib.claims(config, tables, curves)
 
 
 def test_cli_unknown_flag_and_bad_problem_exit_nonzero(tool, tmp_path):
@@ -373,14 +423,18 @@ def test_cli_trains_the_named_run_and_reports(tool, tmp_path):
   result = tool("mm-experiment", f"--usr_dir={plugin}", f"--suite={SUITE}", "--steps=3",
                 f"--output_root={root}", f"--data_dir={tmp_path / 'data'}",
                 "--small_problem=exp_fake_parse", "--partner_problem=exp_fake_label",
-                "--hparams_set=exp_fake", "--parse_train_examples=40", "--warmup_steps=2",
+                "--hparams_set=exp_fake", "--small_train_examples=40", "--warmup_steps=2",
                 "--num_evals=1", "--eval_steps=1", "--decode_examples=4",
-                "--runs=single_exp_fake_parse")
+                "--runs=single_exp_fake_parse", "--notest_decode")
   assert result.returncode == 0, result.stderr[-3000:]
   assert "Table 3: exp_fake_parse alone, with exp_fake_label, and with all 3" in result.stdout
   saved = json.loads((root / "results.json").read_text())
   assert saved["config"]["small_train_examples"] == 40 and saved["config"]["steps"] == 3
   assert saved["config"]["no_moe_hparams_set"] == "exp_fake_no_moe"
-  assert {n for n, r in saved["runs"].items() if r["finished"]} == {"single_exp_fake_parse"}
-  assert saved["runs"]["joint"]["train_steps"] == 9
+  assert {n for n, r in saved["runs"].items() if r["finished"]} == {
+      "single_exp_fake_parse/seed1234"}
+  assert saved["runs"]["joint/seed1234"]["train_steps"] >= 3
+  assert saved["config"]["test_decode"] is False
+  tested = saved["runs"]["single_exp_fake_parse/seed1234"]["test_results"]["exp_fake_parse"]
+  assert tested["step"] == 3 and "exact_match" not in tested["metrics"]
   assert (tmp_path / "data" / "exp_fake_parse.num_train").read_text() == "40"
