@@ -120,6 +120,8 @@ def select_runs(runs: Sequence[plan_lib.RunSpec], only: Sequence[str],
 def _hparams_overrides(config: plan_lib.ExperimentConfig, seed: int) -> str:
   for name, why in (("mixture", f"the experiment uses mixture={plan_lib.MIXTURE} so that each "
                      "problem of a joint run gets the same steps on average"),
+                    ("mixture_schedule", "the experiment's step counts assume the constant "
+                     f"{plan_lib.MIXTURE} mixture"),
                     ("seed", "the experiment sets each run's seed (--seeds)")):
     if re.search(rf"(^|,)\s*{name}\s*=", config.hparams):
       raise errors.ConfigError(f"hparams='{config.hparams}' sets {name}; {why}.")
