@@ -19,7 +19,8 @@ RANKS = {
     "search": 7,
     "runs": 8,
     "training": 9, "decoding": 9,
-    "experiments": 10, "testing": 10, "eval": 10,
+    "testing": 10, "eval": 10,
+    "experiments": 11,  # Above eval: tests each run's best checkpoints with mm-eval's code.
     "api": 11,  # t2t_mm/api.py: the Python API, what bin/ calls.
     "serve": 12,  # mm-serve's web app over api.Run.
     "bin": 13,

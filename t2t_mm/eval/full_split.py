@@ -22,6 +22,7 @@ import os
 import weakref
 from typing import Dict, List, Mapping, Optional, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from t2t_mm import errors
@@ -37,7 +38,8 @@ from t2t_mm.runs import outputs
 from t2t_mm.runs import run_vocab
 from t2t_mm.search import runner as runner_lib
 from t2t_mm.training import evaluation
-from t2t_mm.utils import atomic, fs
+from t2t_mm.training import losses
+from t2t_mm.utils import atomic, fs, tracing
 
 MODEL_KEYS = ("inputs", "targets", "target_space")
 # model -> {problem: compiled teacher-forced statistics}: each is traced once per process, not
@@ -86,9 +88,38 @@ def references(problem, split: str, data_dir: str) -> Optional[List[List[str]]]:
     return [json.loads(line) for line in f if line.strip()]
 
 
+def example_stats_fn(model, spec, element_spec):
+  """fn(batch) -> per example (summed NLL, correct tokens, target tokens, top-5 hit): the
+  statistics of make_stats_fn before the sum over the batch (for tests over examples)."""
+  one_token, name = spec.one_token_targets, spec.name
+
+  def stats(features):
+    logits = tf.cast(model(features, problem=name, training=False), tf.float32)
+    targets = features["targets"]
+    weights = losses.target_weights(targets, one_token)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    nll = -tf.gather(log_probs, targets, axis=-1, batch_dims=2)
+    correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=targets.dtype), targets),
+                      tf.float32)
+    top5 = tf.zeros_like(weights[:, 0])
+    if one_token:
+      top5 = tf.cast(tf.math.in_top_k(tf.reshape(targets, [-1]), logits[:, 0, :],
+                                      k=min(5, spec.target_vocab_size)), tf.float32)
+    return (tf.reduce_sum(nll * weights, axis=1), tf.reduce_sum(correct * weights, axis=1),
+            tf.reduce_sum(weights, axis=1), top5)
+
+  return tracing.function_for(stats, f"{name}_examples", input_signature=[element_spec])
+
+
 def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runner=None,
-                     progress: bool = True) -> Dict[str, object]:
-  """{"metrics", "signatures", "examples", "hypotheses"} of problem `name` over `split`."""
+                     progress: bool = True, per_example: bool = False,
+                     decode: bool = True) -> Dict[str, object]:
+  """{"metrics", "signatures", "examples", "hypotheses"} of problem `name` over `split`.
+
+  per_example: also "per_example": {"nll", "correct", "tokens"}, lists in split order (the
+    statistics behind log-perplexity and token accuracy, per example).
+  decode: False skips decoding and the string metrics (BLEU, WER...): teacher-forced only.
+  """
   problem, spec = run.problems[name], run.specs[name]
   config = eval_config(run.hparams, dhp)
   batches, total = _batches(problem, split, run.data_dir, config)
@@ -96,6 +127,13 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
   decode_runner = decode_runner or runner_lib.DecodeRunner(run.model)
   model_spec = {k: v for k, v in batches.element_spec.items() if k in MODEL_KEYS}
   stats = stats_fn(run.model, spec, model_spec)
+  if per_example:
+    fns = _STATS_FNS.setdefault(run.model, {})
+    key = ("examples", spec.name)
+    if key not in fns:
+      fns[key] = example_stats_fn(run.model, spec, model_spec)
+    stats = fns[key]
+  examples: Dict[int, tuple] = {}
   nll = correct = count = top5 = 0.0
   token_counts = collections.Counter()
   hyps: Dict[int, str] = {}
@@ -106,15 +144,26 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
     bar = tqdm.tqdm(total=total, desc=f"{name} ({split})", unit="ex", mininterval=0.5, ncols=100)
   for batch in batches:
     features = {k: batch[k] for k in MODEL_KEYS}
-    b_nll, b_correct, b_count, b_top5 = (float(x) for x in stats(features))
+    out = stats(features)
+    if per_example:
+      e_nll, e_correct, e_count, e_top5 = (x.numpy().astype(float) for x in out)
+      for i, row in zip(batch["index"].numpy().tolist(), zip(e_nll, e_correct, e_count)):
+        examples[i] = row
+      out = (e_nll.sum(), e_correct.sum(), e_count.sum(), e_top5.sum())
+    b_nll, b_correct, b_count, b_top5 = (float(x) for x in out)
     nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
     targets = features["targets"].numpy()
     token_counts.update(targets.ravel().tolist() if spec.one_token_targets
                         else targets[targets != PAD_ID].tolist())
-    ids = decode_runner.decode(features, name, dhp).ids[:, 0, :]
-    for i, target, hyp in zip(batch["index"].numpy().tolist(), targets, ids):
-      refs[i] = inputs_lib.output_text(vocab, spec, target)
-      hyps[i] = inputs_lib.output_text(vocab, spec, hyp)
+    if decode:
+      if hasattr(run.model, "start_decoding"):
+        ids = decode_runner.decode(features, name, dhp).ids[:, 0, :]
+      else:  # A model without incremental decoding (the contract's minimum), as in training.
+        ids = np.asarray(run.model.greedy_decode(features, problem=name,
+                                                 max_length=dhp.max_decode_length))
+      for i, target, hyp in zip(batch["index"].numpy().tolist(), targets, ids):
+        refs[i] = inputs_lib.output_text(vocab, spec, target)
+        hyps[i] = inputs_lib.output_text(vocab, spec, hyp)
     if bar:
       bar.update(len(targets))
   if bar:
@@ -134,7 +183,7 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
   elif token_counts:
     result["chance_token_accuracy"] = max(token_counts.values()) / sum(token_counts.values())
   names = [m for m in dict.fromkeys(tuple(spec.metrics) + tuple(problem.metrics))
-           if m in metrics.STRING_METRICS]
+           if m in metrics.STRING_METRICS] if decode else []
   signatures = {}
   for metric in names:
     if metric == "bracket_f1":
@@ -143,10 +192,16 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
     else:
       result[metric] = metrics.compute(metric, ref_list, hyp_list)
     signatures[metric] = metrics.SIGNATURES[metric](ref_list)
-  return {"metrics": result, "signatures": signatures, "examples": len(hyp_list),
-          "references_per_example": max((len(r) for r in ref_list if not isinstance(r, str)),
-                                        default=1),
-          "hypotheses": hyp_list}
+  out = {"metrics": result, "signatures": signatures,
+         "examples": len(hyp_list) if decode else len(examples) or total,
+         "references_per_example": max((len(r) for r in ref_list if not isinstance(r, str)),
+                                       default=1),
+         "hypotheses": hyp_list}
+  if per_example:
+    rows = [examples[i] for i in sorted(examples)]
+    out["per_example"] = {key: [float(r[k]) for r in rows]
+                          for k, key in enumerate(("nll", "correct", "tokens"))}
+  return out
 
 
 def check_data(run, names: Sequence[str]) -> None:

@@ -5,7 +5,7 @@
 One row per problem, columns log-perplexity and token accuracy; x is the training steps spent
 on that problem (global step / problems in the run: with mixture=uniform each problem gets that
 many on average), so runs on one and on K problems line up. Single-task runs are solid black,
-joint runs coloured; unfinished runs are left out.
+joint runs coloured; one line per seed; unfinished runs are left out.
 """
 
 import io
@@ -27,13 +27,14 @@ def _curve(info: Dict, problem: str, metric: str):
   return xs, ys
 
 
-def plot_curves(runs: Sequence[plan_lib.RunSpec], collected: Dict[str, Optional[Dict]],
+def plot_curves(runs: Sequence[plan_lib.RunSpec], collected: Dict[str, Dict[int, Dict]],
                 path: str) -> Optional[str]:
   """Writes the PNG atomically; returns its path, or None when no run has finished."""
   # The object API with the Agg canvas: no pyplot, no global backend, no display needed.
   from matplotlib.backends.backend_agg import FigureCanvasAgg
   from matplotlib.figure import Figure
 
+  runs = plan_lib.configurations(runs)
   problems = []
   for r in runs:
     problems += [p for p in r.problems if p not in problems]
@@ -47,16 +48,16 @@ def plot_curves(runs: Sequence[plan_lib.RunSpec], collected: Dict[str, Optional[
   colour = {name: palette[i % len(palette)] for i, name in enumerate(multi_runs)}  # Fixed.
   for row, problem in enumerate(problems):
     for r in runs:
-      info = collected.get(r.name)
-      if problem not in r.problems or not info:
+      if problem not in r.problems:
         continue
       single = len(r.problems) == 1
       style = {"color": "black", "linewidth": 2} if single else {
           "color": colour[r.name], "linestyle": "--" if "no_" in r.name else "-"}
-      for col, (metric, _) in enumerate(METRICS):
-        xs, ys = _curve(info, problem, metric)
-        axes[row][col].plot(xs, ys, marker="o", markersize=3,
-                            label=r.label if not single else "single", **style)
+      for i, (_, info) in enumerate(sorted(collected.get(r.name, {}).items())):
+        for col, (metric, _) in enumerate(METRICS):
+          xs, ys = _curve(info, problem, metric)
+          label = (r.label if not single else "single") if i == 0 else None
+          axes[row][col].plot(xs, ys, marker="o", markersize=3, label=label, **style)
     for col, (_, title) in enumerate(METRICS):
       ax = axes[row][col]
       ax.set_title(f"{problem}: {title}", fontsize=9)

@@ -20,10 +20,11 @@ PLOT_FILE = "curves.png"
 
 def report(config: plan_lib.ExperimentConfig, output_root: str) -> Dict[str, str]:
   runs = plan_lib.plan_runs(config)
-  collected = tables_lib.collect(output_root, runs)
+  collected = tables_lib.collect(output_root, runs, config)
   tables = tables_lib.build_tables(config, runs, collected)
-  claims = tables_lib.claims(config, tables)
-  paths = writers.write_results(output_root, config, runs, collected, tables, claims)
+  curves = tables_lib.dev_curves(config, runs, collected)
+  claims = tables_lib.claims(config, tables, curves)
+  paths = writers.write_results(output_root, config, runs, collected, tables, claims, curves)
   plot = plot_lib.plot_curves(runs, collected, os.path.join(output_root, PLOT_FILE))
   if plot:
     paths["plot"] = plot

@@ -35,6 +35,16 @@ def _with_eos(tokens: np.ndarray) -> np.ndarray:
   return np.concatenate([tokens, eos], axis=1).astype(np.int32)
 
 
+class _FixedShape:
+  """What mm-eval's batching asks of a preprocessor: every example has one shape here."""
+
+  fixed_shape = True
+  length_unit = None  # Nothing for datagen's length report to measure.
+
+  def length(self, x):
+    return tf.shape(x)[0]
+
+
 class FakeCopyProblem:
   """Random token sequences (ids 2..vocab_size-1) whose target is the same sequence."""
 
@@ -81,6 +91,20 @@ class FakeCopyProblem:
 
   def _targets(self, inputs: np.ndarray) -> np.ndarray:
     return inputs
+
+  metrics = ()  # Beyond the spec's (the Problem contract's problem-level metrics).
+
+  def examples_dataset(self, mode: str, data_dir, config, shuffle: bool = True, seed=None):
+    """(unbatched examples, inputs and targets "preprocessors"): what mm-eval batches."""
+    del data_dir, config
+    inputs, targets = self._arrays(mode)
+    space = int(self.spec(None).target_space)
+    ds = tf.data.Dataset.from_tensor_slices({
+        "inputs": inputs, "targets": targets,
+        "target_space": np.full([len(inputs)], space, np.int32)})
+    if shuffle and mode == "train":
+      ds = ds.shuffle(len(inputs), seed=seed)
+    return ds, _FixedShape(), _FixedShape()
 
   def dataset(self, mode: str, data_dir, config, shuffle: bool = True, seed=None,
               num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
