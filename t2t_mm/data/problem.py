@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from t2t_mm import errors
