@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import json
 import os
+import sys
 import weakref
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -28,6 +29,7 @@ from t2t_mm import errors
 from t2t_mm import metrics
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import lengths
 from t2t_mm.data import pipeline
 from t2t_mm.data.problem import Problem
 from t2t_mm.data.spec import PAD_ID
@@ -88,8 +90,18 @@ def references(problem, split: str, data_dir: str) -> Optional[List[List[str]]]:
 
 def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runner=None,
                      progress: bool = True) -> Dict[str, object]:
-  """{"metrics", "signatures", "examples", "hypotheses"} of problem `name` over `split`."""
+  """{"metrics", "signatures", "examples", "hypotheses", ...} of problem `name` over `split`.
+
+  A reference longer than dhp.max_decode_length (tokens with EOS) cannot be matched by its
+  hypothesis: their count is in the result, and a warning with their share goes to stderr."""
   problem, spec = run.problems[name], run.specs[name]
+  cut_by_decode_length = 0
+  if isinstance(problem, Problem):  # In-memory problems: no split to measure.
+    counts = lengths.target_lengths(problem, run.data_dir, split)
+    cut_by_decode_length = lengths.cut(counts, dhp.max_decode_length)
+    warning = lengths.decode_length_warning(problem, counts, split, dhp.max_decode_length)
+    if warning:  # Before the decoding (minutes), so the user can stop and rerun.
+      print(f"Warning: {warning}", file=sys.stderr, flush=True)
   config = eval_config(run.hparams, dhp)
   batches, total = _batches(problem, split, run.data_dir, config)
   vocab = problem.target_vocab(run.vocab_dir)
@@ -144,6 +156,7 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
       result[metric] = metrics.compute(metric, ref_list, hyp_list)
     signatures[metric] = metrics.SIGNATURES[metric](ref_list)
   return {"metrics": result, "signatures": signatures, "examples": len(hyp_list),
+          "references_longer_than_max_decode_length": cut_by_decode_length,
           "references_per_example": max((len(r) for r in ref_list if not isinstance(r, str)),
                                         default=1),
           "hypotheses": hyp_list}
