@@ -406,6 +406,12 @@ def damaged_data_error(problem, mode: str, data_dir: str,
       f"`{problem.datagen_command(data_dir)}`.")
 
 
+def has_split(problem, split: str) -> bool:
+  """Whether `problem` has data of `split` (a file problem lists its own splits; an in-memory
+  problem without `splits` has all three)."""
+  return split in getattr(problem, "splits", MODES)
+
+
 def _split(mode: str) -> str:
   if mode not in MODES:
     raise errors.ConfigError(f"Unknown mode '{mode}'; expected one of {', '.join(MODES)}.")
