@@ -144,12 +144,3 @@ class DecodeRunner:
     ids, scores = fn(dict(features), tf.constant(dhp.seed, tf.int32))
     return DecodeResult(ids.numpy()[:n], scores.numpy()[:n])
 
-
-def trim(ids) -> list:
-  """One hypothesis' ids up to (excluding) its end token (EOS or PAD), as a Python list."""
-  out = []
-  for i in np.asarray(ids).tolist():
-    if i in (0, 1):
-      break
-    out.append(int(i))
-  return out
