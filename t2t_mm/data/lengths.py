@@ -113,14 +113,17 @@ def report(problem, data_dir: str, stats: Stats, config: DataConfig,
   """Lines: per side the length distribution, and how many examples the limits would cut."""
   lines = []
   limits = _limits(problem, data_dir, config)
+  split_size = problem.num_examples("train", data_dir)
   for side, counts in _model_sides(problem, stats):
     pre, limit = limits[side]
     total = sum(counts.values())
     n_cut = cut(counts, pre.max_length)
+    over = (f"over {total} train examples" if total >= split_size else
+            f"over the first {total} of {split_size} train examples (a sample)")
     lines.append(
         f"  {side}: p50 {_describe(pre, quantile(counts, 0.5))}, p95 "
         f"{_describe(pre, quantile(counts, 0.95))}, max {_describe(pre, max(counts))} "
-        f"over {total} train examples; {limits_name + ' ' if limits_name else ''}{limit} cuts "
+        f"{over}; {limits_name + ' ' if limits_name else ''}{limit} cuts "
         f"{n_cut} ({100.0 * n_cut / total:.1f}%).")
   return "\n".join(lines)
 

@@ -39,6 +39,10 @@ def test_text_lengths_are_tokens_with_eos_and_the_trainer_warns_of_cuts(clean_re
       lengths.truncation_warning(rev, data, DataConfig(max_target_length=10)))
   report = lengths.report(problem, data, stats, config, "my_set")
   assert "my_set max_input_length=10 cuts 1 (25.0%)" in report
+  assert "over 4 train examples;" in report
+  sample = lengths.measure(problem, data, max_examples=3)  # Fewer than the split: says so.
+  assert "over the first 3 of 4 train examples (a sample);" in (
+      lengths.report(problem, data, sample, config))
 
 
 def test_generate_data_saves_the_lengths_the_trainer_warns_from(clean_registry, tmp_path):
