@@ -40,7 +40,9 @@ def main() -> int:
                     allow_ids_only=FLAGS.allow_ids_only)
   names = FLAGS.problems or [p["name"] for p in outputs.read_run_problems(FLAGS.output_dir)[
       "problems"]]
-  print(f"SavedModel written to {path}: signatures NAME and NAME_strings for "
+  strings = ("NAME_strings where the vocabulary has an in-graph form (warned above where not)"
+             if FLAGS.allow_ids_only else "NAME_strings")
+  print(f"SavedModel written to {path}: signatures NAME and {strings} for "
         f"{', '.join(sorted(names))}.", file=sys.stderr)
   return 0
 
