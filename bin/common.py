@@ -40,7 +40,7 @@ def define_hparams_flags() -> None:
   flags.DEFINE_string("hparams", "", "Overrides, e.g. 'hidden_size=64,moe_encoder_layers=[0,2]'. "
                       "Precedence: hparams set < output_dir/hparams.json < --hparams.")
   flags.DEFINE_bool("hparams_help", False, "Print every hparam with its type, default and "
-                    "meaning, then exit.")
+                    "meaning (and its value in --hparams_set when given), then exit.")
 
 
 def define_gin_flags() -> None:
@@ -73,8 +73,13 @@ def handle_info_flags() -> bool:
     print(registry.help_string())
     return True
   if "hparams_help" in FLAGS and FLAGS.hparams_help:
+    chosen = registry.hparams(FLAGS.hparams_set) if FLAGS.hparams_set else None
+    if chosen is not None:
+      print(f"hparams set {FLAGS.hparams_set}: its value of each hparam, then the default.")
     for name, type_name, default, help_text in typed.describe(hparams_lib.HParams):
-      print(f"{name} ({type_name}, default {default!r}): {help_text}")
+      value = (f"{FLAGS.hparams_set} {getattr(chosen, name)!r}, " if chosen is not None
+               else "")
+      print(f"{name} ({type_name}, {value}default {default!r}): {help_text}")
     return True
   return False
 

@@ -23,6 +23,8 @@ flags.DEFINE_string("decode_hparams", "", "Search settings baked into the export
                     "'beam_size=4,max_decode_length=50'.")
 flags.DEFINE_string("checkpoint_path", None, "Checkpoint to export (default: the latest).")
 flags.DEFINE_list("problems", None, "Trained problems to export (comma list; default: all).")
+flags.DEFINE_bool("allow_ids_only", False, "Export only the ids signature of a problem whose "
+                  "vocabulary has no in-graph form (default: such a problem is an error).")
 
 FLAGS = flags.FLAGS
 
@@ -34,10 +36,13 @@ def main() -> int:
   path = api.export(output_dir=FLAGS.output_dir, export_dir=FLAGS.export_dir,
                     problems=FLAGS.problems, decode_hparams=FLAGS.decode_hparams,
                     checkpoint_path=FLAGS.checkpoint_path, gin_files=FLAGS.gin_file,
-                    gin_params=FLAGS.gin_param, usr_dir=FLAGS.usr_dir)
+                    gin_params=FLAGS.gin_param, usr_dir=FLAGS.usr_dir,
+                    allow_ids_only=FLAGS.allow_ids_only)
   names = FLAGS.problems or [p["name"] for p in outputs.read_run_problems(FLAGS.output_dir)[
       "problems"]]
-  print(f"SavedModel written to {path}: signatures NAME and NAME_strings for "
+  strings = ("NAME_strings where the vocabulary has an in-graph form (warned above where not)"
+             if FLAGS.allow_ids_only else "NAME_strings")
+  print(f"SavedModel written to {path}: signatures NAME and {strings} for "
         f"{', '.join(sorted(names))}.", file=sys.stderr)
   return 0
 

@@ -5,7 +5,7 @@ Sources, by figure:
     with an MoE in the middle; mixer = attention block + conv block; decoder = 4 blocks of
     conv + attention with an MoE in the middle), MoE sizes (Sec. 2.4 / 3: 240 experts when
     trained jointly, 60 single-task, k = 4), audio = 8 ConvRes blocks (Sec. 2.3), and the
-    ablations without MoE and without attention (Sec. 3, Tables 3-4).
+    ablations without MoE and without attention (Sec. 3, Table 4).
   * Shazeer et al. 2017 (sparsely-gated MoE): balancing-loss weight 0.01.
   * Tensor2Tensor reference `multimodel_base` / `conv_res_step`: widths 512 / 2048, 8 heads,
     dropout 0.1, conv-block kernels (3, 3, 15, 15) with dilations (1, 1, 1, 4), and the
@@ -72,7 +72,7 @@ def multimodel_tiny() -> HParams:
 
 @registry.register_hparams
 def multimodel_no_moe() -> HParams:
-  """Paper ablation (Table 3): the base model without MoE layers."""
+  """Paper ablation (Table 4): the base model without MoE layers."""
   return multimodel_base().replace(moe_encoder_layers=[], moe_decoder_layers=[])
 
 

@@ -1,12 +1,16 @@
 """The paper's image problems: ImageNet classification and MS-COCO captioning (TFDS)."""
 
+import itertools
+import json
 import os
-from typing import Iterator
+from typing import Iterator, List, Optional
 
 from t2t_mm import registry
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.data.text_encoders import ClassLabelVocab
 from t2t_mm.data.tfds_problem import TfdsProblem, resize_and_encode
+from t2t_mm.data import shards
+from t2t_mm.utils import atomic, fs
 
 
 @registry.register_problem
@@ -48,7 +52,12 @@ class Imagenet(TfdsProblem):
 
 @registry.register_problem
 class CocoCaptions(TfdsProblem):
-  """MS-COCO 2014 captioning (Karpathy splits): one example per (image, caption) pair.
+  """MS-COCO 2014 captioning (Karpathy splits).
+
+  Train has one example per (image, caption) pair; dev and test one per image, its first
+  caption the target, and every caption of each image, in example order, is saved as
+  data_dir/coco_captions.<split>.references.jsonl (one JSON list per line): mm-eval scores
+  BLEU and CIDEr-D against all of them, as ImageCaptions does.
 
   Args:
     image_size: side of the stored square images.
@@ -69,9 +78,38 @@ class CocoCaptions(TfdsProblem):
     self.image_size = (image_size, image_size)
 
   def config(self):
-    return {**super().config(), "image_size": self.image_size[0]}
+    # "eval_examples": shards of dev/test written one example per caption are remade.
+    return {**super().config(), "image_size": self.image_size[0], "eval_examples": "per_image"}
 
   def convert(self, ex: dict) -> Iterator[dict]:
     image = resize_and_encode(ex["image"], self.image_size[0])
-    for caption in ex["captions"]["text"]:
-      yield {"inputs": image, "targets": caption.decode("utf-8").strip()}
+    for caption in _captions(ex):
+      yield {"inputs": image, "targets": caption}
+
+  def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
+    """Every caption of each image on train; the first one elsewhere."""
+    for ex in self.source(tmp_dir).examples(self.split_map[split], start, stop):
+      converted = self.convert(ex)
+      yield from (converted if split == "train" else itertools.islice(converted, 1))
+
+  def references_path(self, data_dir: str, split: str) -> str:
+    return os.path.join(data_dir, f"{self.data_name}.{split}.references.jsonl")
+
+  def plan(self, data_dir: str, tmp_dir: str, max_cases: Optional[int] = None):
+    tasks = super().plan(data_dir, tmp_dir, max_cases)
+    for split in self.splits:
+      split_tasks = [t for t in tasks if t.split == split]
+      path = self.references_path(data_dir, split)
+      if split == "train" or (fs.exists(path) and all(shards.is_finished(shards.shard_path(
+          data_dir, t.name, t.split, t.index, t.num_shards), t.key) for t in split_tasks)):
+        continue  # Written with these shards: a read of the split (images decoded) saved.
+      n = split_tasks[0].num_examples  # Images of the split (at most max_cases).
+      refs = [_captions(ex) for ex in self.source(tmp_dir).examples(self.split_map[split], 0, n)]
+      atomic.atomic_write_text(self.references_path(data_dir, split), "".join(
+          json.dumps(r, ensure_ascii=False) + "\n" for r in refs))
+    return tasks
+
+
+def _captions(ex: dict) -> List[str]:
+  """The captions of one TFDS coco_captions example, as text."""
+  return [c.decode("utf-8").strip() for c in ex["captions"]["text"]]

@@ -165,8 +165,10 @@ def evaluate(output_dir: str, split: str = "dev", problems: Optional[Sequence[st
 def export(output_dir: str, export_dir: Optional[str] = None,
            problems: Optional[Sequence[str]] = None, decode_hparams: Settings = "",
            checkpoint_path: Optional[str] = None, gin_files: Sequence[str] = (),
-           gin_params: Sequence[str] = (), usr_dir: Optional[str] = None) -> str:
-  """Writes the run's SavedModel (default: RUN/export); returns its folder."""
+           gin_params: Sequence[str] = (), usr_dir: Optional[str] = None,
+           allow_ids_only: bool = False) -> str:
+  """Writes the run's SavedModel (default: RUN/export); returns its folder. A problem with no
+  in-graph string conversions is a ConfigError unless `allow_ids_only` (export_run)."""
   _require(output_dir)
   load_plugins(output_dir, usr_dir)
   dhp = resolve.resolve_decode_hparams(decode_hparams)
@@ -174,7 +176,8 @@ def export(output_dir: str, export_dir: Optional[str] = None,
   outputs.check_output_path(output_dir, export_dir, "--export_dir")
   export_lib.check_export_dir(export_dir)  # Before the model loads and traces (minutes).
   run = loading.open_run(output_dir, gin_files, gin_params, checkpoint=checkpoint_path)
-  return export_lib.export_run(run, export_dir, dhp, list(problems or run.specs))
+  return export_lib.export_run(run, export_dir, dhp, list(problems or run.specs),
+                               allow_ids_only=allow_ids_only)
 
 
 class Run:

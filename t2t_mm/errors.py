@@ -21,10 +21,6 @@ class DataError(T2TMMError, IOError):
   """Missing, corrupt or inconsistent data files."""
 
 
-class NotBuiltError(T2TMMError, NotImplementedError):
-  """A capability that this version of t2t_mm does not have yet."""
-
-
 class StorageError(DataError):
   """A write that the filesystem refused (disk full, read-only, quota)."""
 

@@ -23,6 +23,15 @@ def test_hparams_help_lists_fields(tool):
   assert "moe_encoder_layers (list[int]" in result.stdout
 
 
+def test_hparams_help_shows_the_values_of_the_chosen_set(tool):
+  result = tool("mm-trainer", "--hparams_help", "--hparams_set=multimodel_tiny")
+  assert result.returncode == 0, result.stderr
+  assert "hidden_size (int, multimodel_tiny 96, default 512)" in result.stdout, result.stdout
+  assert "moe_encoder_layers (list[int], multimodel_tiny [1]," in result.stdout
+  result = tool("mm-trainer", "--hparams_help", "--hparams_set=no_such_set")
+  assert result.returncode == 2 and "no_such_set" in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("name, own_flag", [
     ("mm-datagen", "--problem"), ("mm-trainer", "--train_steps"),
     ("mm-decoder", "--decode_hparams"),

@@ -1,6 +1,7 @@
 """The paper's problems, offline: TFDS loaders under tfds.testing.mock_data, file loaders on
 fixture files, and fail-fast instructions when raw data is missing."""
 
+import json
 import os
 import time
 import wave
@@ -72,7 +73,15 @@ def test_imagenet_and_coco_under_mock_data(tmp_path, mock_tfds):
   assert batch["inputs"].shape == (4, 40, 40, 3) and batch["targets"].shape == (4, 1)
   coco = make("coco_captions", image_size=24)
   coco.generate_data(d, t)
-  assert coco.num_examples("dev", d) > 6  # One example per caption.
+  assert coco.num_examples("train", d) > 6  # One example per caption.
+  assert coco.num_examples("dev", d) == 6  # One example per image, every caption a reference.
+  with open(coco.references_path(d, "dev"), encoding="utf-8") as f:
+    refs = [json.loads(line) for line in f]
+  assert len(refs) == 6 and all(len(r) >= 1 for r in refs) and sum(map(len, refs)) > 6
+  vocab = coco.target_vocab(d)
+  firsts = [vocab.decode([int(i) for i in b["targets"].numpy()[0] if i > 1])
+            for b in coco.dataset("dev", d, HP.replace(batch_size=1), shuffle=False)]
+  assert firsts == [r[0] for r in refs]  # In example order: reference i is example i's.
   batch = _first_batch(coco, d)
   assert batch["inputs"].shape == (4, 24, 24, 3) and batch["targets"].dtype == np.int32
   assert coco.spec(d).target_space == TargetSpace.TO_ENGLISH

@@ -7,8 +7,9 @@ problems are written, by `num_workers` processes when > 1 (each shard is an inde
 so large problems spread over the workers too). Problems that share data (X and X_rev) are
 generated once. Then the lengths of each problem's train examples are measured
 (t2t_mm/data/lengths.py), saved beside its shards for the trainer's warning, and reported
-against the length limits of `limits` (a DataConfig) when given. A problem whose raw data is missing is reported with its instructions, the
-others still run, and the call then raises DataError naming every failed problem.
+against the length limits of `limits` (a DataConfig) when given. A problem whose raw data is
+missing is reported with its instructions, the others still run, and the call then raises
+DataError naming every failed problem.
 """
 
 import collections

@@ -4,6 +4,8 @@
     lengths.save(problem, data_dir, stats)              # data_dir/<problem>.lengths.json
     print(lengths.report(problem, stats, config))       # p50 / p95 / max, and what is cut
     lengths.truncation_warning(problem, data_dir, config)  # the trainer's warning, or None
+    counts = lengths.target_lengths(problem, data_dir, "test")  # the whole split's targets
+    lengths.decode_length_warning(problem, counts, "test", 100)  # mm-eval's warning, or None
 
 Lengths are measured by the problem's own preprocessors, as the input pipeline counts them:
 tokens with EOS for text, frames for audio (also given in seconds). Images and class labels
@@ -111,14 +113,17 @@ def report(problem, data_dir: str, stats: Stats, config: DataConfig,
   """Lines: per side the length distribution, and how many examples the limits would cut."""
   lines = []
   limits = _limits(problem, data_dir, config)
+  split_size = problem.num_examples("train", data_dir)
   for side, counts in _model_sides(problem, stats):
     pre, limit = limits[side]
     total = sum(counts.values())
     n_cut = cut(counts, pre.max_length)
+    over = (f"over {total} train examples" if total >= split_size else
+            f"over the first {total} of {split_size} train examples (a sample)")
     lines.append(
         f"  {side}: p50 {_describe(pre, quantile(counts, 0.5))}, p95 "
         f"{_describe(pre, quantile(counts, 0.95))}, max {_describe(pre, max(counts))} "
-        f"over {total} train examples; {limits_name + ' ' if limits_name else ''}{limit} cuts "
+        f"{over}; {limits_name + ' ' if limits_name else ''}{limit} cuts "
         f"{n_cut} ({100.0 * n_cut / total:.1f}%).")
   return "\n".join(lines)
 
@@ -140,3 +145,25 @@ def truncation_warning(problem, data_dir: str, config: DataConfig) -> Optional[s
     return None
   return (f"Problem '{problem.name}': " + "; ".join(parts) + ". They are cut, not dropped; "
           "raise the limit with --hparams if the tail matters.")
+
+
+def target_lengths(problem, data_dir: str, split: str) -> Dict[int, int]:
+  """{length: count} of the model's targets (tokens with EOS) over the whole `split`; {} for
+  targets without a length (class labels)."""
+  stats = measure(problem, data_dir, split, problem.num_examples(split, data_dir))
+  return dict(_model_sides(problem, stats)).get("targets", {})
+
+
+def decode_length_warning(problem, counts: Dict[int, int], split: str,
+                          max_decode_length: int) -> Optional[str]:
+  """One line if decodes of `max_decode_length` tokens cannot reach the end of some reference
+  of `split` (`counts`: its target_lengths): their share, the longest, the setting that covers
+  it; else None."""
+  n_cut = cut(counts, max_decode_length)
+  if not n_cut:
+    return None
+  total, longest = sum(counts.values()), max(counts)
+  return (f"Problem '{problem.name}': max_decode_length={max_decode_length} is shorter than "
+          f"{n_cut} of {total} {split} references ({100.0 * n_cut / total:.1f}%; the longest "
+          f"has {longest} tokens with EOS): their hypotheses are cut, which lowers the string "
+          f"metrics. Pass --decode_hparams=max_decode_length={longest} to cover them.")

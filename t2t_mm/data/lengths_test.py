@@ -39,6 +39,24 @@ def test_text_lengths_are_tokens_with_eos_and_the_trainer_warns_of_cuts(clean_re
       lengths.truncation_warning(rev, data, DataConfig(max_target_length=10)))
   report = lengths.report(problem, data, stats, config, "my_set")
   assert "my_set max_input_length=10 cuts 1 (25.0%)" in report
+  assert "over 4 train examples;" in report
+  sample = lengths.measure(problem, data, max_examples=3)  # Fewer than the split: says so.
+  assert "over the first 3 of 4 train examples (a sample);" in (
+      lengths.report(problem, data, sample, config))
+
+
+def test_generate_data_saves_the_lengths_the_trainer_warns_from(clean_registry, tmp_path):
+  """The trainer's --generate_data path (Problem.generate_data) writes the report too."""
+  (tmp_path / "train.tsv").write_text("a b\tx\n" * 3 + ("word " * 30 + "\tx\n"))
+  clean_registry.register_problem(type("P", (TextPairs,), {
+      "folder": str(tmp_path), "files": {"train": "train.tsv"}, "vocab_size": 320}),
+      name="generated_pairs")
+  problem = clean_registry.problem("generated_pairs")
+  data = str(tmp_path / "data")
+  problem.generate_data(data, "")
+  assert lengths.load(problem, data) == lengths.measure(problem, data)
+  assert "25.0% of its train inputs are longer than max_input_length=10" in (
+      lengths.truncation_warning(problem, data, DataConfig(max_input_length=10)))
 
 
 @pytest.mark.parametrize("max_audio_seconds, cut", [(None, 1), (1.0, 0)])

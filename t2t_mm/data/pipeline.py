@@ -18,7 +18,9 @@ def read_records(paths: Sequence[str], train: bool, shuffle: bool, seed: Optiona
   """Serialized records of `paths`; worker `shard_index` of `num_shards` gets a disjoint part.
 
   Whole files go to workers when there are at least as many files as workers; otherwise the
-  records are split. Train data is shuffled (file order and records) and repeats forever.
+  records are split. Train data is shuffled (file order and records) and repeats forever;
+  other splits are read file after file, so records come in split order (mm-eval's hypotheses
+  files follow it).
   """
   files = tf.data.Dataset.from_tensor_slices(list(paths))
   by_file = num_shards > 1 and len(paths) >= num_shards
@@ -28,8 +30,11 @@ def read_records(paths: Sequence[str], train: bool, shuffle: bool, seed: Optiona
     files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
   if train:
     files = files.repeat()
-  records = files.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(paths)),
-                             num_parallel_calls=AUTOTUNE, deterministic=True)
+  if train:
+    records = files.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(paths)),
+                               num_parallel_calls=AUTOTUNE, deterministic=True)
+  else:  # Interleaving would take record i of every shard in turn: not the split's order.
+    records = files.flat_map(tf.data.TFRecordDataset)
   if num_shards > 1 and not by_file:
     records = records.shard(num_shards, shard_index)
   return records

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import lengths
 from t2t_mm.data import pipeline
 from t2t_mm.data import preprocessors
 from t2t_mm.data import shards
@@ -239,7 +239,9 @@ class Problem:
 
   def generate_data(self, data_dir: str, tmp_dir: str, max_cases: Optional[int] = None,
                     on_example: Optional[Callable[[], None]] = None) -> None:
-    """Writes vocab files and the shards of every split; finished shards are skipped.
+    """Writes vocab files and the shards of every split; finished shards are skipped. Then the
+    train lengths are measured and saved (t2t_mm/data/lengths.py) when a shard was written or
+    none were saved, as mm-datagen does: the trainer's truncation warning reads them.
 
     Args:
       max_cases: at most this many examples per split (for COCO: images).
@@ -247,8 +249,13 @@ class Problem:
     """
     self.check_raw_data(tmp_dir)
     self.build_vocabs(data_dir, tmp_dir)
-    for task in self.plan(data_dir, tmp_dir, max_cases):
+    tasks = self.plan(data_dir, tmp_dir, max_cases)
+    written = [t for t in tasks if not shards.is_finished(
+        shards.shard_path(data_dir, t.name, t.split, t.index, t.num_shards), t.key)]
+    for task in tasks:
       self.write_shard(data_dir, tmp_dir, task, on_example)
+    if written or lengths.load(self, data_dir) is None:
+      lengths.save(self, data_dir, lengths.measure(self, data_dir))
 
   def has_data(self, data_dir: str) -> bool:
     """Whether data_dir holds this problem's shards (False if none; DataError if broken)."""
@@ -397,6 +404,12 @@ def damaged_data_error(problem, mode: str, data_dir: str,
       f"Problem '{problem.name}': a damaged record in its {split} shard {where} ({detail}). "
       f"Delete {'those shards' if len(damaged) > 1 else 'that shard'}, then remake it: "
       f"`{problem.datagen_command(data_dir)}`.")
+
+
+def has_split(problem, split: str) -> bool:
+  """Whether `problem` has data of `split` (a file problem lists its own splits; an in-memory
+  problem without `splits` has all three)."""
+  return split in getattr(problem, "splits", MODES)
 
 
 def _split(mode: str) -> str:

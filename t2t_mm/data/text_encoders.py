@@ -181,7 +181,7 @@ class ClassLabelVocab:
 
   def __init__(self, labels: Sequence[str]):
     self.labels = list(labels)
-    self._index = {l: i for i, l in enumerate(self.labels)}
+    self._index = {label: i for i, label in enumerate(self.labels)}
     if len(self._index) != len(self.labels):
       raise errors.ConfigError(f"Class labels are not unique: {self.labels}.")
 
@@ -198,7 +198,7 @@ class ClassLabelVocab:
 
   def save(self, path: str) -> None:
     from t2t_mm.utils import atomic
-    atomic.atomic_write_text(path, "".join(f"{l}\n" for l in self.labels))
+    atomic.atomic_write_text(path, "".join(f"{label}\n" for label in self.labels))
 
   @property
   def vocab_size(self) -> int:

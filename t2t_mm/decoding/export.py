@@ -68,12 +68,32 @@ def _strings_fn(serve, encode: InputEncoder, decode: OutputDecoder):
   return serve_strings
 
 
+def _converters(run: LoadedRun, name: str, dhp: DecodeHParams, allow_ids_only: bool):
+  """(InputEncoder, OutputDecoder) of the `name`_strings signature, or None where the problem
+  has no in-graph conversion and `allow_ids_only`; otherwise a ConfigError naming why."""
+  problem, spec = run.problems[name], run.specs[name]
+  try:
+    return (InputEncoder.for_problem(problem, spec, run.vocab_dir, run.hparams, limits=dhp),
+            OutputDecoder.for_problem(problem, spec, run.vocab_dir))
+  except errors.ConfigError as e:
+    if not allow_ids_only:
+      raise errors.ConfigError(
+          f"Cannot export a {name}_strings signature: {e} Pass --allow_ids_only (api: "
+          f"allow_ids_only=True) to export only its ids signature, or leave it out with "
+          "--problems.") from e
+    logging.warning("No %s_strings signature (the ids signature is exported): %s", name, e)
+    return None
+
+
 def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHParams(),
-               problems: Optional[Sequence[str]] = None) -> str:
+               problems: Optional[Sequence[str]] = None, allow_ids_only: bool = False) -> str:
   """Writes the SavedModel with the signatures of `problems` (default: every trained problem);
-  returns export_dir. Refuses to overwrite a non-empty folder."""
+  returns export_dir. Refuses to overwrite a non-empty folder. A problem without in-graph
+  string conversions (a vocabulary with no in-graph form) is a ConfigError, raised before any
+  tracing, unless `allow_ids_only` (then it gets its ids signature only, with a warning)."""
   names = [run.check_problem(n) for n in problems] if problems else list(run.specs)
   check_export_dir(export_dir)
+  converters = {name: _converters(run, name, dhp, allow_ids_only) for name in names}
   module = _Exported(run.model)
   signatures = {}
   for name in names:
@@ -94,12 +114,9 @@ def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHPara
     setattr(module, f"decode_{name}", fn)
     signatures[name] = fn.get_concrete_function()
 
-    try:
-      encode = InputEncoder.for_problem(problem, spec, run.vocab_dir, run.hparams, limits=dhp)
-      decode = OutputDecoder.for_problem(problem, spec, run.vocab_dir)
-    except errors.ConfigError as e:
-      logging.warning("No %s_strings signature (the ids signature is exported): %s", name, e)
+    if converters[name] is None:
       continue
+    encode, decode = converters[name]
     module.converters += [encode, decode]
 
     fn = tf.function(_strings_fn(serve, encode, decode), input_signature=[

@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import json
 import os
+import sys
 import weakref
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -29,6 +30,7 @@ from t2t_mm import errors
 from t2t_mm import metrics
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import lengths
 from t2t_mm.data import pipeline
 from t2t_mm.data.problem import Problem
 from t2t_mm.data.spec import PAD_ID
@@ -114,13 +116,22 @@ def example_stats_fn(model, spec, element_spec):
 def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runner=None,
                      progress: bool = True, per_example: bool = False,
                      decode: bool = True) -> Dict[str, object]:
-  """{"metrics", "signatures", "examples", "hypotheses"} of problem `name` over `split`.
+  """{"metrics", "signatures", "examples", "hypotheses", ...} of problem `name` over `split`.
 
   per_example: also "per_example": {"nll", "correct", "tokens"}, lists in split order (the
     statistics behind log-perplexity and token accuracy, per example).
   decode: False skips decoding and the string metrics (BLEU, WER...): teacher-forced only.
+  A reference longer than dhp.max_decode_length (tokens with EOS) cannot be matched by its
+  hypothesis: their count is in the result, and a warning with their share goes to stderr.
   """
   problem, spec = run.problems[name], run.specs[name]
+  cut_by_decode_length = 0
+  if decode and isinstance(problem, Problem):  # In-memory problems: no split to measure.
+    counts = lengths.target_lengths(problem, run.data_dir, split)
+    cut_by_decode_length = lengths.cut(counts, dhp.max_decode_length)
+    warning = lengths.decode_length_warning(problem, counts, split, dhp.max_decode_length)
+    if warning:  # Before the decoding (minutes), so the user can stop and rerun.
+      print(f"Warning: {warning}", file=sys.stderr, flush=True)
   config = eval_config(run.hparams, dhp)
   batches, total = _batches(problem, split, run.data_dir, config)
   vocab = problem.target_vocab(run.vocab_dir)
@@ -194,6 +205,7 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
     signatures[metric] = metrics.SIGNATURES[metric](ref_list)
   out = {"metrics": result, "signatures": signatures,
          "examples": len(hyp_list) if decode else len(examples) or total,
+         "references_longer_than_max_decode_length": cut_by_decode_length,
          "references_per_example": max((len(r) for r in ref_list if not isinstance(r, str)),
                                        default=1),
          "hypotheses": hyp_list}

@@ -1,12 +1,34 @@
-"""full_split's batches: every example once, in split order, read without tf.data autotuning."""
+"""full_split's batches: every example once, in split order, read without tf.data autotuning;
+hypotheses files in split order; a decode length that cannot reach the end of references."""
+
+import types
 
 import numpy as np
 import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.config.hparams import HParams
-from t2t_mm.data.files import ImageClasses
+from t2t_mm.data.files import ImageClasses, TextPairs
 from t2t_mm.eval import full_split
+from t2t_mm.search import runner as runner_lib
+
+
+class Oracle:
+  """A decode runner whose hypothesis of each example is its reference."""
+
+  def decode(self, features, name, dhp):
+    targets = features["targets"].numpy()
+    return runner_lib.DecodeResult(targets[:, None, :], np.zeros([len(targets), 1]))
+
+
+def oracle_run(monkeypatch, problem, data):
+  """A run of `problem` for evaluate_run, decoded by the Oracle (teacher-forced figures 0)."""
+  monkeypatch.setattr(full_split, "stats_fn",
+                      lambda model, spec, element_spec: lambda features: (0.0,) * 4)
+  monkeypatch.setattr(full_split.runner_lib, "DecodeRunner", lambda model: Oracle())
+  return types.SimpleNamespace(problems={problem.name: problem},
+                               specs={problem.name: problem.spec(data)}, hparams=HParams(),
+                               data_dir=data, vocab_dir=data, model=None, output_dir=None)
 
 
 def test_eval_batches_hold_the_split_in_order_without_autotuning(clean_registry, tmp_path):
@@ -30,3 +52,62 @@ def test_eval_batches_hold_the_split_in_order_without_autotuning(clean_registry,
   assert batches.options().autotune.enabled is False
   indices = [int(i) for b in batches for i in b["index"].numpy()]
   assert count == 5 and indices == [0, 1, 2, 3, 4]
+
+
+def test_hypotheses_of_a_split_of_three_shards_follow_the_split_order(clean_registry, tmp_path,
+                                                                      monkeypatch):
+  """The Oracle answers each example's own label: rescored in split order, the hypotheses
+  file must be all right (interleaved shards gave another order)."""
+  labels = [f"c{i}" for i in range(5)]
+  rows = []
+  for i, label in enumerate(labels):
+    image = np.full((8, 8, 1), 40 * i, np.uint8)
+    (tmp_path / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
+    rows.append(f"{i}.png\t{label}\n")
+  (tmp_path / "train.tsv").write_text("".join(rows))
+  (tmp_path / "dev.tsv").write_text("".join(rows))
+  clean_registry.register_problem(
+      type("EvalThree", (ImageClasses,), {"folder": str(tmp_path), "image_size": (8, 8),
+                                          "examples_per_shard": 2,
+                                          "files": {"train": "train.tsv", "dev": "dev.tsv"}}),
+      name="eval_three")
+  problem = clean_registry.problem("eval_three")
+  data = str(tmp_path / "data")
+  problem.generate_data(data, "")
+  assert len(list((tmp_path / "data").glob("eval_three-dev-*-of-00003"))) == 3
+  run = oracle_run(monkeypatch, problem, data)
+  out = tmp_path / "eval"
+  full_split.evaluate_run(run, "dev", ["eval_three"], DecodeHParams(batch_size=2), str(out),
+                          "dev-test", progress=False)
+  hypotheses = (out / "dev-test.eval_three.txt").read_text().splitlines()
+  accuracy = np.mean([h == ref for h, ref in zip(hypotheses, labels)])
+  assert len(hypotheses) == 5 and accuracy == 1.0, hypotheses
+
+
+def test_references_longer_than_the_decode_length_are_counted_and_warned_of(
+    clean_registry, tmp_path, monkeypatch, capsys):
+  long_target = "word " * 30
+  (tmp_path / "train.tsv").write_text("a b\tx\n" * 3)
+  (tmp_path / "dev.tsv").write_text("a b\tx\n" * 3 + f"c\t{long_target}\n")
+  clean_registry.register_problem(type("P", (TextPairs,), {
+      "folder": str(tmp_path), "files": {"train": "train.tsv", "dev": "dev.tsv"},
+      "vocab_size": 320}), name="long_refs")
+  problem = clean_registry.problem("long_refs")
+  data = str(tmp_path / "data")
+  problem.generate_data(data, "")
+  longest = len(problem.target_vocab(data).encode(long_target)) + 1  # EOS counted.
+  run = oracle_run(monkeypatch, problem, data)
+  out = str(tmp_path / "eval")
+  results = full_split.evaluate_run(run, "dev", ["long_refs"],
+                                    DecodeHParams(batch_size=2, max_decode_length=longest - 1),
+                                    out, "short", progress=False)
+  assert results["long_refs"]["references_longer_than_max_decode_length"] == 1
+  warning = capsys.readouterr().err
+  assert (f"max_decode_length={longest - 1} is shorter than 1 of 4 dev references (25.0%; the "
+          f"longest has {longest} tokens with EOS)") in warning, warning
+  assert f"--decode_hparams=max_decode_length={longest}" in warning
+  results = full_split.evaluate_run(run, "dev", ["long_refs"],
+                                    DecodeHParams(batch_size=2, max_decode_length=longest),
+                                    out, "long", progress=False)
+  assert results["long_refs"]["references_longer_than_max_decode_length"] == 0
+  assert "max_decode_length" not in capsys.readouterr().err

@@ -159,8 +159,3 @@ def masked_mean(x, mask):
   count = ops.maximum(ops.sum(m, axis=1, keepdims=True), ops.cast(1.0, x.dtype))
   return total / count
 
-
-def sublayer_dtype(layer):
-  """The dtype policy a composite layer hands to its sublayers (mixed precision aware)."""
-  return layer.dtype_policy
-

@@ -3,7 +3,7 @@
     prefixes = averaging.last_checkpoints(run_dir, 5)      # newest first, complete ones
     averaging.average_into(model, prefixes)                # model now holds their mean
     averaging.save_model(model, "avg/checkpoints", step)   # a checkpoint the tools accept
-    averaging.write_run(model, run_dir, prefixes, "RUN_AVG")  # a run of its own (mm-avg-checkpoints)
+    averaging.write_run(model, run_dir, prefixes, "RUN_AVG")  # a run of its own (the tool's)
 
 Variables are matched by name (each checkpoint is restored through the same by-name restore
 as a decoder's), so checkpoints of runs whose problems were listed in another order average

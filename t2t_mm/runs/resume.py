@@ -3,8 +3,9 @@
     check_matches_saved(output_dir, hparams, set_name, specs, problems, data_dir)  # ConfigError
 
 A resume that asks for other hparams, other problems or other vocabularies than the run was
-made with (the data's vocabulary files are compared with the run's copies by sha256) would rewrite hparams.json and problems.json and then fail to restore (or restore
-into a different model), leaving a run that no longer decodes. Instead it fails first, with
+made with (the data's vocabulary files are compared with the run's copies by sha256) would
+rewrite hparams.json and problems.json and then fail to restore (or restore into a different
+model), leaving a run that no longer decodes. Instead it fails first, with
 one error that names every differing key with the saved and the requested value.
 """
 

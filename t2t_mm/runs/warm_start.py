@@ -17,7 +17,7 @@ on others: the body and the modality nets the problems share carry over.
 import dataclasses
 import json
 import os
-from typing import List, Optional
+from typing import List
 
 import tensorflow as tf
 
@@ -115,11 +115,3 @@ def write_report(output_dir: str, report: WarmStartReport) -> str:
   path = os.path.join(output_dir, REPORT_FILE)
   atomic.atomic_write_text(path, json.dumps(dataclasses.asdict(report), indent=2) + "\n")
   return path
-
-
-def read_report(output_dir: str) -> Optional[dict]:
-  path = os.path.join(output_dir, REPORT_FILE)
-  if not fs.isfile(path):
-    return None
-  with fs.open(path, encoding="utf-8") as f:
-    return json.load(f)

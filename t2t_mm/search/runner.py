@@ -173,12 +173,3 @@ class DecodeRunner:
       result.attention, result.source_mask = out[2].numpy()[:n], out[3].numpy()[:n]
     return result
 
-
-def trim(ids) -> list:
-  """One hypothesis' ids up to (excluding) its end token (EOS or PAD), as a Python list."""
-  out = []
-  for i in np.asarray(ids).tolist():
-    if i in (0, 1):
-      break
-    out.append(int(i))
-  return out

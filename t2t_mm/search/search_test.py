@@ -12,6 +12,7 @@ from t2t_mm.data.spec import TargetSpace
 from t2t_mm.search import beam_search
 from t2t_mm.search import runner as runner_lib
 from t2t_mm.search import greedy
+from t2t_mm.testing import tokens
 
 B, L = 3, 10
 SPECS = [
@@ -69,7 +70,7 @@ def _log_prob(model, feats, problem, ids):
   logp = tf.nn.log_softmax(logits).numpy()
   out = []
   for b in range(ids.shape[0]):
-    n = len(runner_lib.trim(ids[b])) + 1
+    n = len(tokens.trim(ids[b])) + 1
     n = min(n, ids.shape[1])
     out.append(sum(logp[b, t, ids[b, t]] for t in range(n)))
   return np.array(out)
@@ -211,7 +212,7 @@ def test_beam_length_penalty_divides_log_probs(model, run):
   result = run.decode(feats, "ende", DecodeHParams(beam_size=4, alpha=1.0, max_decode_length=L))
   ids, scores = result.ids, result.scores
   for k in range(4):
-    lengths = np.array([min(len(runner_lib.trim(s)) + 1, L) for s in ids[:, k]])
+    lengths = np.array([min(len(tokens.trim(s)) + 1, L) for s in ids[:, k]])
     penalty = ((5.0 + lengths) / 6.0) ** 1.0
     np.testing.assert_allclose(scores[:, k] * penalty,
                                _log_prob(model, feats, "ende", ids[:, k]), atol=1e-4)

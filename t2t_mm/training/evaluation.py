@@ -70,6 +70,10 @@ class Evaluator:
     return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}
 
   def evaluate_problem(self, name: str, eval_steps: int) -> Dict[str, float]:
+    """The problem's metrics over `eval_steps` dev batches; {} for a problem without dev data
+    (it trains, and is not evaluated)."""
+    if not problem_lib.has_split(self.problems[name], "dev"):
+      return {}
     spec = self.specs[name]
     dataset = self._dev_dataset(name)
     if name not in self._stats_fns:

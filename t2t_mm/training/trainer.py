@@ -145,10 +145,12 @@ class Trainer:
     return self.strategy.distribute_datasets_from_function(dataset_fn)
 
   def _build_model(self) -> None:
-    """Creates every problem's variables (modality nets) before restoring a checkpoint."""
+    """Creates every problem's variables (modality nets) before restoring a checkpoint, from a
+    batch of its dev split, or of its train split where it has no dev split."""
     for name, problem in self.problems.items():
+      split = "dev" if problem_lib.has_split(problem, "dev") else "train"
       features = problem_lib.next_batch(iter(problem.dataset(
-          "dev", self.data_dir, self.data_config, shuffle=False)), problem, "dev", self.data_dir)
+          split, self.data_dir, self.data_config, shuffle=False)), problem, split, self.data_dir)
       features = {k: v[:1] for k, v in features.items()}
       self.model(features, problem=name, training=False)
 

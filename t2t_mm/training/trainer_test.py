@@ -286,3 +286,24 @@ def test_steps_per_call_trains_the_same_variables_as_one_step_per_call(tmp_path)
 def test_steps_per_call_needs_one_micro_batch():
   with pytest.raises(errors.ConfigError, match="steps_per_call=4 needs accumulate_steps=1"):
     HParams(steps_per_call=4, accumulate_steps=2)
+
+
+def test_a_problem_without_a_dev_split_trains_and_is_not_evaluated(clean_registry, tmp_path):
+  from t2t_mm.data.files import TextPairs
+  raw = tmp_path / "raw"
+  raw.mkdir()
+  (raw / "train.tsv").write_text("".join(f"{w} {w}\t{w}\n" for w in "abcdefgh" * 4))
+  clean_registry.register_problem(type("TrainOnly", (TextPairs,), {
+      "folder": str(raw), "files": {"train": "train.tsv"}, "vocab_size": 320}),
+      name="train_only_pairs")
+  problem = clean_registry.problem("train_only_pairs")
+  data = str(tmp_path / "data")
+  problem.generate_data(data, "")
+  assert problem.splits == ("train",)
+  trainer = trainer_lib.Trainer(
+      [problem], HP.replace(batch_size=4), data, str(tmp_path / "run"),
+      config=trainer_lib.TrainerConfig(log_every=2, checkpoint_every=2, eval_steps=2,
+                                       eval_every=0))
+  results = trainer.train(2)
+  assert trainer.step == 2 and results["train_only_pairs"] == {}
+  assert (tmp_path / "run" / "checkpoints" / "checkpoint").exists()

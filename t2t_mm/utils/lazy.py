@@ -2,8 +2,11 @@
 
     from t2t_mm.utils.lazy import tf     # `tf.data...` imports tensorflow on first access
 
-Looking up names (`mm-trainer --registry_help`, mm-datagen's name checks) stays fast; the
-~3 s TensorFlow import happens only when data is read or written.
+What stays lazy is the data modules' own use of TensorFlow: importing t2t_mm.registry, the data
+modules or a plugin that registers problems does not import it (~3 s). Other paths do: the
+first registry lookup loads the built-in models and modalities (Keras layers), and every
+command-line tool starts TensorFlow first thing (t2t_mm/bin/__init__.py sets its runtime
+defaults before it).
 """
 
 import importlib

@@ -46,7 +46,14 @@ def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):
   dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                         capture_output=True, text=True, check=True).stdout.strip()
   (out / f"export.tmp-{dead}-x1y2").mkdir()
+  # The fake vocabularies have no in-graph form: no _strings signature unless allowed.
   result = tool("mm-export", f"--usr_dir={pkg}", f"--output_dir={out}",
+                "--decode_hparams=beam_size=2,max_decode_length=6")
+  assert result.returncode == 2, result.stderr
+  assert "Cannot export a fake_copy_strings signature: Problem 'fake_copy' uses a FakeVocab, " \
+         "which has no in-graph form" in result.stderr and "--allow_ids_only" in result.stderr
+  assert not (out / "export").exists()
+  result = tool("mm-export", f"--usr_dir={pkg}", f"--output_dir={out}", "--allow_ids_only",
                 "--decode_hparams=beam_size=2,max_decode_length=6")
   assert result.returncode == 0, result.stderr
   assert (out / "export.tmp" / "mine.txt").read_text() == "keep me"

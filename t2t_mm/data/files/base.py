@@ -11,7 +11,10 @@ aligned line files of text pairs); the matches are read in sorted order, and fil
 
 Manifests (`path<TAB>value` lines) may instead hold every split in one file with a split
 column: `split_column = 2` keeps the rows whose third field is the split's name
-(`split_values` renames them, e.g. {"dev": "validation"}). Paths in a manifest are relative to
+(`split_values` renames them, e.g. {"dev": "validation"}). A manifest with other columns names
+them all, in order, with `columns`: the class's own fields (`manifest_fields`, e.g. "audio" and
+"text" for SpeechClips), "split" for the split column, any other name for a column that is
+skipped: columns = ("audio", "text", "speaker", "split"). Paths in a manifest are relative to
 the manifest's folder. A malformed line is an error naming the file and line; a split whose
 pattern matches nothing, one naming the pattern and the expected layout.
 
@@ -47,6 +50,8 @@ class FileProblem(Problem):
   files: Dict[str, Union[str, Tuple[str, ...]]] = {}
   split_column: Optional[int] = None
   split_values: Dict[str, str] = {}
+  columns: Tuple[str, ...] = ()  # Every column of a manifest, named (module docstring).
+  manifest_fields: Tuple[str, ...] = ()  # The columns the class reads, in the order it reads.
   vocab_size: int = 8000  # Of the own vocabulary.
   input_vocab_name: Optional[str] = OWN
   target_vocab_name: Optional[str] = OWN
@@ -61,6 +66,7 @@ class FileProblem(Problem):
           f"from the splits {', '.join(MODES)} (train required) to file patterns; got folder="
           f"{self.folder!r}, files={self.files!r}.")
     self.splits = tuple(s for s in MODES if s in self.files)
+    self._check_columns()
     # "own" names this problem's vocabulary after the problem, so its _rev shares it.
     if self.input_vocab_name == OWN:
       self.input_vocab_name = self.base_name
@@ -105,10 +111,43 @@ class FileProblem(Problem):
       self._cache[split] = make(tmp_dir, split)
     return self._cache[split]
 
+  def _check_columns(self) -> None:
+    """ConfigError unless `columns` names each of the class's fields once, and agrees with
+    `split_column`."""
+    if not self.columns:
+      return
+    columns, fields = tuple(self.columns), tuple(self.manifest_fields)
+    missing = [f for f in fields if f not in columns]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    split_at = columns.index("split") if "split" in columns else None
+    if missing or repeated or (self.split_column is not None
+                               and self.split_column != split_at):
+      raise errors.ConfigError(
+          f"Problem '{self.base_name}': columns={columns!r} must name each column of its "
+          f"manifests once: its fields {', '.join(fields)}, \"split\" for the split column"
+          f"{f' (split_column={self.split_column})' if self.split_column is not None else ''}, "
+          f"any other name for a column to skip" + (f"; missing: {', '.join(missing)}"
+                                                     if missing else "") + ".")
+
+  def manifest_columns(self, num_fields: int) -> Tuple[str, ...]:
+    """The name of every column of a manifest of this problem, whose rows give `num_fields`
+    fields: `columns` when set, else its fields with "split" at `split_column`."""
+    if self.columns:
+      return tuple(self.columns)
+    names = list(self.manifest_fields or [f"field{i + 1}" for i in range(num_fields)])
+    if self.split_column is not None:
+      names.insert(self.split_column, "split")
+    return tuple(names)
+
   def manifest_rows(self, tmp_dir: str, split: str, num_fields: int,
                     patterns: Optional[Tuple[str, ...]] = None) -> List[Row]:
-    """The rows of the split's manifest files (or of `patterns`): `num_fields` tab-separated
-    fields each (the split column, if any, besides them), with "file:line" for messages."""
+    """The rows of the split's manifest files (or of `patterns`): `num_fields` fields each
+    (manifest_fields, in order, read from their named columns), with "file:line" for
+    messages; rows of other splits (the split column) are left out."""
+    columns = self.manifest_columns(num_fields)
+    wanted = [columns.index(f) for f in self.manifest_fields] if self.manifest_fields else [
+        i for i, c in enumerate(columns) if c != "split"]
+    split_at = columns.index("split") if "split" in columns else None
     rows = []
     for pattern in patterns or self.patterns(split):
       for path in self.paths(tmp_dir, split, pattern):
@@ -117,21 +156,20 @@ class FileProblem(Problem):
             continue
           fields = line.split("\t")
           where = f"{path}:{number}"
-          if self.split_column is not None:
-            if len(fields) != num_fields + 1:
-              raise self.malformed(where, line, num_fields + 1)
-            if fields[self.split_column] != self.split_values.get(split, split):
-              continue
-            fields = fields[:self.split_column] + fields[self.split_column + 1:]
-          elif len(fields) != num_fields:
-            raise self.malformed(where, line, num_fields)
-          rows.append((tuple(fields), where))
+          if len(fields) != len(columns):
+            raise self.malformed(where, line, columns)
+          if split_at is not None and fields[split_at] != self.split_values.get(split, split):
+            continue
+          rows.append((tuple(fields[i] for i in wanted), where))
     return rows
 
-  def malformed(self, where: str, line: str, num_fields: int) -> errors.DataError:
+  def malformed(self, where: str, line: str, columns: Tuple[str, ...]) -> errors.DataError:
+    example = ", ".join(repr(c) for c in (*columns, "other"))
     return errors.DataError(
-        f"{where}: expected {num_fields} tab-separated fields, got {len(line.split(chr(9)))}: "
-        f"{line[:120]!r}. Expected: {self.layout}")
+        f"{where}: expected {len(columns)} tab-separated fields ({', '.join(columns)}), got "
+        f"{len(line.split(chr(9)))}: {line[:120]!r}. A manifest with more columns names them "
+        f"all with the problem's `columns`, e.g. columns = ({example}). Expected: "
+        f"{self.layout}")
 
   def examples(self, split: str, tmp_dir: str, start: int, stop: int) -> Iterator[dict]:
     for item in self.index(split, tmp_dir)[start:stop]:

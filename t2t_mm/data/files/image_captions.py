@@ -34,6 +34,7 @@ class ImageCaptions(base.FileProblem):
   metrics = ("token_accuracy", "bleu", "cider_d")
   image_size = (224, 224)
   examples_per_shard = 5000
+  manifest_fields = ("image", "caption")
   layout = ("per split, a manifest of `image_path<TAB>caption` lines (paths relative to it; "
             "several lines per image for several captions), e.g. files={'train': "
             "'train.tsv'}.")

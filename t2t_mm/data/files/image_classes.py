@@ -48,6 +48,7 @@ class ImageClasses(base.FileProblem):
   metrics = ("accuracy", "top5")
   image_size = (224, 224)
   examples_per_shard = 5000
+  manifest_fields = ("image", "label")
   layout = ("per split, a manifest of `image_path<TAB>label` lines (paths relative to it), "
             "e.g. files={'train': 'train.tsv'}, or a folder with one subfolder of images per "
             "class, e.g. files={'train': 'train/'} for train/cat/1.png, train/dog/2.jpg.")

@@ -32,6 +32,7 @@ class SpeechClips(base.FileProblem):
   sample_rate = 16000
   shuffle_buffer = 256
   examples_per_shard = 2000
+  manifest_fields = ("audio", "text")
   layout = ("per split, a manifest of `wav_path<TAB>transcript` lines (paths relative to it; "
             "16-bit PCM WAV at any sample rate), e.g. files={'train': 'train.tsv'}.")
 

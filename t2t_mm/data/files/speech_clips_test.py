@@ -61,3 +61,31 @@ def test_a_missing_or_bad_wav_is_an_error_naming_the_line(clean_registry, tmp_pa
     list(problem.examples("train", "", 0, 1))
   with pytest.raises(errors.DataError, match=r"bad.wav: not a readable 16-bit PCM WAV"):
     list(problem.examples("train", "", 1, 2))
+
+
+def test_a_manifest_with_extra_columns_is_read_by_their_names(clean_registry, tmp_path):
+  _wav(tmp_path / "a.wav", 0.1, 8000)
+  _wav(tmp_path / "b.wav", 0.2, 8000)
+  (tmp_path / "all.tsv").write_text("a.wav\tYES\tspk1\ttrain\nb.wav\tNO\tspk2\tvalidation\n")
+  attrs = {"folder": str(tmp_path), "files": {"train": "all.tsv", "dev": "all.tsv"},
+           "split_values": {"dev": "validation"}}
+  # Without names, one column more than (audio, text, split) is refused, saying how to name it.
+  clean_registry.register_problem(type("S", (Spoken,), dict(attrs, split_column=3)),
+                                  name="clips_unnamed")
+  with pytest.raises(errors.DataError, match=r"all.tsv:1: expected 3 tab-separated fields "
+                     r"\(audio, text, split\), got 4: .* names them all with the problem's "
+                     r"`columns`, e.g. columns = \('audio', 'text', 'split', 'other'\)"):
+    clean_registry.problem("clips_unnamed").split_size("train", "")
+  clean_registry.register_problem(
+      type("S", (Spoken,), dict(attrs, columns=("wav", "word", "speaker", "split"))),
+      name="clips_misnamed")
+  with pytest.raises(errors.ConfigError, match=r"columns=\('wav', 'word', 'speaker', 'split'\) "
+                     r"must name .*missing: audio, text"):
+    clean_registry.problem("clips_misnamed")
+  clean_registry.register_problem(
+      type("S", (Spoken,), dict(attrs, columns=("audio", "text", "speaker", "split"))),
+      name="clips_named")
+  problem = clean_registry.problem("clips_named")
+  assert [ex["targets"] for ex in problem.examples("train", "", 0, 1)] == ["yes"]
+  assert [ex["targets"] for ex in problem.examples("dev", "", 0, 1)] == ["no"]
+  assert problem.split_size("train", "") == problem.split_size("dev", "") == 1

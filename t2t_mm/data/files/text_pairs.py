@@ -28,6 +28,7 @@ class TextPairs(base.FileProblem):
 
   metrics = ("token_accuracy", "bleu", "chrf")
   target_space = TargetSpace.GENERIC
+  manifest_fields = ("source", "target")
   layout = ("per split, two aligned line files, one sentence per line (plain or .gz), e.g. "
             "files={'train': ('train.en', 'train.de')}, or one TSV of `source<TAB>target` "
             "lines, e.g. files={'train': 'train.tsv'}.")

@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import wave
-from typing import Dict, Iterable, Sequence, Tuple
+from typing import Dict, Iterable, Tuple
 
 import numpy as np
 
@@ -103,7 +103,3 @@ class WordBank:
     audio = audio / peak * rng.uniform(0.3, 0.9)
     audio = audio + rng.normal(0, rng.uniform(0.002, 0.02), size=audio.shape)
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
-
-
-def speech_words(texts: Sequence[str]) -> set:
-  return {w for t in texts for w in t.split()}

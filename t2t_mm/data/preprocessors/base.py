@@ -14,7 +14,6 @@ encode / encode_tf are the models.
 """
 
 import dataclasses
-import re
 from typing import Dict, Optional, Tuple
 
 import numpy as np
