@@ -167,11 +167,12 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
     token_counts.update(targets.ravel().tolist() if spec.one_token_targets
                         else targets[targets != PAD_ID].tolist())
     if decode:
-      if hasattr(run.model, "start_decoding"):
-        ids = decode_runner.decode(features, name, dhp).ids[:, 0, :]
-      else:  # A model without incremental decoding (the contract's minimum), as in training.
+      if hasattr(run.model, "greedy_decode") and not hasattr(run.model, "start_decoding"):
+        # A model without incremental decoding (the contract's minimum), as in training.
         ids = np.asarray(run.model.greedy_decode(features, problem=name,
                                                  max_length=dhp.max_decode_length))
+      else:
+        ids = decode_runner.decode(features, name, dhp).ids[:, 0, :]
       for i, target, hyp in zip(batch["index"].numpy().tolist(), targets, ids):
         refs[i] = inputs_lib.output_text(vocab, spec, target)
         hyps[i] = inputs_lib.output_text(vocab, spec, hyp)
