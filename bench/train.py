@@ -211,15 +211,18 @@ def main():
   k8 = _child(args, "default", 1, steps_per_call=8)
   two = _child(args, "mirrored", 2)
   print(f"one device: trainer {1000 * one['trainer_s']:.1f} ms/step, bare compiled step "
-        f"{1000 * one['bare_s']:.1f} ms/step; mirrored on 2 logical CPUs: "
-        f"{1000 * two['trainer_s']:.1f} ms/step ({args.steps} steps of {args.problems})")
+        f"{1000 * one['bare_s']:.1f} ms/step; steps_per_call=8: trainer "
+        f"{1000 * k8['trainer_s']:.1f} ms/step, bare {1000 * k8['bare_s']:.1f} ms/step; "
+        f"mirrored on 2 logical CPUs: {1000 * two['trainer_s']:.1f} ms/step "
+        f"({args.steps} steps of {args.problems})", flush=True)
   tok = _child(args, "default", 1, mode="token_batches")
   print(f"wmt_ende_mini, {args.hparams_set}: fixed batches of {tok['batch_size']} examples vs "
         f"token batches of {tok['batch_tokens']} positions (the fixed batches' mean):")
   for kind in ("fixed", "tokens"):
     print(f"  {kind:6s}: padding {tok[kind]['padding']:.1%} of input + target positions, "
           f"{tok[kind]['target_tokens_per_s']:,.0f} target tokens/s, "
-          f"{tok[kind]['ms_per_step']:.1f} ms/step, {tok[kind]['shapes']} batch shapes")
+          f"{tok[kind]['ms_per_step']:.1f} ms/step, {tok[kind]['shapes']} batch shapes",
+          flush=True)
   xla = _child(args, "default", 1, mode="xla")
   print(f"{args.problems}, {args.hparams_set}, {args.xla_steps} batches: graph executor "
         f"{xla['graph']:,.0f} target tokens/s, XLA (jit_compile) {xla['xla']:,.0f}")
