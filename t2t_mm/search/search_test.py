@@ -141,7 +141,7 @@ def test_attention_of_cached_greedy_equals_the_uncached_call(model, run, problem
   assert np.all(result.source_mask[:, s:] == 0)  # Bucket padding is masked...
   np.testing.assert_array_equal(att[..., s:], 0)  # ... and gets no weight.
   for b in range(B):
-    steps = min(len(runner_lib.trim(ids[b])) + 1, L)  # The tokens through the end token.
+    steps = min(len(tokens.trim(ids[b])) + 1, L)  # The tokens through the end token.
     np.testing.assert_allclose(att[b, :steps, :, :s], full[b].transpose(1, 0, 2)[:steps],
                                atol=2e-5)
     np.testing.assert_array_equal(att[b, steps:], 0)
