@@ -48,31 +48,33 @@ def table_markdown(table: Dict) -> str:
   """One table: | problem | metric | single | col 2 | Δ | col 3 | Δ | ... |."""
   if table["rows"] and "sd" in table["rows"][0]:
     return _seeded_table_markdown(table)
-  head = ["problem", "metric", table["columns"][0]]
-  for label in table["columns"][1:]:
-    head += [label, "Δ"]
-  lines = [f"**{table['title']}**", "", "| " + " | ".join(head) + " |",
-           "|" + "---|" * len(head)]
+  lines = _table_head(table, "Δ")
   for row in table["rows"]:
     metric = row["metric"]
-    arrow = "↓" if metric in tables_lib.LOWER_IS_BETTER else "↑"
-    cells = [row["problem"], f"{metric} {arrow}", _fmt(metric, row["values"][0])]
+    cells = [row["problem"], _metric_label(metric), _fmt(metric, row["values"][0])]
     for value, delta in zip(row["values"][1:], row["deltas"][1:]):
       cells += [_fmt(metric, value), _fmt(metric, delta, signed=True)]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
 
-def _seeded_table_markdown(table: Dict) -> str:
+def _table_head(table: Dict, delta_label: str) -> List[str]:
+  """The title and header lines: | problem | metric | col 1 | col 2 | <delta_label> | ... |."""
   head = ["problem", "metric", table["columns"][0]]
   for label in table["columns"][1:]:
-    head += [label, "Δ [95% interval] p"]
-  lines = [f"**{table['title']}**", "", "| " + " | ".join(head) + " |",
-           "|" + "---|" * len(head)]
+    head += [label, delta_label]
+  return [f"**{table['title']}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+
+def _metric_label(metric: str) -> str:
+  return f"{metric} {'↓' if metric in tables_lib.LOWER_IS_BETTER else '↑'}"
+
+
+def _seeded_table_markdown(table: Dict) -> str:
+  lines = _table_head(table, "Δ [95% interval] p")
   for row in table["rows"]:
     metric = row["metric"]
-    arrow = "↓" if metric in tables_lib.LOWER_IS_BETTER else "↑"
-    cells = [row["problem"], f"{metric} {arrow}", _cell(metric, row["values"][0], row["sd"][0])]
+    cells = [row["problem"], _metric_label(metric), _cell(metric, row["values"][0], row["sd"][0])]
     for i in range(1, len(row["values"])):
       cells += [_cell(metric, row["values"][i], row["sd"][i]),
                 _delta_cell(metric, row["deltas"][i], row["tests"][i])]
