@@ -199,3 +199,22 @@ def test_factored_adafactor_stays_finite_where_the_moments_product_underflows():
     apply(tf.constant(gradient))
   assert np.isfinite(variable.numpy()).all()
   assert not np.array_equal(variable.numpy()[1], np.ones((4, 3)))
+
+
+def test_the_optimizers_use_no_private_keras_member():
+  """Keras's documented subclassing API only (build, update_step, add_optimizer_variables,
+  get_config, and _get_variable_index, which Keras's Optimizer docstring itself uses): a Keras
+  release that keeps that API keeps these optimizers working."""
+  import inspect
+  import re
+  allowed = {"_get_variable_index"}
+  keras_names = set()
+  for cls in (keras.optimizers.Optimizer, keras.optimizers.Adam, keras.optimizers.Adafactor):
+    keras_names |= set(dir(cls))
+    # Private attributes Keras's own code uses (self._momentums, self._r, ...).
+    keras_names |= set(re.findall(r"self\.(_\w+)", inspect.getsource(cls)))
+  for ours in (optimization.FusedAdam, optimization.FactoredAdafactor):
+    overridden = {n for n in vars(ours) if n.startswith("_") and not n.startswith("__")}
+    assert not overridden & keras_names, (ours.__name__, overridden & keras_names)
+    used = set(re.findall(r"self\.(_\w+)", inspect.getsource(ours)))
+    assert not (used & keras_names) - allowed, (ours.__name__, used & keras_names)
