@@ -6,6 +6,8 @@ It adds a small auxiliary loss, like the MoE balancing loss, to test that it is 
 """
 
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from t2t_mm import registry
@@ -39,6 +41,8 @@ class FakeSeq2Seq(keras.Model):
     self.position = keras.layers.Embedding(512, d, name="position")
     self.hidden = keras.layers.Dense(d, activation="relu", name="hidden")
     self.router = keras.layers.Dense(2, name="router")
+    # Not tracked: traced functions are no part of the model's state or checkpoints.
+    object.__setattr__(self, "_decode_steps", {})
     # Every variable exists once the model is made, as the MultiModel's do: the decoder
     # restores a checkpoint before the first call.
     for layer in [*self.input_nets.values(), *self.target_embeddings.values(), self.command,
@@ -66,12 +70,27 @@ class FakeSeq2Seq(keras.Model):
     return self.output_nets[out_key](h)
 
   def greedy_decode(self, features, problem=None, max_length=10):
-    batch = ops.shape(features["inputs"])[0]
-    ids = ops.zeros((batch, 1), "int32")
+    """Greedy ids int32 [B, <= max_length], PAD after a row's EOS.
+
+    Logits at position t depend only on targets[:, t - 1], so every step calls the model on one
+    fixed [B, max_length] buffer: one traced function per problem and shape, instead of an eager
+    call per position (256 of them per batch at the default max_target_length). It stops when
+    every row has ended, as a real decoder does.
+    """
+    batch = int(ops.shape(features["inputs"])[0])
+    if self.specs[problem].one_token_targets:
+      logits = self(dict(features, targets=np.zeros((batch, 1), np.int32)), problem=problem)
+      return ops.cast(ops.argmax(logits[:, 0, :], axis=-1), "int32")[:, None]
+    step = self._decode_steps.get(problem)
+    if step is None:
+      step = self._decode_steps[problem] = tf.function(
+          lambda f, ids, t: ops.cast(ops.argmax(self(dict(f, targets=ids), problem=problem)[:, t],
+                                                axis=-1), "int32"), reduce_retracing=True)
+    ids = np.zeros((batch, max_length), np.int32)
+    ended = np.zeros(batch, bool)
     for t in range(max_length):
-      logits = self(dict(features, targets=ids), problem=problem, training=False)
-      next_id = ops.cast(ops.argmax(logits[:, t, :], axis=-1), "int32")[:, None]
-      ids = ops.concatenate([ids[:, :t], next_id, ops.zeros((batch, 1), "int32")], axis=1)
-      if self.specs[problem].one_token_targets:
-        return ids[:, :1]
-    return ids[:, :max_length]
+      ids[:, t] = np.where(ended, spec_lib.PAD_ID, step(features, ids, tf.constant(t)).numpy())
+      ended |= ids[:, t] == spec_lib.EOS_ID
+      if ended.all():
+        return ops.convert_to_tensor(ids[:, :t + 1])
+    return ops.convert_to_tensor(ids)

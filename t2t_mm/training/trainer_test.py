@@ -257,7 +257,9 @@ def _multimodel_trainer(output_dir, steps_per_call, **config):
       hidden_size=16, filter_size=16, num_heads=2, moe_num_experts=4, moe_k=2, batch_size=4,
       dropout=0.0, attention_dropout=0.0, moe_noisy_gating=False, learning_rate=0.01,
       steps_per_call=steps_per_call)
-  config = dict(dict(log_every=2, checkpoint_every=3, eval_steps=1, eval_every=0), **config)
+  # No greedy decoding in its evaluations: compiling the cached search costs ~20 s a trainer.
+  config = dict(dict(log_every=2, checkpoint_every=3, eval_steps=1, eval_every=0,
+                     decode_examples=0), **config)
   return trainer_lib.Trainer([fake_problems.FakeCopyProblem(), fake_problems.FakeLabelProblem()],
                              hp, "in_memory", str(output_dir),
                              config=trainer_lib.TrainerConfig(**config))

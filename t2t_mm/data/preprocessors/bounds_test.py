@@ -221,7 +221,8 @@ def test_a_gif_of_too_many_blocks_is_refused_without_walking_it_all():
   # 1-byte data sub-blocks: a step per 2 bytes; the walk stops at GIF_MAX_BLOCKS steps.
   data = (b"GIF89a\x01\x00\x01\x00\x00\x00\x00\x2c" + bytes(4) + struct.pack("<HH", 1, 1)
           + b"\x00\x02" + b"\x01\x00" * (pipeline.GIF_MAX_BLOCKS + 10) + b"\x00\x3b")
-  assert pipeline.image_header_size(tf.constant(data)).numpy()[0] == -2
+  # Traced, as the pipeline and the request reader run it (eagerly, each step is a Python call).
+  assert tf.function(pipeline.image_header_size)(tf.constant(data)).numpy()[0] == -2
 
 
 def test_undecodable_images_get_one_clean_line(tmp_path):
