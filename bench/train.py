@@ -19,7 +19,10 @@ rounds. The last line goes on with
   shapes_fixed=<n> shapes_tokens=<n> xla_vs_graph_train=<ratio>
 xla_vs_graph_train: target tokens/s of the compiled steps with hparam jit_compile over the
 graph executor's (its default), on the same batches of the problems in the mixture's order
-(--xla_steps of them), after a pass that compiles every batch shape; 2 alternating rounds.
+(--xla_steps of them, cycling through the first --xla_distinct drawn, so that XLA compiles at
+most that many batch shapes: all8_mini's mixture draws a new shape nearly every batch, and
+compiling each took over 20 CPU-minutes), after a pass that compiles them; 2 alternating rounds.
+--parts picks what runs (default all); the last line then holds only those figures.
 """
 
 import argparse
@@ -166,8 +169,10 @@ def _xla_vs_graph(args) -> dict:
   # _token_batches): its pipelines are made again before batches are drawn from them.
   graph._datasets = {name: graph._distributed_dataset(name) for name in graph.problems}
   graph._start_iterators(0)
-  order = [graph.sampler.problem_at(s) for s in range(args.xla_steps)]
-  batches = [next(graph._iterators[name]) for name in order]
+  drawn = [graph.sampler.problem_at(s) for s in range(min(args.xla_distinct, args.xla_steps))]
+  drawn_batches = [next(graph._iterators[name]) for name in drawn]
+  order = [drawn[i % len(drawn)] for i in range(args.xla_steps)]
+  batches = [drawn_batches[i % len(drawn)] for i in range(args.xla_steps)]
   targets = sum(int((b["targets"].numpy() != 0).sum()) for b in batches)
   seconds = {kind: 0.0 for kind in trainers}
   for r in range(3):  # Round 0 compiles (XLA: every batch shape) and is not timed.
@@ -185,7 +190,8 @@ def _child(args, distribution: str, cpu_devices: int, mode: str = "",
   flags = ["--child", f"--problems={args.problems}", f"--hparams_set={args.hparams_set}",
            f"--data_dir={args.data_dir}", f"--steps={args.steps}",
            f"--distribution={distribution}", f"--cpu_devices={cpu_devices}",
-           f"--xla_steps={args.xla_steps}", f"--steps_per_call={steps_per_call}"]
+           f"--xla_steps={args.xla_steps}", f"--xla_distinct={args.xla_distinct}",
+           f"--steps_per_call={steps_per_call}"]
   return child.run_json(__file__, flags + ([f"--mode={mode}"] if mode else []),
                         f"child {distribution} {mode}")
 
@@ -201,40 +207,58 @@ def main():
   parser.add_argument("--steps_per_call", type=int, default=1)
   parser.add_argument("--child", action="store_true")
   parser.add_argument("--xla_steps", type=int, default=48)
+  parser.add_argument("--xla_distinct", type=int, default=8)
+  parser.add_argument("--parts", default="trainer,k8,mirrored,tokens,xla",
+                      help="Comma-separated subset of: trainer,k8,mirrored,tokens,xla.")
   parser.add_argument("--mode", default="trainer", choices=["trainer", "token_batches", "xla"])
   args = parser.parse_args()
   if args.child:
     print(json.dumps({"trainer": _measure, "token_batches": _token_batches,
                       "xla": _xla_vs_graph}[args.mode](args)))
     return
-  one = _child(args, "default", 1)
-  k8 = _child(args, "default", 1, steps_per_call=8)
-  two = _child(args, "mirrored", 2)
-  print(f"one device: trainer {1000 * one['trainer_s']:.1f} ms/step, bare compiled step "
-        f"{1000 * one['bare_s']:.1f} ms/step; steps_per_call=8: trainer "
-        f"{1000 * k8['trainer_s']:.1f} ms/step, bare {1000 * k8['bare_s']:.1f} ms/step; "
-        f"mirrored on 2 logical CPUs: {1000 * two['trainer_s']:.1f} ms/step "
-        f"({args.steps} steps of {args.problems})", flush=True)
-  tok = _child(args, "default", 1, mode="token_batches")
-  print(f"wmt_ende_mini, {args.hparams_set}: fixed batches of {tok['batch_size']} examples vs "
-        f"token batches of {tok['batch_tokens']} positions (the fixed batches' mean):")
-  for kind in ("fixed", "tokens"):
-    print(f"  {kind:6s}: padding {tok[kind]['padding']:.1%} of input + target positions, "
-          f"{tok[kind]['target_tokens_per_s']:,.0f} target tokens/s, "
-          f"{tok[kind]['ms_per_step']:.1f} ms/step, {tok[kind]['shapes']} batch shapes",
-          flush=True)
-  xla = _child(args, "default", 1, mode="xla")
-  print(f"{args.problems}, {args.hparams_set}, {args.xla_steps} batches: graph executor "
-        f"{xla['graph']:,.0f} target tokens/s, XLA (jit_compile) {xla['xla']:,.0f}")
-  print(f"trainer_overhead={one['trainer_s'] / one['bare_s']:.3f} "
-        f"trainer_overhead_k8={k8['trainer_s'] / k8['bare_s']:.3f} "
-        f"mirrored_2dev_vs_1={two['trainer_s'] / one['trainer_s']:.3f} "
-        f"token_vs_fixed_tokens_per_s="
-        f"{tok['tokens']['target_tokens_per_s'] / tok['fixed']['target_tokens_per_s']:.3f} "
-        f"padding_fixed={tok['fixed']['padding']:.3f} "
-        f"padding_tokens={tok['tokens']['padding']:.3f} "
-        f"shapes_fixed={tok['fixed']['shapes']} shapes_tokens={tok['tokens']['shapes']} "
-        f"xla_vs_graph_train={xla['xla'] / xla['graph']:.3f}")
+  parts = set(args.parts.split(","))
+  unknown = parts - {"trainer", "k8", "mirrored", "tokens", "xla"}
+  if unknown:
+    parser.error(f"--parts: unknown {sorted(unknown)}; expected trainer,k8,mirrored,tokens,xla")
+  figures = []
+  if parts & {"trainer", "k8", "mirrored"}:
+    one = _child(args, "default", 1)
+    line = (f"one device: trainer {1000 * one['trainer_s']:.1f} ms/step, bare compiled step "
+            f"{1000 * one['bare_s']:.1f} ms/step")
+    figures.append(f"trainer_overhead={one['trainer_s'] / one['bare_s']:.3f}")
+    if "k8" in parts:
+      k8 = _child(args, "default", 1, steps_per_call=8)
+      line += (f"; steps_per_call=8: trainer {1000 * k8['trainer_s']:.1f} ms/step, bare "
+               f"{1000 * k8['bare_s']:.1f} ms/step")
+      figures.append(f"trainer_overhead_k8={k8['trainer_s'] / k8['bare_s']:.3f}")
+      print(f"trainer_overhead_k8={k8['trainer_s'] / k8['bare_s']:.3f}", flush=True)
+    if "mirrored" in parts:
+      two = _child(args, "mirrored", 2)
+      line += f"; mirrored on 2 logical CPUs: {1000 * two['trainer_s']:.1f} ms/step"
+      figures.append(f"mirrored_2dev_vs_1={two['trainer_s'] / one['trainer_s']:.3f}")
+    print(f"{line} ({args.steps} steps of {args.problems})", flush=True)
+  if "tokens" in parts:
+    tok = _child(args, "default", 1, mode="token_batches")
+    print(f"wmt_ende_mini, {args.hparams_set}: fixed batches of {tok['batch_size']} examples "
+          f"vs token batches of {tok['batch_tokens']} positions (the fixed batches' mean):")
+    for kind in ("fixed", "tokens"):
+      print(f"  {kind:6s}: padding {tok[kind]['padding']:.1%} of input + target positions, "
+            f"{tok[kind]['target_tokens_per_s']:,.0f} target tokens/s, "
+            f"{tok[kind]['ms_per_step']:.1f} ms/step, {tok[kind]['shapes']} batch shapes",
+            flush=True)
+    figures += [
+        "token_vs_fixed_tokens_per_s="
+        f"{tok['tokens']['target_tokens_per_s'] / tok['fixed']['target_tokens_per_s']:.3f}",
+        f"padding_fixed={tok['fixed']['padding']:.3f}",
+        f"padding_tokens={tok['tokens']['padding']:.3f}",
+        f"shapes_fixed={tok['fixed']['shapes']}", f"shapes_tokens={tok['tokens']['shapes']}"]
+  if "xla" in parts:
+    xla = _child(args, "default", 1, mode="xla")
+    print(f"{args.problems}, {args.hparams_set}, {args.xla_steps} batches "
+          f"({args.xla_distinct} distinct): graph executor {xla['graph']:,.0f} target "
+          f"tokens/s, XLA (jit_compile) {xla['xla']:,.0f}", flush=True)
+    figures.append(f"xla_vs_graph_train={xla['xla'] / xla['graph']:.3f}")
+  print(" ".join(figures))
 
 
 if __name__ == "__main__":
