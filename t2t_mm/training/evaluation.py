@@ -256,12 +256,10 @@ class Evaluator:
   def evaluate(self, eval_steps: int) -> Dict[str, Dict[str, float]]:
     return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}
 
-  def evaluate_problem(self, name: str, eval_steps: int,
-                       dhp: Optional[DecodeHParams] = None) -> Dict[str, float]:
+  def evaluate_problem(self, name: str, eval_steps: int) -> Dict[str, float]:
     """The problem's metrics over its first `eval_steps` dev batches (string metrics over the
-    first decode_examples examples, decoded by `dhp`: by default cached greedy search up to
-    max_target_length, compiled once per problem); {} for a problem without dev data (it
-    trains, and is not evaluated)."""
+    first decode_examples examples, by cached greedy search up to max_target_length, compiled
+    once per problem); {} for a problem without dev data (it trains, and is not evaluated)."""
     problem, spec = self.problems[name], self.specs[name]
     if not problem_lib.has_split(problem, "dev"):
       return {}
@@ -272,7 +270,7 @@ class Evaluator:
         self.model, problem, spec, dataset.take(eval_steps), "dev", self.data_dir,
         stats_fn(self.model, spec, model_spec(dataset)), self._runner,
         problem.target_vocab(self.data_dir) if limit else None,
-        dhp or DecodeHParams(max_decode_length=self.hparams.max_target_length), limit)
+        DecodeHParams(max_decode_length=self.hparams.max_target_length), limit)
     if not acc.count:
       return {}
     if names and name not in self._references:
