@@ -72,6 +72,7 @@ def main(argv=None) -> int:
   from t2t_mm.decoding import loading
   from t2t_mm.eval import full_split
   from t2t_mm.search import runner as runner_lib
+  from t2t_mm.training import evaluation
 
   run_dir = args.run or _train(args.data_dir, args.train_steps)
   run = loading.open_run(run_dir)
@@ -86,10 +87,10 @@ def main(argv=None) -> int:
     for name in run.specs:
       problem, spec = run.problems[name], run.specs[name]
       config = full_split.eval_config(run.hparams, dhp)
-      ds, count = full_split._batches(problem, "dev", run.data_dir, config)
-      batches = [{k: b[k] for k in full_split.MODEL_KEYS} for b in ds]
-      model_spec = {k: v for k, v in ds.element_spec.items() if k in full_split.MODEL_KEYS}
-      stats_fn = full_split.stats_fn(run.model, spec, model_spec)
+      ds = evaluation.batches(problem, "dev", run.data_dir, config, order="length")
+      count = problem.num_examples("dev", run.data_dir)
+      batches = [{k: b[k] for k in evaluation.MODEL_KEYS} for b in ds]
+      stats_fn = evaluation.stats_fn(run.model, spec, evaluation.model_spec(ds))
       full_split.evaluate_problem(run, name, "dev", dhp, decode_runner, progress=False)
       _bare(run, name, batches, dhp, decode_runner, stats_fn)  # Compiles every shape.
       eval_s = search_s = scoring_s = 0.0

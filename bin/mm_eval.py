@@ -20,7 +20,7 @@ from absl import flags
 
 from t2t_mm import api
 from t2t_mm.bin import common
-from t2t_mm.eval import full_split
+from t2t_mm.runs import outputs
 from t2t_mm.eval import records
 
 common.define_registry_flags()
@@ -48,7 +48,8 @@ def main() -> int:
       decode_hparams=FLAGS.decode_hparams, checkpoint_path=FLAGS.checkpoint_path,
       average_last=FLAGS.average_last, data_dir=FLAGS.data_dir, gin_files=FLAGS.gin_file,
       gin_params=FLAGS.gin_param, progress=FLAGS.progress, usr_dir=FLAGS.usr_dir)
-  print(full_split.table(evaluation.results))
+  print(outputs.results_table({n: r["metrics"] for n, r in evaluation.results.items()},
+                              {n: r["examples"] for n, r in evaluation.results.items()}))
   index = os.path.join(os.path.dirname(evaluation.path), records.INDEX_FILE)
   name = os.path.basename(evaluation.path)
   print(f"\nWritten: {evaluation.path}.json and one {name}.<problem>.txt per problem, listed in "

@@ -79,19 +79,22 @@ def cell_batch_sizes(in_longest: Sequence[int], out_longest: Sequence[int],
 
 def batch_by_length(ds: tf.data.Dataset, length_fn: Callable[[dict], tf.Tensor],
                     batch_size: int, max_length: int, train: bool,
-                    min_bucket: int = 8, bucket_step: float = 1.1) -> tf.data.Dataset:
+                    min_bucket: int = 8, bucket_step: float = 1.1,
+                    bucket: Optional[bool] = None) -> tf.data.Dataset:
   """Batches of `batch_size` zero-padded examples; train batches come from length buckets.
 
   Train: buckets of length_fn's value on boundaries bucket_boundaries(max_length + 1,
   min_bucket, bucket_step); each batch is padded to its longest example. Dev/test batches
-  keep the file order (no bucketing), so decodes line up with the data.
+  keep the file order (no bucketing), so decodes line up with the data, unless `bucket`
+  (an evaluation whose examples carry their index): then buckets too, the last partial
+  batch of each kept.
   """
-  if not train:
+  if not (train if bucket is None else bucket):
     return ds.padded_batch(batch_size)
   bounds = bucket_boundaries(max_length + 1, min_length=min_bucket, step=bucket_step)
   return ds.bucket_by_sequence_length(
       length_fn, bucket_boundaries=bounds, bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
-      drop_remainder=True)
+      drop_remainder=train)
 
 
 def batch_by_tokens(ds: tf.data.Dataset,

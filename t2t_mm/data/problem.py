@@ -283,7 +283,7 @@ class Problem:
 
   def dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
               seed: Optional[int] = None, num_shards: int = 1,
-              shard_index: int = 0) -> tf.data.Dataset:
+              shard_index: int = 0, order: Optional[str] = None) -> tf.data.Dataset:
     """Batched examples of `mode` (shapes and dtypes: t2t_mm/data/spec.py).
 
     `config` is a DataConfig (t2t_mm/config/data_config.py; HParams are converted).
@@ -295,11 +295,18 @@ class Problem:
     bucketed by input and target length into batches of about that many positions
     (pipeline.batch_by_tokens). Dev/test data is read once, in order, in batches of up to
     config.batch_size.
+
+    order: how an evaluation reads dev/test data (check_order): each example carries its
+      "index" in the split, in batches of the split's order ("split") or of similar lengths
+      ("length": less padding, fewer decode steps). None: as above, no "index".
     """
     config = DataConfig.from_hparams(config)
     train = _split(mode) == "train"
+    check_order(order, mode)
     ds, pre_in, pre_out = self.examples_dataset(mode, data_dir, config, shuffle, seed,
                                                 num_shards, shard_index)
+    if order:
+      ds = with_index(ds)
     batch_size = config.batch_size
     if pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
       ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
@@ -316,7 +323,7 @@ class Problem:
         return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))
       ds = pipeline.batch_by_length(
           ds, length, batch_size, max(pre_in.max_length, pre_out.max_length), train,
-          bucket_step=config.length_bucket_step)
+          bucket_step=config.length_bucket_step, bucket=train or order == "length")
     return pipeline.with_autotune(ds.prefetch(pipeline.AUTOTUNE), config.autotune)
 
   def examples_dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
@@ -353,6 +360,26 @@ class Problem:
     ds = ds.batch(256).map(parse_batch, num_parallel_calls=pipeline.AUTOTUNE).unbatch()
     ds = ds.map(finish, num_parallel_calls=pipeline.AUTOTUNE)  # Ordered: a seed reproduces.
     return ds, pre_in, pre_out
+
+
+# Orders of an evaluation's batches (Problem.dataset's `order`).
+ORDERS = ("split", "length")
+
+
+def check_order(order: Optional[str], mode: str) -> None:
+  """ConfigError unless `order` is None or an order of ORDERS for dev/test data (train data
+  is read in its own, shuffled order)."""
+  if order is None:
+    return
+  if order not in ORDERS:
+    raise errors.ConfigError(f"Unknown order '{order}'; expected one of {', '.join(ORDERS)}.")
+  if _split(mode) == "train":
+    raise errors.ConfigError(f"order='{order}' is for dev/test data, not train.")
+
+
+def with_index(ds: tf.data.Dataset) -> tf.data.Dataset:
+  """Each example of `ds` with its "index" (int64) in it: where its decode goes in the split."""
+  return ds.enumerate().map(lambda i, ex: dict(ex, index=i))
 
 
 # Messages of tf.data errors that mean a shard's bytes are bad, not the program.

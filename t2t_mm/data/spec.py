@@ -17,6 +17,8 @@ import dataclasses
 import enum
 from typing import Optional, Tuple
 
+import numpy as np
+
 PAD_ID = 0
 EOS_ID = 1
 
@@ -113,3 +115,16 @@ class ProblemSpec:
     if d.get("image_size") is not None:
       d["image_size"] = tuple(d["image_size"])
     return cls(**d)
+
+
+def output_text(vocab, spec: ProblemSpec, ids) -> str:
+  """One hypothesis' (or reference's) ids [L] -> text up to its EOS (or the class name for
+  class labels): how every decoder and evaluator turns target ids into text."""
+  if spec.one_token_targets:
+    return vocab.decode([int(ids[0])])
+  out = []
+  for i in np.asarray(ids).tolist():
+    if i in (PAD_ID, EOS_ID):
+      break
+    out.append(int(i))
+  return vocab.decode(out)

@@ -1,4 +1,4 @@
-"""From what a person types (or a file line) to model features, and from ids back to text.
+"""From what a person types (or a file line) to model features (ids back to text: spec.output_text).
 
     request = parse_line("image=/tmp/cat.png", command_keys)  # Request("image", "/tmp/cat.png")
     x = encode_input(problem, spec, data_dir, hparams, request)  # one example, no batch axis
@@ -26,7 +26,6 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import preprocessors
-from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.spec import ProblemSpec
 
@@ -141,15 +140,3 @@ def make_batch(examples: List[np.ndarray], spec: ProblemSpec) -> dict:
 def input_length(x: np.ndarray) -> int:
   """What file decoding sorts by: tokens, samples or pixels."""
   return int(x.shape[0]) if x.ndim == 1 else int(np.prod(x.shape))
-
-
-def output_text(vocab, spec: ProblemSpec, ids: np.ndarray) -> str:
-  """One hypothesis' ids [L] -> text (or the class name for class labels)."""
-  if spec.one_token_targets:
-    return vocab.decode([int(ids[0])])
-  out = []
-  for i in np.asarray(ids).tolist():
-    if i in (PAD_ID, EOS_ID):
-      break
-    out.append(int(i))
-  return vocab.decode(out)

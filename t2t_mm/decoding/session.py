@@ -19,6 +19,7 @@ import numpy as np
 from t2t_mm import errors
 from t2t_mm.config import typed
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.data import spec as spec_lib
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
@@ -129,7 +130,7 @@ class DecodeSession:
     result = self.runner.decode(inputs_lib.make_batch(list(examples), spec), problem,
                                 dhp or self.dhp, attention=attention)
     vocab = self._vocab(problem, "target")
-    out = [[Hypothesis(inputs_lib.output_text(vocab, spec, ids), float(score))
+    out = [[Hypothesis(spec_lib.output_text(vocab, spec, ids), float(score))
             for ids, score in zip(result.ids[b], result.scores[b])]
            for b in range(len(examples))]
     if attention:

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 
 from t2t_mm.experiments import plan as plan_lib
 from t2t_mm.experiments import tables as tables_lib
-from t2t_mm.utils import atomic
+from t2t_mm.utils import atomic, markdown
 
 MARKDOWN_FILE = "results.md"
 JSON_FILE = "results.json"
@@ -54,7 +54,7 @@ def table_markdown(table: Dict) -> str:
     cells = [row["problem"], _metric_label(metric), _fmt(metric, row["values"][0])]
     for value, delta in zip(row["values"][1:], row["deltas"][1:]):
       cells += [_fmt(metric, value), _fmt(metric, delta, signed=True)]
-    lines.append("| " + " | ".join(cells) + " |")
+    lines.append(markdown.row(cells))
   return "\n".join(lines)
 
 
@@ -63,7 +63,7 @@ def _table_head(table: Dict, delta_label: str) -> List[str]:
   head = ["problem", "metric", table["columns"][0]]
   for label in table["columns"][1:]:
     head += [label, delta_label]
-  return [f"**{table['title']}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+  return [f"**{table['title']}**", ""] + markdown.table(head)
 
 
 def _metric_label(metric: str) -> str:
@@ -78,7 +78,7 @@ def _seeded_table_markdown(table: Dict) -> str:
     for i in range(1, len(row["values"])):
       cells += [_cell(metric, row["values"][i], row["sd"][i]),
                 _delta_cell(metric, row["deltas"][i], row["tests"][i])]
-    lines.append("| " + " | ".join(cells) + " |")
+    lines.append(markdown.row(cells))
   return "\n".join(lines)
 
 
@@ -103,21 +103,22 @@ def to_markdown(config: plan_lib.ExperimentConfig, tables: Sequence[Dict],
     parts += [table_markdown(table), ""]
   parts += ["**The paper's claims on these runs**", ""] + [f"- {c}" for c in claims] + [""]
   if curves:
-    parts += [f"**Dev log-perplexity of {config.small_problem} (Table 3 runs)**", "",
-              "| run | seed | lowest at step | lowest | last step | last | turns up | "
-              "tested at step |", "|---|---|---|---|---|---|---|---|"]
-    for c in curves:
-      parts.append(f"| {c['run']} | {c['seed']} | {c['best_step']} | {c['best']:.3f} | "
-                   f"{c['last_step']} | {c['last']:.3f} | {'yes' if c['turns_up'] else 'no'} "
-                   f"| {c['test_step']} |")
+    parts += [f"**Dev log-perplexity of {config.small_problem} (Table 3 runs)**", ""]
+    parts += markdown.table(
+        ["run", "seed", "lowest at step", "lowest", "last step", "last", "turns up",
+         "tested at step"],
+        [[c["run"], c["seed"], c["best_step"], f"{c['best']:.3f}", c["last_step"],
+          f"{c['last']:.3f}", "yes" if c["turns_up"] else "no", c["test_step"]]
+         for c in curves])
     parts.append("")
   if runs and collected is not None:
-    parts += ["| run | problems | global steps | seconds |", "|---|---|---|---|"]
+    rows = []
     for r in runs:
       info = collected.get(r.name, {}).get(r.seed)
       seconds = MISSING if not info or info["seconds"] is None else f"{info['seconds']:.0f}"
       state = "" if info else " (not finished)"
-      parts.append(f"| {r.folder}{state} | {len(r.problems)} | {r.train_steps} | {seconds} |")
+      rows.append([f"{r.folder}{state}", len(r.problems), r.train_steps, seconds])
+    parts += markdown.table(["run", "problems", "global steps", "seconds"], rows)
     parts.append("")
   return "\n".join(parts)
 

@@ -16,13 +16,14 @@
 
 import json
 import os
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional
 
 from t2t_mm import errors
+from t2t_mm import metrics
 from t2t_mm import plugins
 from t2t_mm import registry
 from t2t_mm.runs import run_vocab
-from t2t_mm.utils import atomic, fs
+from t2t_mm.utils import atomic, fs, markdown
 
 PROBLEMS_FILE = "problems.json"
 EVAL_FILE = "eval_results.json"
@@ -170,16 +171,23 @@ def write_eval_results(output_dir: str, step: int, results: Mapping, samples: Ma
 
 
 
-def results_table(results: Mapping[str, Mapping[str, float]]) -> str:
-  """A Markdown table: per problem, loss, token accuracy vs chance, and its own metrics."""
-  rows = ["| problem | log-ppl | token acc | chance | metrics |", "|---|---|---|---|---|"]
+def results_table(results: Mapping[str, Mapping[str, float]],
+                  examples: Optional[Mapping[str, int]] = None) -> str:
+  """A Markdown table of an evaluation (the trainer's or mm-eval's): per problem, [examples,]
+  log-perplexity, token accuracy vs chance, and its other figures (metrics.reported order)."""
+  fixed = metrics.TEACHER_FORCED + metrics.CHANCE
+  rows = []
   for name, m in sorted(results.items()):
     if name.startswith("_") or not m:
       continue
     chance = m.get("chance_accuracy", m.get("chance_token_accuracy", float("nan")))
-    own = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "top5", "bleu", "chrf", "wer", "cer",
-                                                 "exact_match", "bracket_f1", "cider_d")
-                    if k in m)
-    rows.append(f"| {name} | {m['log_perplexity']:.3f} | {m['token_accuracy']:.3f} | "
-                f"{chance:.3f} | {own} |")
-  return "\n".join(rows)
+    known = metrics.CLASS_LABEL + tuple(
+        n for s in metrics.STRING_METRICS for n in (s,) + metrics.COMPANIONS.get(s, ()))
+    own = [k for k in known if k in m] + sorted(k for k in m if k not in known + fixed)
+    rows.append(([name] + ([examples.get(name, "")] if examples is not None else []) + [
+        f"{m.get('log_perplexity', float('nan')):.3f}",
+        f"{m.get('token_accuracy', float('nan')):.3f}", f"{chance:.3f}",
+        ", ".join(f"{k} {m[k]:.4g}" for k in own)]))
+  head = (["problem"] + (["examples"] if examples is not None else [])
+          + ["log-ppl", "token acc", "chance", "metrics"])
+  return "\n".join(markdown.table(head, rows))

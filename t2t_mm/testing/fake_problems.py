@@ -6,11 +6,12 @@
     FakeSpeechProblem: 800 Hz waveforms -> symbols (the count of loud segments, as ids).
 """
 
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
 
 
@@ -107,13 +108,19 @@ class FakeCopyProblem:
     return ds, _FixedShape(), _FixedShape()
 
   def dataset(self, mode: str, data_dir, config, shuffle: bool = True, seed=None,
-              num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
+              num_shards: int = 1, shard_index: int = 0,
+              order: Optional[str] = None) -> tf.data.Dataset:
+    """Problem.dataset's batches; every example has one length, so both `order`s are the
+    split's order."""
     del data_dir
+    problem_lib.check_order(order, mode)
     inputs, targets = self._arrays(mode)
     space = int(self.spec(None).target_space)
     ds = tf.data.Dataset.from_tensor_slices({
         "inputs": inputs, "targets": targets,
         "target_space": np.full([len(inputs)], space, np.int32)})
+    if order:
+      ds = problem_lib.with_index(ds)
     ds = ds.shard(num_shards, shard_index)
     if mode == "train":
       if shuffle:

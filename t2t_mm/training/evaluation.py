@@ -1,28 +1,71 @@
-"""Per-problem evaluation: loss, log-perplexity, token accuracy and the problem's own metrics.
+"""Per-problem evaluation: one accumulator for the trainer's dev evaluation and for mm-eval.
 
     evaluator = Evaluator(model, problems, specs, data_dir, hparams)
     results = evaluator.evaluate(eval_steps=20)
     # {"wmt_ende_mini": {"loss": 1.2, "log_perplexity": 1.2, "token_accuracy": 0.71,
-    #                    "bleu": 23.4, "chance_token_accuracy": 0.08}, ...}
+    #                    "chance_token_accuracy": 0.08, "bleu": 23.4}, ...}
+
+Both evaluations read `batches(problem, split, ...)` (Problem.dataset with an `order`: each
+example carries its index in the split), feed every batch to `accumulate`, which sums the
+teacher-forced statistics into a ProblemStats and decodes the examples it is asked to, and
+report `ProblemStats.figures`: the names of metrics_lib.reported for the problem's target
+modality and metrics. The trainer reads `eval_steps` batches in split order and decodes the
+first `decode_examples`; mm-eval (t2t_mm/eval/full_split.py) reads the whole split in batches
+of similar lengths and decodes all of it.
 
 The chance baseline of a sequence problem is the accuracy of always predicting its most frequent
-target token; of a classification problem, 1 / num_classes.
+target token; of a classification problem, 1 / num_classes. String metrics are scored against
+every reference of an example where the problem keeps several (captions).
 """
 
 import collections
-from typing import Dict, List, Mapping
+import json
+import weakref
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 
+from t2t_mm import metrics as metrics_lib
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
+from t2t_mm.metrics import brackets
 from t2t_mm.search import runner
 from t2t_mm.training import losses
-from t2t_mm import metrics as text_metrics
-from t2t_mm.utils import tracing
+from t2t_mm.utils import fs, tracing
+
+# The features the model reads; batches of an evaluation also carry each example's "index".
+MODEL_KEYS = ("inputs", "targets", "target_space")
+# model -> {problem: compiled teacher-forced statistics}: each is traced once per process, not
+# once per evaluation (a trace costs seconds; bench/eval.py).
+_STATS_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def metric_names(spec: spec_lib.ProblemSpec, problem=None) -> Tuple[str, ...]:
+  """Every figure an evaluation of `problem` reports, chance levels aside (what best_metric may
+  name): from its target modality and the metrics its spec and the problem list."""
+  return metrics_lib.reported(spec.one_token_targets, spec.metrics,
+                              getattr(problem, "metrics", ()))
+
+
+def string_metric_names(spec: spec_lib.ProblemSpec, problem=None) -> Tuple[str, ...]:
+  """The metrics over decoded strings `problem` lists (its spec's and its own)."""
+  return metrics_lib.string_metrics(spec.metrics, getattr(problem, "metrics", ()))
+
+
+def batches(problem, split: str, data_dir: str, config, order: str) -> tf.data.Dataset:
+  """The batches of an evaluation: `split` read once, each example with its "index", in
+  `order` (Problem.dataset), without tf.data's autotuner (its work beside the decoder slowed
+  a dev split's decoding 1.2-1.4x on 2 cores)."""
+  config = DataConfig.from_hparams(config).replace(autotune=False)
+  return problem.dataset(split, data_dir, config, shuffle=False, order=order)
+
+
+def model_spec(dataset: tf.data.Dataset) -> Dict[str, tf.TensorSpec]:
+  """The element spec of `dataset`'s features the model reads."""
+  return {k: v for k, v in dataset.element_spec.items() if k in MODEL_KEYS}
 
 
 def make_stats_fn(model, spec: spec_lib.ProblemSpec, element_spec):
@@ -46,6 +89,158 @@ def make_stats_fn(model, spec: spec_lib.ProblemSpec, element_spec):
   return tracing.function_for(stats, name, input_signature=[element_spec])
 
 
+def example_stats_fn(model, spec: spec_lib.ProblemSpec, element_spec):
+  """fn(batch) -> per example (summed NLL, correct tokens, target tokens, top-5 hit): the
+  statistics of make_stats_fn before the sum over the batch (for tests over examples)."""
+  one_token, name = spec.one_token_targets, spec.name
+
+  def stats(features):
+    logits = tf.cast(model(features, problem=name, training=False), tf.float32)
+    targets = features["targets"]
+    weights = losses.target_weights(targets, one_token)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    nll = -tf.gather(log_probs, targets, axis=-1, batch_dims=2)
+    correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=targets.dtype), targets),
+                      tf.float32)
+    top5 = tf.zeros_like(weights[:, 0])
+    if one_token:
+      top5 = tf.cast(tf.math.in_top_k(tf.reshape(targets, [-1]), logits[:, 0, :],
+                                      k=min(5, spec.target_vocab_size)), tf.float32)
+    return (tf.reduce_sum(nll * weights, axis=1), tf.reduce_sum(correct * weights, axis=1),
+            tf.reduce_sum(weights, axis=1), top5)
+
+  return tracing.function_for(stats, f"{name}_examples", input_signature=[element_spec])
+
+
+def stats_fn(model, spec: spec_lib.ProblemSpec, element_spec, per_example: bool = False):
+  """make_stats_fn (or example_stats_fn) of `model` and `spec`, made once per model and
+  problem."""
+  fns = _STATS_FNS.setdefault(model, {})
+  key = ("examples", spec.name) if per_example else spec.name
+  if key not in fns:
+    fns[key] = (example_stats_fn if per_example else make_stats_fn)(model, spec, element_spec)
+  return fns[key]
+
+
+def decode_ids(model, decode_runner, features, name: str, dhp: DecodeHParams) -> np.ndarray:
+  """The best hypothesis' ids [B, L] of each example of `features`: the model's cached greedy
+  or beam search, or greedy_decode for a model without incremental decoding (the contract's
+  minimum)."""
+  if hasattr(model, "greedy_decode") and not hasattr(model, "start_decoding"):
+    return np.asarray(model.greedy_decode(features, problem=name,
+                                          max_length=dhp.max_decode_length))
+  return decode_runner.decode(features, name, dhp).ids[:, 0, :]
+
+
+def references(problem, split: str, data_dir: str) -> Optional[List[List[str]]]:
+  """Every reference of each example of `split`, where the problem keeps several (captions)
+  and they are one per example of the split; else None."""
+  path_fn = getattr(problem, "references_path", None)
+  path = path_fn(data_dir, split) if path_fn else None
+  if not path or not fs.isfile(path):
+    return None
+  with fs.open(path, encoding="utf-8") as f:
+    grouped = [json.loads(line) for line in f if line.strip()]
+  return grouped if len(grouped) == problem.num_examples(split, data_dir) else None
+
+
+class ProblemStats:
+  """The sums of one problem's evaluation: teacher-forced statistics over its batches, the
+  target token counts behind the chance level, and decoded texts by index in the split."""
+
+  def __init__(self, spec: spec_lib.ProblemSpec):
+    self.spec = spec
+    self.nll = self.correct = self.count = self.top5 = 0.0
+    self.examples = 0
+    self.token_counts: collections.Counter = collections.Counter()
+    self.refs: Dict[int, str] = {}
+    self.hyps: Dict[int, str] = {}
+    self.per_example: Dict[int, Tuple[float, float, float]] = {}
+
+  def add(self, stats: Sequence, targets: np.ndarray, indices: Sequence[int]) -> None:
+    """One batch: `stats` of make_stats_fn (sums) or example_stats_fn (per example, kept by
+    index), its targets and its examples' indices."""
+    values = [np.asarray(x, np.float64) for x in stats]
+    if values[0].ndim:  # Per example.
+      for i, row in zip(indices, zip(*values[:3])):
+        self.per_example[i] = tuple(float(x) for x in row)
+    nll, correct, count, top5 = (float(np.sum(x)) for x in values)
+    self.nll, self.correct = self.nll + nll, self.correct + correct
+    self.count, self.top5 = self.count + count, self.top5 + top5
+    self.examples += len(targets)
+    self.token_counts.update(targets.ravel().tolist() if self.spec.one_token_targets
+                             else targets[targets != spec_lib.PAD_ID].tolist())
+
+  def add_texts(self, vocab, indices: Sequence[int], targets: np.ndarray,
+                hyp_ids: np.ndarray) -> None:
+    for i, target, hyp in zip(indices, targets, hyp_ids):
+      self.refs[i] = spec_lib.output_text(vocab, self.spec, target)
+      self.hyps[i] = spec_lib.output_text(vocab, self.spec, hyp)
+
+  def decoded(self, limit: Optional[int] = None) -> List[int]:
+    """The indices of the decoded examples, in split order (the first `limit`)."""
+    return sorted(self.hyps)[:limit]
+
+  def hypotheses(self, limit: Optional[int] = None) -> List[str]:
+    return [self.hyps[i] for i in self.decoded(limit)]
+
+  def samples(self, n: int) -> List[Tuple[str, str]]:
+    return [(self.refs[i], self.hyps[i]) for i in self.decoded(n)]
+
+  def figures(self, string_metrics: Sequence[str] = (),
+              grouped: Optional[Sequence[Sequence[str]]] = None,
+              limit: Optional[int] = None) -> Tuple[Dict[str, float], Dict[str, str]]:
+    """({metric: value}, {string metric: signature}): the teacher-forced figures, the chance
+    level, and `string_metrics` over the first `limit` decoded examples, each against
+    `grouped[index]` (every reference of it) where given, else its target."""
+    result: Dict[str, float] = {}
+    if self.count:
+      result.update(loss=self.nll / self.count, log_perplexity=self.nll / self.count,
+                    token_accuracy=self.correct / self.count)
+      if self.spec.one_token_targets:
+        result.update(accuracy=self.correct / self.count, top5=self.top5 / self.count,
+                      chance_accuracy=1.0 / self.spec.target_vocab_size)
+      elif self.token_counts:
+        result["chance_token_accuracy"] = (max(self.token_counts.values())
+                                           / sum(self.token_counts.values()))
+    order = self.decoded(limit)
+    if not order:
+      return result, {}
+    hyps = [self.hyps[i] for i in order]
+    refs = [grouped[i] for i in order] if grouped is not None else [self.refs[i] for i in order]
+    signatures = {}
+    for metric in string_metrics:
+      if metric == "bracket_f1":  # With its precision and recall (metrics_lib.COMPANIONS).
+        first = [r[0] for r in metrics_lib.strings.reference_lists(refs)]
+        result.update(brackets.bracket_scores(first, hyps))
+      else:
+        result[metric] = metrics_lib.compute(metric, refs, hyps)
+      signatures[metric] = metrics_lib.SIGNATURES[metric](refs)
+    return result, signatures
+
+
+def accumulate(model, problem, spec: spec_lib.ProblemSpec, dataset, split: str, data_dir: str,
+               stats: Callable, decode_runner=None, vocab=None,
+               dhp: Optional[DecodeHParams] = None, decode_limit: Optional[int] = None,
+               on_batch: Optional[Callable[[int], None]] = None) -> ProblemStats:
+  """Reads `dataset` (batches of `split`, from `batches`) into a ProblemStats: every batch's
+  `stats`, and while fewer than `decode_limit` examples are decoded (None: every one), its
+  hypotheses by `dhp` (texts by `vocab`). A damaged shard met on the way is a DataError naming
+  it. on_batch(examples) after each batch (a progress bar)."""
+  out = ProblemStats(spec)
+  for batch in problem_lib.checked_batches(dataset, problem, split, data_dir):
+    features = {k: batch[k] for k in MODEL_KEYS}
+    indices = batch["index"].numpy().tolist()
+    targets = features["targets"].numpy()
+    out.add(stats(features), targets, indices)
+    if decode_limit is None or len(out.hyps) < decode_limit:
+      ids = decode_ids(model, decode_runner, features, spec.name, dhp)
+      out.add_texts(vocab, indices, targets, ids)
+    if on_batch:
+      on_batch(len(indices))
+  return out
+
+
 class Evaluator:
   """Evaluates a model on every problem's dev split; results are plain floats."""
 
@@ -54,72 +249,33 @@ class Evaluator:
                decode_examples: int = 64):
     self.model, self.problems, self.specs = model, problems, specs
     self.data_dir, self.hparams, self.decode_examples = data_dir, hparams, decode_examples
-    self._stats_fns = {}
     self._runner = runner.DecodeRunner(model)
+    self._references: Dict[str, Optional[List[List[str]]]] = {}
     self.samples: Dict[str, List[tuple]] = {}
-
-  def _dev_dataset(self, name: str):
-    # Without tf.data's autotuner, whose work beside the decoder slows it (DataConfig).
-    config = DataConfig.from_hparams(self.hparams).replace(autotune=False)
-    return self.problems[name].dataset("dev", self.data_dir, config, shuffle=False)
-
-  def _make_stats_fn(self, name: str, element_spec):
-    return make_stats_fn(self.model, self.specs[name], element_spec)
 
   def evaluate(self, eval_steps: int) -> Dict[str, Dict[str, float]]:
     return {name: self.evaluate_problem(name, eval_steps) for name in self.problems}
 
   def evaluate_problem(self, name: str, eval_steps: int) -> Dict[str, float]:
-    """The problem's metrics over `eval_steps` dev batches; {} for a problem without dev data
-    (it trains, and is not evaluated)."""
-    if not problem_lib.has_split(self.problems[name], "dev"):
+    """The problem's metrics over its first `eval_steps` dev batches (string metrics over the
+    first decode_examples examples, by cached greedy search up to max_target_length, compiled
+    once per problem); {} for a problem without dev data (it trains, and is not evaluated)."""
+    problem, spec = self.problems[name], self.specs[name]
+    if not problem_lib.has_split(problem, "dev"):
       return {}
-    spec = self.specs[name]
-    dataset = self._dev_dataset(name)
-    if name not in self._stats_fns:
-      self._stats_fns[name] = self._make_stats_fn(name, dataset.element_spec)
-    nll = correct = count = top5 = 0.0
-    token_counts = collections.Counter()
-    decode_batches = []
-    for features in problem_lib.checked_batches(dataset.take(eval_steps), self.problems[name],
-                                                "dev", self.data_dir):
-      b_nll, b_correct, b_count, b_top5 = (float(x) for x in self._stats_fns[name](features))
-      nll, correct, count, top5 = nll + b_nll, correct + b_correct, count + b_count, top5 + b_top5
-      targets = features["targets"].numpy()
-      token_counts.update(targets[targets != spec_lib.PAD_ID].tolist()
-                          if not spec.one_token_targets else targets.ravel().tolist())
-      if sum(len(b["targets"]) for b in decode_batches) < self.decode_examples:
-        decode_batches.append(features)
-    if count == 0:
+    dataset = batches(problem, "dev", self.data_dir, self.hparams, order="split")
+    names = string_metric_names(spec, problem)
+    limit = self.decode_examples if names else 0
+    acc = accumulate(
+        self.model, problem, spec, dataset.take(eval_steps), "dev", self.data_dir,
+        stats_fn(self.model, spec, model_spec(dataset)), self._runner,
+        problem.target_vocab(self.data_dir) if limit else None,
+        DecodeHParams(max_decode_length=self.hparams.max_target_length), limit)
+    if not acc.count:
       return {}
-    result = {"loss": nll / count, "log_perplexity": nll / count,
-              "token_accuracy": correct / count}
-    if spec.one_token_targets:
-      result["accuracy"] = correct / count
-      result["top5"] = top5 / count
-      result["chance_accuracy"] = 1.0 / spec.target_vocab_size
-    else:
-      result["chance_token_accuracy"] = max(token_counts.values()) / sum(token_counts.values())
-      result.update(self._string_metrics(name, decode_batches))
+    if names and name not in self._references:
+      self._references[name] = references(problem, "dev", self.data_dir)
+    result, _ = acc.figures(names, self._references.get(name), limit)
+    if acc.hyps:
+      self.samples[name] = acc.samples(3)
     return result
-
-  def _string_metrics(self, name: str, batches) -> Dict[str, float]:
-    metrics = [m for m in self.specs[name].metrics if m in text_metrics.STRING_METRICS]
-    if not metrics or not batches:
-      return {}
-    vocab = self.problems[name].target_vocab(self.data_dir)
-    refs, hyps = [], []
-    # Cached greedy search, compiled once per problem (one fixed maximum length).
-    settings = DecodeHParams(max_decode_length=self.hparams.max_target_length)
-    for features in batches:
-      if hasattr(self.model, "start_decoding"):
-        ids = self._runner.decode(features, name, settings).ids[:, 0, :]
-      else:  # A model without incremental decoding (the contract's minimum).
-        ids = np.asarray(self.model.greedy_decode(features, problem=name,
-                                                  max_length=settings.max_decode_length))
-      for ref_ids, hyp_ids in zip(features["targets"].numpy(), ids):
-        refs.append(vocab.decode(ref_ids.tolist()))
-        hyps.append(vocab.decode(hyp_ids.tolist()))
-    refs, hyps = refs[:self.decode_examples], hyps[:self.decode_examples]
-    self.samples[name] = list(zip(refs[:3], hyps[:3]))
-    return {m: float(text_metrics.STRING_METRICS[m](refs, hyps)) for m in metrics}

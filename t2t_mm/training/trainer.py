@@ -41,7 +41,6 @@ from t2t_mm.config.hparams import HParams
 from t2t_mm.config.trainer_config import TrainerConfig  # noqa: F401  (re-exported)
 from t2t_mm.data import problem as problem_lib
 from t2t_mm.layers.moe import MixtureOfExperts
-from t2t_mm import metrics as metrics_lib
 from t2t_mm.runs import best as best_lib
 from t2t_mm.runs import checkpoints
 from t2t_mm.training import distribution
@@ -51,20 +50,13 @@ from t2t_mm.training import optimization
 from t2t_mm.runs import outputs
 from t2t_mm.runs import warm_start as warm_start_lib
 from t2t_mm.training import progress as progress_lib
+from t2t_mm.training import evaluation
 from t2t_mm.training.evaluation import Evaluator
 from t2t_mm.utils import tracing
 
 
 class TrainingDivergedError(errors.T2TMMError):
   """The loss became NaN or Inf; the last good checkpoint is kept."""
-
-
-def dev_metrics(spec) -> set:
-  """The metrics an evaluation reports for a problem of `spec` (what best_metric may name)."""
-  names = {"loss", "log_perplexity", "token_accuracy"}
-  if spec.one_token_targets:
-    names |= {"accuracy", "top5"}
-  return names | {m for m in spec.metrics if m in metrics_lib.STRING_METRICS}
 
 
 class Trainer:
@@ -87,7 +79,8 @@ class Trainer:
     # Checked before any model is built: a typo in the metric costs nothing.
     self.best = (best_lib.BestKeeper(output_dir, self.config.best_metric,
                                      self.config.early_stopping_patience,
-                                     {n: dev_metrics(s) for n, s in self.specs.items()})
+                                     {n: set(evaluation.metric_names(s, self.problems[n]))
+                                      for n, s in self.specs.items()})
                  if self.config.best_metric else None)
     unknown = set(hparams.problem_loss_weights) - set(self.problems)
     if unknown:
