@@ -34,7 +34,6 @@ from t2t_mm.data import lengths
 from t2t_mm.data import pipeline
 from t2t_mm.data import preprocessors
 from t2t_mm.data import shards
-from t2t_mm.data import text_encoders
 from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import ProblemSpec, TargetSpace
 from t2t_mm.utils.lazy import tf
@@ -144,13 +143,13 @@ class Problem:
 
   def _load_vocab(self, vocab_name: Optional[str], data_dir: str):
     if vocab_name == "subword":
-      return text_encoders.SubwordVocab(os.path.join(data_dir, self.subword_vocab_file))
+      return vocabularies.SubwordVocab(os.path.join(data_dir, self.subword_vocab_file))
     if vocab_name == "bytes":
-      return text_encoders.ByteVocab()
+      return vocabularies.ByteVocab()
     if vocab_name == "labels":
       if self.class_labels:
-        return text_encoders.ClassLabelVocab(self.class_labels)
-      return text_encoders.ClassLabelVocab.from_file(
+        return vocabularies.ClassLabelVocab(self.class_labels)
+      return vocabularies.ClassLabelVocab.from_file(
           os.path.join(data_dir, f"{self.data_name}.labels.txt"))
     if vocab_name is None:
       return None
