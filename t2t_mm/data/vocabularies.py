@@ -41,7 +41,7 @@ import abc
 import dataclasses
 import io
 import os
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from t2t_mm import errors
 from t2t_mm import registry
@@ -122,8 +122,6 @@ def strip_special(ids: Iterable[int]) -> List[int]:
   return out
 
 
-_strip = strip_special
-
 
 def until_eos_tf(ids: "tf.Tensor") -> "tf.RaggedTensor":
   """int32 [M, L] -> ragged [M, None]: the ids before the first EOS, without PAD."""
@@ -185,7 +183,7 @@ class SubwordVocab(Vocabulary):
     return list(self._sp.encode(text))
 
   def decode(self, ids: Sequence[int]) -> str:
-    return self._sp.decode(_strip(ids))
+    return self._sp.decode(strip_special(ids))
 
   @property
   def tokenizer(self):
@@ -275,7 +273,7 @@ class ByteVocab(Vocabulary):
     return [b + self.offset for b in text.encode("utf-8")]
 
   def decode(self, ids: Sequence[int]) -> str:
-    return bytes(i - self.offset for i in _strip(ids) if i >= self.offset).decode(
+    return bytes(i - self.offset for i in strip_special(ids) if i >= self.offset).decode(
         "utf-8", errors="replace")
 
   def encode_tf(self, text: tf.Tensor) -> tf.Tensor:
@@ -380,8 +378,29 @@ def get_or_build_subword_vocab(data_dir: str, filename: str,
 
 # --- Declarations: vocabularies built from data, named by problems -------------------------
 
+class Declaration(abc.ABC):
+  """A registered vocabulary that is read from data_dir (and perhaps built there by datagen).
+
+  A registry entry is a Vocabulary (used as it is) or a Declaration; `resolve` turns either,
+  or a problem's Vocabulary object, into the Vocabulary of one side of one problem.
+  """
+
+  def vocab_name(self, name: str, problem) -> str:
+    """The name the vocabulary has for `problem` when it declares `name` (its spec's name)."""
+    del problem
+    return name
+
+  @abc.abstractmethod
+  def load(self, data_dir: str, name: str, problem=None) -> Vocabulary:
+    """The vocabulary `name` of `problem`, read from data_dir; DataError (with .path) if its
+    file is missing or damaged."""
+
+  def build(self, data_dir: str, tmp_dir: str, name: str, problem=None) -> None:
+    """Writes its file into data_dir unless it is there (datagen); nothing to write by default."""
+
+
 @dataclasses.dataclass(frozen=True)
-class Subword:
+class Subword(Declaration):
   """A SentencePiece unigram vocabulary trained on the train texts of `sources`.
 
   Args:
@@ -416,10 +435,10 @@ class Subword:
   def filename(self, name: str) -> str:
     return f"vocab.{name}.subword.{self.resolved().size}.model"
 
-  def load(self, data_dir: str, name: str) -> SubwordVocab:
+  def load(self, data_dir: str, name: str, problem=None) -> SubwordVocab:
     return SubwordVocab(os.path.join(data_dir, self.filename(name)), name=name)
 
-  def build(self, data_dir: str, tmp_dir: str, name: str) -> None:
+  def build(self, data_dir: str, tmp_dir: str, name: str, problem=None) -> None:
     """Writes the vocabulary file unless it is there; DataError if a source lacks raw data."""
     path = os.path.join(data_dir, self.filename(name))
     if fs.isfile(path):
@@ -427,24 +446,24 @@ class Subword:
     settings = self.resolved()
     problems = []
     for source in settings.sources:
-      problem = registry.problem(source)
-      sides = problem_sides(problem, name)
+      source_problem = registry.problem(source)
+      sides = problem_sides(source_problem, name)
       if not sides:
+        names = stored_vocab_names(source_problem)
         raise errors.ConfigError(
             f"Vocabulary '{name}' is built from problem '{source}', which does not use it "
-            f"(its vocabularies: inputs {problem.input_vocab_name!r}, targets "
-            f"{problem.target_vocab_name!r}).")
+            f"(its vocabularies: inputs {names[0]!r}, targets {names[1]!r}).")
       try:
-        problem.check_raw_data(tmp_dir)
+        source_problem.check_raw_data(tmp_dir)
       except errors.DataError as e:
         raise errors.DataError(f"{e} (vocabulary '{name}' is built from the train data of "
                                f"{', '.join(settings.sources)}).") from e
-      problems.append((problem, sides))
+      problems.append((source_problem, sides))
 
     def texts() -> Iterator[str]:
-      for problem, sides in problems:
-        n = min(settings.max_examples_per_source, problem.split_size("train", tmp_dir))
-        for ex in problem.examples("train", tmp_dir, 0, n):
+      for source_problem, sides in problems:
+        n = min(settings.max_examples_per_source, source_problem.split_size("train", tmp_dir))
+        for ex in source_problem.examples("train", tmp_dir, 0, n):
           for side in sides:
             yield ex[side]
 
@@ -452,28 +471,122 @@ class Subword:
     build_subword_vocab(path, texts(), settings.size)
 
 
-def problem_sides(problem, vocab_name: str) -> Tuple[str, ...]:
-  """The stored sides ("inputs", "targets") of `problem` whose vocabulary is `vocab_name`."""
-  return tuple(side for side, name in zip(SIDES, stored_vocab_names(problem)) if name == vocab_name)
+class Own(Declaration):
+  """"own": the problem's own Subword vocabulary (`vocab_size` pieces from its train split),
+  named after the problem (its _rev variant reads the same file)."""
+
+  def vocab_name(self, name: str, problem) -> str:
+    return problem.base_name
+
+  def _subword(self, problem) -> Subword:
+    return Subword(size=problem.vocab_size, sources=(problem.base_name,))
+
+  def load(self, data_dir: str, name: str, problem=None) -> SubwordVocab:
+    return self._subword(problem).load(data_dir, problem.base_name)
+
+  def build(self, data_dir: str, tmp_dir: str, name: str, problem=None) -> None:
+    self._subword(problem).build(data_dir, tmp_dir, problem.base_name)
+
+
+class ProblemSubwordFile(Declaration):
+  """"subword": the SentencePiece file data_dir/<problem.subword_vocab_file>, which the
+  problem's build_vocabs writes (the mini problems share one, t2t_mm/data/mini/corpus.py)."""
+
+  def load(self, data_dir: str, name: str, problem=None) -> SubwordVocab:
+    return SubwordVocab(os.path.join(data_dir, problem.subword_vocab_file))
+
+
+class ClassLabels(Declaration):
+  """"labels": the problem's `class_labels`, or the names its datagen wrote to
+  data_dir/<problem>.labels.txt (one per line)."""
+
+  def load(self, data_dir: str, name: str, problem=None) -> ClassLabelVocab:
+    if problem.class_labels:
+      return ClassLabelVocab(problem.class_labels)
+    return ClassLabelVocab.from_file(os.path.join(data_dir, f"{problem.data_name}.labels.txt"))
+
+
+# What a problem's side names: a registered name, a Vocabulary, or None (images, audio).
+Declared = Union[str, Vocabulary, None]
+
+
+def _entry(declared: str, problem) -> Union[Vocabulary, Declaration]:
+  if declared in registry.names("vocabularies"):
+    return registry.lookup("vocabularies", declared)
+  raise errors.UnknownNameError(
+      f"Problem '{problem.name}': unknown vocabulary '{declared}'."
+      f"{errors.did_you_mean(declared, registry.names('vocabularies'))} Declare it with "
+      "registry.register_vocabulary(vocabularies.Subword(size=..., sources=(...)), name=...) "
+      "or register a Vocabulary object (t2t_mm/data/vocabularies.py).")
+
+
+def _check_declared(declared, problem) -> None:
+  if declared is not None and not isinstance(declared, (str, Vocabulary)):
+    raise errors.ConfigError(
+        f"Problem '{problem.name}': a side's vocabulary is a registered name or a "
+        f"t2t_mm.data.vocabularies.Vocabulary object, got {type(declared).__name__}.")
+
+
+def resolve(declared: Declared, problem, data_dir: str) -> Optional[Vocabulary]:
+  """The vocabulary that `problem` declares for one side (None for none), read from data_dir
+  where it is a file."""
+  _check_declared(declared, problem)
+  if declared is None or isinstance(declared, Vocabulary):
+    return declared
+  entry = _entry(declared, problem)
+  if isinstance(entry, Vocabulary):
+    return entry
+  return entry.load(data_dir, declared, problem)
+
+
+def build(declared: Declared, problem, data_dir: str, tmp_dir: str) -> None:
+  """Writes the files of a declared vocabulary into data_dir (datagen); nothing for others."""
+  _check_declared(declared, problem)
+  if isinstance(declared, str):
+    entry = _entry(declared, problem)
+    if isinstance(entry, Declaration):
+      entry.build(data_dir, tmp_dir, declared, problem)
+
+
+def vocab_name(declared: Declared, problem) -> Optional[str]:
+  """The name of the vocabulary `problem` declares for a side (None for none)."""
+  _check_declared(declared, problem)
+  if declared is None:
+    return None
+  if isinstance(declared, Vocabulary):
+    return declared.name
+  entry = _entry(declared, problem) if declared in registry.names("vocabularies") else None
+  return entry.vocab_name(declared, problem) if isinstance(entry, Declaration) else declared
+
+
+def problem_sides(problem, name: str) -> Tuple[str, ...]:
+  """The stored sides ("inputs", "targets") of `problem` whose vocabulary is `name`."""
+  return tuple(side for side, own in zip(SIDES, stored_vocab_names(problem)) if own == name)
 
 
 def stored_vocab_names(problem) -> Tuple[Optional[str], Optional[str]]:
   """(inputs, targets) vocabulary names of the stored sides (a _rev variant swaps neither)."""
-  return problem.input_vocab_name, problem.target_vocab_name
+  return (vocab_name(problem.input_vocab_name, problem),
+          vocab_name(problem.target_vocab_name, problem))
 
 
-def declaration(name: str) -> Optional[Subword]:
-  """The registered declaration `name`, or None if no vocabulary has that name."""
+def declaration(name: str) -> Optional[Declaration]:
+  """The registered declaration `name`, or None if no declaration has that name."""
   if name in registry.names("vocabularies"):
-    return registry.lookup("vocabularies", name)
+    entry = registry.lookup("vocabularies", name)
+    return entry if isinstance(entry, Declaration) else None
   return None
 
 
-def _check_declaration(obj) -> Optional[str]:
-  if not isinstance(obj, Subword):
-    return ("a vocabulary is a declaration such as t2t_mm.data.vocabularies.Subword(size=..., "
-            "sources=(...)).")
+def _check_entry(obj) -> Optional[str]:
+  if not isinstance(obj, (Vocabulary, Declaration)):
+    return ("a vocabulary is a t2t_mm.data.vocabularies.Vocabulary object or a declaration "
+            "such as t2t_mm.data.vocabularies.Subword(size=..., sources=(...)).")
   return None
 
 
-registry.set_check("vocabularies", _check_declaration)
+registry.set_check("vocabularies", _check_entry)
+registry.register_vocabulary(ByteVocab(), name="bytes")
+registry.register_vocabulary(ClassLabels(), name="labels")
+registry.register_vocabulary(ProblemSubwordFile(), name="subword")
+registry.register_vocabulary(Own(), name="own")

@@ -127,7 +127,7 @@ def test_a_declaration_names_its_sources_and_a_size_that_fits_byte_fallback():
 
 
 def test_registering_something_else_as_a_vocabulary_is_an_error(clean_registry):
-  with pytest.raises(errors.ConfigError, match="a vocabulary is a declaration"):
+  with pytest.raises(errors.ConfigError, match="is a .*Vocabulary object or a declaration"):
     clean_registry.register_vocabulary({"size": 10}, name="not_a_declaration")
 
 
