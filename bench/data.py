@@ -27,7 +27,7 @@ import tensorflow as tf
 from t2t_mm import registry
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data import datagen
-from t2t_mm.data import vocabularies as vocab_lib
+from t2t_mm.data import vocabularies
 from t2t_mm.data.mini import grammar
 
 
@@ -58,7 +58,7 @@ def make_corpus(megabytes: float, seed: int = 0):
 
 def bench_vocab(lines, workdir):
   start = time.time()
-  v = vocab_lib.build_subword_vocab(os.path.join(workdir, "bench.8k.model"), lines, 8192)
+  v = vocabularies.build_subword_vocab(os.path.join(workdir, "bench.8k.model"), lines, 8192)
   seconds = time.time() - start
   megabytes = sum(len(line) + 1 for line in lines) / 1e6
   print(f"(a) 8k vocab ({v.vocab_size} pieces) from {megabytes:.0f} MB: {seconds:.1f} s",

@@ -179,3 +179,20 @@ def test_the_paper_vocabulary_is_a_declaration_over_the_wmt_problems():
   declared = vocabularies.declaration("all8")
   assert declared.sources == ("wmt_ende", "wmt_enfr")
   assert all8_vocab.vocab_filename() == "vocab.all8.subword.8192.model"
+
+
+def test_own_is_a_registered_declaration_named_after_the_problem_and_shared_by_its_rev(
+    clean_registry, tmp_path):
+  (tmp_path / "train.tsv").write_text("hello world\thallo welt\n" * 5)
+  clean_registry.register_problem(type("P", (TextPairs,), {
+      "folder": str(tmp_path), "files": {"train": "train.tsv"}, "vocab_size": 320}),
+      name="own_pairs")
+  problem, rev = clean_registry.problem("own_pairs"), clean_registry.problem("own_pairs_rev")
+  assert problem.input_vocab_name == "own"  # The declaration, not rewritten per instance.
+  assert vocabularies.stored_vocab_names(rev) == ("own_pairs", "own_pairs")
+  data = str(tmp_path / "data")
+  problem.generate_data(data, "")
+  assert os.path.isfile(os.path.join(data, "vocab.own_pairs.subword.320.model"))
+  for vocab in (problem.input_vocab(data), rev.target_vocab(data)):
+    assert isinstance(vocab, vocabularies.SubwordVocab) and vocab.name == "own_pairs"
+  assert rev.target_vocab(data).decode(rev.target_vocab(data).encode("hallo")) == "hallo"

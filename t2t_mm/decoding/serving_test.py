@@ -10,7 +10,7 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import pipeline
-from t2t_mm.data import vocabularies as vocab_lib
+from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.vocabularies import ByteVocab
 from t2t_mm.data.vocabularies import ClassLabelVocab
@@ -26,7 +26,7 @@ TEXTS = ["the cat sleeps .", " \tHällo 🙂 näive", "a dog"]
 def subword(tmp_path_factory):
   corpus = ["the cat sleeps on the mat .", "a dog runs .", "der Hund läuft ."] * 50
   path = tmp_path_factory.mktemp("vocab") / "v.model"
-  return vocab_lib.build_subword_vocab(str(path), corpus, vocab_size=320)
+  return vocabularies.build_subword_vocab(str(path), corpus, vocab_size=320)
 
 
 def _preprocessor(modality, max_length, vocab=None, image_size=None, sample_rate=None,
