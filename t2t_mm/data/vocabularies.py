@@ -66,6 +66,8 @@ class Vocabulary(abc.ABC):
       checkpoint's variable names.
     path: the file it was read from, or None; a run copies such files (t2t_mm/runs/run_vocab.py).
     pad_id, eos_id: the reserved ids, None for a vocabulary without them (class labels).
+    encodes_batches: whether encode_tf also takes string [B] -> int32 ragged [B, None] (then
+      tf.data encodes a batch of stored texts at once).
 
   Example:
     >>> class Letters(Vocabulary):            # a..z as ids 2..27
@@ -79,6 +81,7 @@ class Vocabulary(abc.ABC):
   path: Optional[str] = None
   pad_id: Optional[int] = PAD_ID
   eos_id: Optional[int] = EOS_ID
+  encodes_batches: bool = False
 
   @property
   @abc.abstractmethod
@@ -151,6 +154,8 @@ class SubwordVocab(Vocabulary):
     path: the `.model` file written by `build_subword_vocab`.
     name: what problems call it (their modality nets are shared by name).
   """
+
+  encodes_batches = True
 
   def __init__(self, path: str, name: str = "subword"):
     self.name = name

@@ -196,3 +196,16 @@ def test_own_is_a_registered_declaration_named_after_the_problem_and_shared_by_i
   for vocab in (problem.input_vocab(data), rev.target_vocab(data)):
     assert isinstance(vocab, vocabularies.SubwordVocab) and vocab.name == "own_pairs"
   assert rev.target_vocab(data).decode(rev.target_vocab(data).encode("hallo")) == "hallo"
+
+
+def test_a_vocabulary_that_encodes_batches_is_encoded_a_batch_at_a_time_in_the_pipeline(subword):
+  from t2t_mm import registry
+  from t2t_mm.data.preprocessors import SideConfig
+  texts = tf.constant(["the dog", "a big cat ."])
+  pre = registry.preprocessor("symbol")(SideConfig("p", 16, vocab=subword))
+  parts = pre.prepare_batch(texts)
+  assert [pre.from_stored({"ids": i, "len": n}).numpy().tolist()
+          for i, n in zip(parts["ids"], parts["len"])] == [
+              subword.encode("the dog") + [1], subword.encode("a big cat .") + [1]]
+  byte_pre = registry.preprocessor("symbol")(SideConfig("p", 16, vocab=vocabularies.ByteVocab()))
+  assert list(byte_pre.prepare_batch(texts)) == ["raw"]

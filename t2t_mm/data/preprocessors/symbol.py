@@ -7,7 +7,6 @@ import numpy as np
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.data import pipeline
-from t2t_mm.data import vocabularies
 from t2t_mm.data.preprocessors.base import Preprocessor
 from t2t_mm.utils.lazy import tf
 
@@ -37,8 +36,8 @@ class SymbolPreprocessor(Preprocessor):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[raw.encode("utf-8")]))
 
   def prepare_batch(self, raw: "tf.Tensor") -> Dict[str, "tf.Tensor"]:
-    if isinstance(self.config.vocab, vocabularies.SubwordVocab):
-      ids = self.config.vocab.encode_tf(raw)  # Batched in-graph SentencePiece: fast.
+    if self.config.vocab.encodes_batches:
+      ids = self.config.vocab.encode_tf(raw)  # Batched in-graph (SentencePiece): fast.
       return {"ids": ids.to_tensor(), "len": ids.row_lengths()}
     return {"raw": raw}
 
