@@ -4,7 +4,7 @@
 
 (a) train an 8k SentencePiece vocab on 50 MB of text (Zipf-distributed pseudo-words mixed with
     sentences of the mini grammar, so the corpus has enough distinct words for 8k pieces);
-(b) in-graph tokenization throughput inside tf.data (SubwordVocab.tf_encode: the fast
+(b) in-graph tokenization throughput inside tf.data (SubwordVocab.encode_tf: the fast
     tokenizer where it is exact, SentencePiece elsewhere; batched, parallel map);
 (c) examples/s of the all8_mini train pipelines (generated first unless --data_dir holds them).
 
@@ -27,7 +27,7 @@ import tensorflow as tf
 from t2t_mm import registry
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data import datagen
-from t2t_mm.data import vocab as vocab_lib
+from t2t_mm.data import vocabularies
 from t2t_mm.data.mini import grammar
 
 
@@ -58,7 +58,7 @@ def make_corpus(megabytes: float, seed: int = 0):
 
 def bench_vocab(lines, workdir):
   start = time.time()
-  v = vocab_lib.build_subword_vocab(os.path.join(workdir, "bench.8k.model"), lines, 8192)
+  v = vocabularies.build_subword_vocab(os.path.join(workdir, "bench.8k.model"), lines, 8192)
   seconds = time.time() - start
   megabytes = sum(len(line) + 1 for line in lines) / 1e6
   print(f"(a) 8k vocab ({v.vocab_size} pieces) from {megabytes:.0f} MB: {seconds:.1f} s",
@@ -67,7 +67,7 @@ def bench_vocab(lines, workdir):
 
 
 def bench_tokenize(v, lines, batch=1024, rounds=3):
-  """Tokens/s of v.tf_encode (fast + exact paths) and of the exact tokenizer alone, timed in
+  """Tokens/s of v.encode_tf (fast + exact paths) and of the exact tokenizer alone, timed in
   alternating rounds so that the machine's speed drift hits both alike."""
   texts = tf.constant(lines[: 200_000])
 
@@ -79,7 +79,7 @@ def bench_tokenize(v, lines, batch=1024, rounds=3):
       pass
     return ds
 
-  runs = {"ours": dataset(v.tf_encode), "exact": dataset(v.tokenizer.tokenize)}
+  runs = {"ours": dataset(v.encode_tf), "exact": dataset(v.tokenizer.tokenize)}
   tokens, seconds = {"ours": 0, "exact": 0}, {"ours": 0.0, "exact": 0.0}
   for _ in range(rounds):
     for name, ds in runs.items():

@@ -7,7 +7,7 @@ from typing import Iterator, List, Optional
 
 from t2t_mm import registry
 from t2t_mm.data.spec import TargetSpace
-from t2t_mm.data.text_encoders import ClassLabelVocab
+from t2t_mm.data.vocabularies import ClassLabelVocab
 from t2t_mm.data.tfds_problem import TfdsProblem, resize_and_encode
 from t2t_mm.data import shards
 from t2t_mm.utils import atomic, fs

@@ -118,9 +118,10 @@ register_modality = _decorator("modalities")
 register_preprocessor = _decorator("preprocessors")
 
 
-def register_vocabulary(declaration, name: str):
-  """Registers a vocabulary declaration (t2t_mm/data/vocabularies.py) that problems name."""
-  return _register("vocabularies", declaration, name)
+def register_vocabulary(vocabulary, name: str):
+  """Registers a vocabulary that problems name: a Vocabulary object or a declaration such as
+  Subword(size=..., sources=(...)) (t2t_mm/data/vocabularies.py)."""
+  return _register("vocabularies", vocabulary, name)
 
 
 def register_suite(name: str, problem_names: Sequence[str]) -> None:

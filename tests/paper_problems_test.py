@@ -109,8 +109,8 @@ def _write_wav(path, seconds, rate=8000):
 
 
 def _vocab(d):  # The shared all8 vocab, built from text here instead of WMT.
-  from t2t_mm.data import all8_vocab, vocab
-  vocab.build_subword_vocab(os.path.join(d, all8_vocab.vocab_filename()),
+  from t2t_mm.data import all8_vocab, vocabularies
+  vocabularies.build_subword_vocab(os.path.join(d, all8_vocab.vocab_filename()),
                             ["Ms. Haag plays Elianti .", "(S (NP NNP )NP )S"] * 50, 400)
 
 

@@ -6,8 +6,8 @@
     ds = p.dataset("train", data_dir, DataConfig.from_hparams(hp))  # batched {"inputs", ...}
     p.target_vocab(data_dir).decode(ids)            # text of predicted ids
 
-A subclass declares its modalities, vocab names, target space and metrics as class attributes
-and implements three hooks over raw examples:
+A subclass declares its modalities, vocabularies (registered names or Vocabulary objects), target
+space and metrics as class attributes and implements three hooks over raw examples:
 
     split_size(split, tmp_dir) -> int              examples in the split
     examples(split, tmp_dir, start, stop)          yields dicts {"inputs": x, "targets": y}
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import (Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple,
+                    runtime_checkable)
 
 from t2t_mm import errors
 from t2t_mm import registry
@@ -34,7 +35,6 @@ from t2t_mm.data import lengths
 from t2t_mm.data import pipeline
 from t2t_mm.data import preprocessors
 from t2t_mm.data import shards
-from t2t_mm.data import text_encoders
 from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import ProblemSpec, TargetSpace
 from t2t_mm.utils.lazy import tf
@@ -52,8 +52,10 @@ class Problem:
 
   input_modality: str = "symbol"
   target_modality: str = "symbol"
-  input_vocab_name: Optional[str] = "subword"
-  target_vocab_name: str = "subword"
+  # Per side, a registered vocabulary name or a Vocabulary object; None for images and audio
+  # (t2t_mm/data/vocabularies.py resolves them).
+  input_vocab_name: vocabularies.Declared = "subword"
+  target_vocab_name: vocabularies.Declared = "subword"
   target_space: TargetSpace = TargetSpace.GENERIC
   input_space: TargetSpace = TargetSpace.GENERIC  # Target space of the `_rev` variant.
   metrics: Tuple[str, ...] = ("accuracy",)
@@ -116,15 +118,11 @@ class Problem:
 
   def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
     """Writes the vocab files this problem needs into data_dir (if not there yet): by default
-    the declared vocabularies (t2t_mm/data/vocabularies.py) its sides name."""
-    for name in dict.fromkeys(vocabularies.stored_vocab_names(self)):
-      declared = self.vocabulary(name) if name is not None else None
-      if declared is not None:
-        declared.build(data_dir, tmp_dir, name)
-
-  def vocabulary(self, name: str) -> Optional[vocabularies.Subword]:
-    """The declaration of the vocabulary `name`, or None if it is not a declared one."""
-    return vocabularies.declaration(name)
+    those of the declared vocabularies (t2t_mm/data/vocabularies.py) its sides name."""
+    sides = {vocabularies.vocab_name(d, self): d
+             for d in (self.input_vocab_name, self.target_vocab_name)}
+    for declared in sides.values():
+      vocabularies.build(declared, self, data_dir, tmp_dir)
 
   # --- Vocabularies ---------------------------------------------------------------------------
 
@@ -132,37 +130,15 @@ class Problem:
     """The command that (re)makes this problem's files in data_dir."""
     return f"mm-datagen --problem={self.data_name} --data_dir={data_dir}"
 
-  def _vocab(self, vocab_name: Optional[str], data_dir: str):
+  def _vocab(self, declared: vocabularies.Declared, data_dir: str):
     try:
-      return self._load_vocab(vocab_name, data_dir)
+      return vocabularies.resolve(declared, self, data_dir)
     except errors.DataError as e:
       # Datagen reuses a vocabulary file that exists, so a damaged one must go first.
       path = getattr(e, "path", None)
       todo = (f"Delete {path}, then remake it" if path and fs.exists(path) else "Make it")
       raise errors.DataError(f"{e} Problem '{self.name}' needs it. {todo}: "
                              f"`{self.datagen_command(data_dir)}`.") from e
-
-  def _load_vocab(self, vocab_name: Optional[str], data_dir: str):
-    if vocab_name == "subword":
-      return text_encoders.SubwordVocab(os.path.join(data_dir, self.subword_vocab_file))
-    if vocab_name == "bytes":
-      return text_encoders.ByteVocab()
-    if vocab_name == "labels":
-      if self.class_labels:
-        return text_encoders.ClassLabelVocab(self.class_labels)
-      return text_encoders.ClassLabelVocab.from_file(
-          os.path.join(data_dir, f"{self.data_name}.labels.txt"))
-    if vocab_name is None:
-      return None
-    declared = self.vocabulary(vocab_name)
-    if declared is not None:
-      return declared.load(data_dir, vocab_name)
-    known = ["subword", "bytes", "labels"] + registry.names("vocabularies")
-    raise errors.UnknownNameError(
-        f"Problem '{self.name}': unknown vocabulary '{vocab_name}'."
-        f"{errors.did_you_mean(vocab_name, known)} Declare it with registry.register_vocabulary"
-        "(vocabularies.Subword(size=..., sources=(...)), name=...) "
-        "(t2t_mm/data/vocabularies.py).")
 
   def input_vocab(self, data_dir: str):
     """The vocabulary of the inputs (None for images and audio)."""
@@ -445,7 +421,29 @@ def _split(mode: str) -> str:
   return mode
 
 
-# What the trainer, the evaluator and the decoder call on a problem.
+@runtime_checkable
+class ProblemLike(Protocol):
+  """What the trainer, the evaluator and the decoder call on a problem. `Problem` has it; an
+  in-memory problem (t2t_mm/testing/fake_problems.py) implements just this."""
+
+  name: str
+
+  def spec(self, data_dir: str) -> ProblemSpec: ...
+
+  def dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
+              seed: Optional[int] = None, num_shards: int = 1,
+              shard_index: int = 0) -> "tf.data.Dataset": ...
+
+  def has_data(self, data_dir: str) -> bool: ...
+
+  def num_examples(self, mode: str, data_dir: str) -> int: ...
+
+  def input_vocab(self, data_dir: str) -> Optional[vocabularies.Vocabulary]: ...
+
+  def target_vocab(self, data_dir: str) -> vocabularies.Vocabulary: ...
+
+
+# The methods of ProblemLike, which a registered problem class must have.
 PROBLEM_METHODS = ("spec", "dataset", "has_data", "num_examples", "input_vocab", "target_vocab")
 
 

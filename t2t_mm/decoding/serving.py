@@ -17,27 +17,16 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.decoding import inputs
-from t2t_mm.data.spec import EOS_ID
-from t2t_mm.data.spec import PAD_ID
-from t2t_mm.data.text_encoders import ByteVocab
-from t2t_mm.data.text_encoders import ClassLabelVocab
-from t2t_mm.data.text_encoders import SubwordVocab
+from t2t_mm.data.vocabularies import Vocabulary
 
 
-def _vocab_kind(vocab, problem_name: str) -> str:
-  """The in-graph form of `vocab`; ConfigError for vocabularies that have none."""
-  for kind, cls in (("subword", SubwordVocab), ("bytes", ByteVocab), ("labels", ClassLabelVocab)):
-    if isinstance(vocab, cls):
-      return kind
-  raise errors.ConfigError(
-      f"Problem '{problem_name}' uses a {type(vocab).__name__}, which has no in-graph form "
-      "(SubwordVocab, ByteVocab and ClassLabelVocab do).")
-
-
-def _until_eos(ids: tf.Tensor) -> tf.RaggedTensor:
-  """int32 [M, L] -> ragged [M, None]: the ids before the first EOS, without PAD."""
-  before_eos = tf.cumsum(tf.cast(tf.equal(ids, EOS_ID), tf.int32), axis=1) == 0
-  return tf.ragged.boolean_mask(ids, before_eos & tf.not_equal(ids, PAD_ID))
+def _check_in_graph(vocab, problem_name: str, method: str) -> None:
+  """ConfigError unless `vocab` is a Vocabulary with the in-graph `method`."""
+  if not (isinstance(vocab, Vocabulary) and vocab.has_tf(method)):
+    raise errors.ConfigError(
+        f"Problem '{problem_name}' uses a {type(vocab).__name__}, which has no in-graph form "
+        f"(a t2t_mm.data.vocabularies.Vocabulary with {method}, as SubwordVocab, ByteVocab "
+        "and ClassLabelVocab have).")
 
 
 class InputEncoder(tf.Module):
@@ -60,7 +49,7 @@ class InputEncoder(tf.Module):
                   limits: DecodeHParams = DecodeHParams()) -> "InputEncoder":
     vocab = problem.input_vocab(data_dir)
     if vocab is not None:
-      _vocab_kind(vocab, spec.name)  # A vocabulary without an in-graph form cannot serve.
+      _check_in_graph(vocab, spec.name, "encode_tf")  # Else it cannot serve.
     return cls(inputs.preprocessor(problem, spec, data_dir, hparams, vocab, limits))
 
   @property
@@ -78,34 +67,23 @@ class OutputDecoder(tf.Module):
   """Decoded ids [B, N, L] -> strings [B, N]: text, or class names for class labels.
 
   Args:
-    kind: "subword", "bytes" or "labels".
-    vocab: the SubwordVocab ("subword") or ClassLabelVocab ("labels").
+    vocab: the target Vocabulary; its decode_tf converts the ids (its tf_resources are tracked
+      here, so that the SavedModel holds them).
   """
 
-  def __init__(self, kind, vocab=None):
-    super().__init__(name=f"{kind}_output_decoder")
-    self.kind = kind
-    self.tokenizer = vocab.tokenizer if kind == "subword" else None
-    self.labels = tf.constant(vocab.labels) if kind == "labels" else None
-    self.byte_strings = tf.constant([bytes([i]) for i in range(256)]) if kind == "bytes" else None
+  def __init__(self, vocab: Vocabulary):
+    super().__init__(name=f"{type(vocab).__name__.lower()}_output_decoder")
+    self.vocab = vocab
+    for name, resource in vocab.tf_resources().items():
+      setattr(self, name, resource)  # Tracked here so that the SavedModel holds it.
 
   @classmethod
   def for_problem(cls, problem, spec, data_dir) -> "OutputDecoder":
     vocab = problem.target_vocab(data_dir)
-    return cls(_vocab_kind(vocab, spec.name), vocab)
+    _check_in_graph(vocab, spec.name, "decode_tf")
+    return cls(vocab)
 
   def __call__(self, ids: tf.Tensor) -> tf.Tensor:
-    if self.kind == "labels":
-      return tf.gather(self.labels, ids[:, :, 0])
     shape = tf.shape(ids)
-    flat = _until_eos(tf.reshape(ids, [-1, shape[2]]))
-    if self.tokenizer is not None:
-      texts = self.tokenizer.detokenize(flat)
-    else:
-      byte_ids = tf.clip_by_value(flat - ByteVocab.offset, 0, 255)
-      texts = tf.strings.reduce_join(tf.gather(self.byte_strings, byte_ids), axis=1)
-    # Ids can spell invalid UTF-8 (byte pieces, bytes); U+FFFD for those, as decode() does.
-    texts = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace",
-                                         replacement_char=0xFFFD)
+    texts = self.vocab.decode_tf(tf.reshape(ids, [-1, shape[2]]))
     return tf.reshape(texts, shape[:2])
-

@@ -10,10 +10,10 @@ import tensorflow as tf
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import pipeline
-from t2t_mm.data import vocab as vocab_lib
+from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import EOS_ID
-from t2t_mm.data.text_encoders import ByteVocab
-from t2t_mm.data.text_encoders import ClassLabelVocab
+from t2t_mm.data.vocabularies import ByteVocab
+from t2t_mm.data.vocabularies import ClassLabelVocab
 from t2t_mm import registry
 from t2t_mm.data.preprocessors import SideConfig
 from t2t_mm.decoding.serving import InputEncoder
@@ -26,7 +26,7 @@ TEXTS = ["the cat sleeps .", " \tHällo 🙂 näive", "a dog"]
 def subword(tmp_path_factory):
   corpus = ["the cat sleeps on the mat .", "a dog runs .", "der Hund läuft ."] * 50
   path = tmp_path_factory.mktemp("vocab") / "v.model"
-  return vocab_lib.build_subword_vocab(str(path), corpus, vocab_size=320)
+  return vocabularies.build_subword_vocab(str(path), corpus, vocab_size=320)
 
 
 def _preprocessor(modality, max_length, vocab=None, image_size=None, sample_rate=None,
@@ -59,7 +59,7 @@ def test_ids_to_text_stops_at_eos_drops_pad_and_is_lossless(kind, subword):
   vocab = subword if kind == "subword" else ByteVocab()
   rows = [vocab.encode(t) + [EOS_ID, 7, 7] for t in TEXTS]  # Ids after EOS are ignored.
   ids = _padded(rows).reshape(3, 1, -1)
-  out = OutputDecoder(kind, vocab)(tf.constant(ids)).numpy()
+  out = OutputDecoder(vocab)(tf.constant(ids)).numpy()
   assert out.shape == (3, 1)
   assert [o.decode("utf-8") for o in out[:, 0]] == TEXTS
 
@@ -73,13 +73,13 @@ def test_ids_that_spell_invalid_utf8_give_replacement_characters_like_decode(kin
     bad = [0xB5 + ByteVocab.offset, 0xE2 + ByteVocab.offset]
   rows = [vocab.encode("ab") + bad + vocab.encode("c"), bad[1:] + [EOS_ID]]
   ids = _padded(rows).reshape(2, 1, -1)
-  out = OutputDecoder(kind, vocab)(tf.constant(ids)).numpy()[:, 0]
+  out = OutputDecoder(vocab)(tf.constant(ids)).numpy()[:, 0]
   assert [o.decode("utf-8") for o in out] == [vocab.decode(r) for r in rows]
   assert "\ufffd" in out[0].decode("utf-8")
 
 
 def test_class_labels_out():
-  out = OutputDecoder("labels", ClassLabelVocab(["cat", "dog", "owl"]))(
+  out = OutputDecoder(ClassLabelVocab(["cat", "dog", "owl"]))(
       tf.constant([[[2], [0]], [[1], [1]]]))
   assert out.numpy().tolist() == [[b"owl", b"cat"], [b"dog", b"dog"]]
 

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from t2t_mm import errors
-from t2t_mm.data import text_encoders
+from t2t_mm.data import vocabularies
 from t2t_mm.runs import outputs
 from t2t_mm.runs import resume
 from t2t_mm.runs import run_vocab
@@ -15,7 +15,7 @@ class FileLabels(fake_problems.FakeImageLabelProblem):
   """An image problem whose class names are a file of data_dir, as datagen writes them."""
 
   def target_vocab(self, data_dir):
-    return text_encoders.ClassLabelVocab.from_file(os.path.join(data_dir, "sub", "x.labels.txt"))
+    return vocabularies.ClassLabelVocab.from_file(os.path.join(data_dir, "sub", "x.labels.txt"))
 
 
 def _train(tmp_path, labels="a\nb\nc\n"):

@@ -13,22 +13,26 @@ import tensorflow as tf
 
 from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
+from t2t_mm.data import vocabularies
 
 
-class FakeVocab:
-  """Ids <-> space-separated numbers: decode stops at EOS and drops PAD."""
+class FakeVocab(vocabularies.Vocabulary):
+  """Ids <-> space-separated numbers: decode stops at EOS and drops PAD (no in-graph form)."""
+
+  name = "fake"
+
+  def __init__(self, vocab_size: int = 12):
+    self._size = vocab_size
+
+  @property
+  def vocab_size(self) -> int:
+    return self._size
 
   def encode(self, text: str) -> List[int]:
     return [int(t) for t in text.split()]
 
   def decode(self, ids) -> str:
-    out = []
-    for i in ids:
-      if i == spec_lib.EOS_ID:
-        break
-      if i != spec_lib.PAD_ID:
-        out.append(str(int(i)))
-    return " ".join(out)
+    return " ".join(str(i) for i in vocabularies.strip_special(ids))
 
 
 def _with_eos(tokens: np.ndarray) -> np.ndarray:
@@ -73,11 +77,11 @@ class FakeCopyProblem:
 
   def target_vocab(self, data_dir) -> FakeVocab:
     del data_dir
-    return FakeVocab()
+    return FakeVocab(self.vocab_size)
 
   def input_vocab(self, data_dir) -> FakeVocab:
     del data_dir
-    return FakeVocab()
+    return FakeVocab(self.vocab_size)
 
   def _rng(self, mode: str) -> np.random.Generator:
     """The generator of `mode`'s examples: fixed by the seed, different per split."""
@@ -153,11 +157,18 @@ class FakeLabelProblem(FakeCopyProblem):
     return with_eos, labels
 
 
-class FakeLabelVocab:
-  """Class ids <-> names "class0", "class1", ..."""
+class FakeLabelVocab(vocabularies.Vocabulary):
+  """Class ids <-> names "class0", "class1", ... (no in-graph form)."""
+
+  name = "labels"
+  pad_id = eos_id = None
 
   def __init__(self, num_classes: int):
     self.labels = [f"class{i}" for i in range(num_classes)]
+
+  @property
+  def vocab_size(self) -> int:
+    return len(self.labels)
 
   def encode(self, text: str) -> List[int]:
     return [self.labels.index(text)]

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
-from t2t_mm.data.text_encoders import ClassLabelVocab
+from t2t_mm.data.vocabularies import ClassLabelVocab
 from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
 from t2t_mm.search import runner as runner_lib

@@ -29,11 +29,10 @@ import os
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from t2t_mm import errors
-from t2t_mm.data import vocabularies
 from t2t_mm.data.problem import MODES, Problem
 from t2t_mm.utils import fs
 
-OWN = "own"  # As a vocabulary name: this problem's own subword vocabulary.
+OWN = "own"  # As a vocabulary name: this problem's own subword vocabulary (vocabularies.Own).
 
 Row = Tuple[Tuple[str, ...], str]  # (fields, "file:line")
 
@@ -67,18 +66,7 @@ class FileProblem(Problem):
           f"{self.folder!r}, files={self.files!r}.")
     self.splits = tuple(s for s in MODES if s in self.files)
     self._check_columns()
-    # "own" names this problem's vocabulary after the problem, so its _rev shares it.
-    if self.input_vocab_name == OWN:
-      self.input_vocab_name = self.base_name
-    if self.target_vocab_name == OWN:
-      self.target_vocab_name = self.base_name
     self._cache: Dict[str, list] = {}
-
-  def vocabulary(self, name: str) -> Optional[vocabularies.Subword]:
-    own = OWN in (type(self).input_vocab_name, type(self).target_vocab_name)
-    if own and name == self.base_name:
-      return vocabularies.Subword(size=self.vocab_size, sources=(self.base_name,))
-    return super().vocabulary(name)
 
   # --- Files ----------------------------------------------------------------------------------
 

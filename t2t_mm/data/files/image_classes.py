@@ -4,7 +4,7 @@ import os
 from typing import List, Tuple
 
 from t2t_mm import errors
-from t2t_mm.data import text_encoders
+from t2t_mm.data import vocabularies
 from t2t_mm.data.files import base
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.utils import fs
@@ -76,7 +76,7 @@ class ImageClasses(base.FileProblem):
   def build_vocabs(self, data_dir: str, tmp_dir: str) -> None:
     if not self.class_labels:
       fs.makedirs(data_dir)
-      text_encoders.ClassLabelVocab(self.labels(tmp_dir)).save(
+      vocabularies.ClassLabelVocab(self.labels(tmp_dir)).save(
           os.path.join(data_dir, f"{self.data_name}.labels.txt"))
 
   def examples(self, split: str, tmp_dir: str, start: int, stop: int):

@@ -8,7 +8,7 @@ from typing import Iterator
 import gin
 import numpy as np
 
-from t2t_mm.data import vocab as vocab_lib
+from t2t_mm.data import vocabularies
 from t2t_mm.data.mini import grammar
 from t2t_mm.data.mini import scenes
 
@@ -37,6 +37,6 @@ def corpus(corpus_sentences: int, seed: int) -> Iterator[str]:
 
 def build(data_dir: str):
   s = vocab_settings()
-  return vocab_lib.get_or_build_subword_vocab(
+  return vocabularies.get_or_build_subword_vocab(
       data_dir, vocab_filename(), lambda: corpus(s["corpus_sentences"], s["seed"]),
       s["vocab_size"])
