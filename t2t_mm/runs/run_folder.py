@@ -1,10 +1,12 @@
 """What a training job writes in its run folder, in one place.
 
-    folder = RunFolder(output_dir, chief, items, model_items, keep_checkpoints=3)
-    report = folder.restore(model, optimizer, config)   # own checkpoint, else warm start
+    folder = RunFolder(output_dir, chief, config, dev_metrics)   # checks config.best_metric
+    folder.track(model, optimizer)                      # once both are built
+    report = folder.restore()                           # own checkpoint, else warm start
     folder.start(problems, specs, data_dir, report)     # problems.json, warm_start.json
     folder.save_checkpoint(step)                        # checkpoints/ckpt-<step>
     folder.write_eval_results(step, results, samples)   # eval_results.json
+    folder.best.update(step, results, folder.save_best) # checkpoints/best (best_metric)
     folder.write_summaries("train", step, {"loss/wmt_ende_mini": 2.3})
 
 Only the chief writes: other workers save their (collective) checkpoints to a scratch folder
@@ -13,7 +15,7 @@ and write no files or summaries.
 
 import os
 import tempfile
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Set, Tuple
 
 from absl import logging
 import tensorflow as tf
@@ -32,22 +34,36 @@ class RunFolder:
   Args:
     output_dir: the run folder.
     chief: whether this worker writes (distribution.is_chief).
-    items: what a checkpoint holds (checkpoints.model_items, optimizer_items, iterators).
-    model_items: what the best checkpoint holds (checkpoints.model_items).
-    keep_checkpoints: how many recent checkpoints to keep.
+    config: keep_checkpoints, best_metric, early_stopping_patience, warm_start_*.
+    dev_metrics: per problem, the metrics its evaluations report (best_metric is checked
+      against them here, before any model is built).
+
+  Attributes:
+    best: the BestKeeper of config.best_metric (None without one).
   """
 
-  def __init__(self, output_dir: str, chief: bool, items: Mapping[str, object],
-               model_items: Mapping[str, object], keep_checkpoints: int):
-    self.output_dir, self.chief = output_dir, chief
-    self.items, self.model_items = items, model_items
-    directory = self.checkpoint_dir
-    if not chief:  # Saving is collective; other workers write to a scratch folder.
-      directory = tempfile.mkdtemp(prefix="t2t_mm_worker_ckpt_")
-    self.checkpoint_manager = tf.train.CheckpointManager(
-        tf.train.Checkpoint(**items), directory, max_to_keep=keep_checkpoints)
+  def __init__(self, output_dir: str, chief: bool, config: TrainerConfig,
+               dev_metrics: Mapping[str, Set[str]]):
+    self.output_dir, self.chief, self.config = output_dir, chief, config
+    self.best = (best_lib.BestKeeper(output_dir, config.best_metric,
+                                     config.early_stopping_patience, dev_metrics)
+                 if config.best_metric else None)
+    self.model = self.optimizer = self.checkpoint_manager = None
     self._best_manager = None
     self._writers: Dict[str, object] = {}
+
+  def track(self, model, optimizer, iterators: Optional[Mapping[str, object]] = None) -> None:
+    """What the checkpoints hold: the model's and optimizer's variables by name, and the
+    input iterators by problem name when given (TrainerConfig.checkpoint_iterators)."""
+    self.model, self.optimizer = model, optimizer
+    self.items = {**checkpoints.model_items(model), **checkpoints.optimizer_items(optimizer)}
+    if iterators is not None:  # By problem name, as the variables.
+      self.items.update({f"iterator_{name}": it for name, it in iterators.items()})
+    directory = self.checkpoint_dir
+    if not self.chief:  # Saving is collective; other workers write to a scratch folder.
+      directory = tempfile.mkdtemp(prefix="t2t_mm_worker_ckpt_")
+    self.checkpoint_manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(**self.items), directory, max_to_keep=self.config.keep_checkpoints)
 
   @property
   def checkpoint_dir(self) -> str:
@@ -57,14 +73,14 @@ class RunFolder:
   def latest_checkpoint(self) -> Optional[str]:
     return self.checkpoint_manager.latest_checkpoint
 
-  def restore(self, model, optimizer,
-              config: TrainerConfig) -> Optional[warm_start_lib.WarmStartReport]:
+  def restore(self) -> Optional[warm_start_lib.WarmStartReport]:
     """Restores the newest readable checkpoint of the run if there is one, else warm-starts
     from config.warm_start_from if set; returns the warm start's report (or None).
 
     Damaged checkpoints are skipped with a warning (checkpoints.restore_newest); one that
     does not fit this model is an error.
     """
+    model, optimizer, config = self.model, self.optimizer, self.config
     own = checkpoints.restore_newest(self.checkpoint_dir, lambda prefix: checkpoints.restore(
         prefix, self.items, model=model, optimizer=optimizer))
     if own is None and config.warm_start_from:  # A resumed run keeps its own weights.
@@ -104,7 +120,7 @@ class RunFolder:
     returns its prefix relative to the run folder."""
     if self._best_manager is None:
       self._best_manager = tf.train.CheckpointManager(
-          tf.train.Checkpoint(**self.model_items),
+          tf.train.Checkpoint(**checkpoints.model_items(self.model)),
           os.path.join(self.output_dir, best_lib.BEST_DIR), max_to_keep=1)
     prefix = self._best_manager.save(checkpoint_number=step)
     return os.path.relpath(prefix, self.output_dir)

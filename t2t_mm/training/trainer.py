@@ -29,8 +29,6 @@ from t2t_mm.config.hparams import HParams
 from t2t_mm.config.trainer_config import TrainerConfig  # noqa: F401  (re-exported)
 from t2t_mm.data import problem as problem_lib
 from t2t_mm import metrics as metrics_lib
-from t2t_mm.runs import best as best_lib
-from t2t_mm.runs import checkpoints
 from t2t_mm.runs.run_folder import RunFolder
 from t2t_mm.training import distribution
 from t2t_mm.training import loop
@@ -67,11 +65,10 @@ class Trainer:
     self.schedule = mixture.schedule_from_hparams(hparams, sizes)
     self.rates = self.schedule.rates_at(0)
     self.sampler = mixture.MixtureSampler(self.schedule, hparams.seed)
-    # Checked before any model is built: a typo in the metric costs nothing.
-    self.best = (best_lib.BestKeeper(output_dir, self.config.best_metric,
-                                     self.config.early_stopping_patience,
-                                     {n: dev_metrics(s) for n, s in self.specs.items()})
-                 if self.config.best_metric else None)
+    # Checked before any model is built: a typo in best_metric costs nothing.
+    self.run_folder = RunFolder(output_dir, self.chief, self.config,
+                                {n: dev_metrics(s) for n, s in self.specs.items()})
+    self.best = self.run_folder.best
     unknown = set(hparams.problem_loss_weights) - set(self.problems)
     if unknown:
       raise errors.ConfigError(
@@ -95,9 +92,8 @@ class Trainer:
     self._block = None  # steps_per_call > 1: made at the first call (steps.make_block).
     self.skipped_updates = 0  # Updates skipped for non-finite gradients (mixed_float16).
     self.warm_start_report = None
-    self.run_folder = RunFolder(output_dir, self.chief, self._checkpoint_items(),
-                                checkpoints.model_items(self.model),
-                                self.config.keep_checkpoints)
+    self.run_folder.track(self.model, self.optimizer,
+                          self._iterators if self._uses_iterator_checkpoints() else None)
     self.evaluator = Evaluator(self.model, self.problems, self.specs, data_dir, hparams,
                                decode_examples=self.config.decode_examples)
 
@@ -143,12 +139,6 @@ class Trainer:
     return self.config.checkpoint_iterators and self.strategy.num_replicas_in_sync == 1 and (
         not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy))
 
-  def _checkpoint_items(self) -> Dict[str, object]:
-    items = {**checkpoints.model_items(self.model), **checkpoints.optimizer_items(self.optimizer)}
-    if self._uses_iterator_checkpoints():  # By problem name, as the variables.
-      items.update({f"iterator_{name}": it for name, it in self._iterators.items()})
-    return items
-
   # --- Training ---
 
   @property
@@ -171,7 +161,7 @@ class Trainer:
     """Restores the newest readable checkpoint if there is one (else warm-starts when
     configured; RunFolder.restore); returns the step. Once: later calls continue from memory."""
     if not getattr(self, "_restored", False):
-      self.warm_start_report = self.run_folder.restore(self.model, self.optimizer, self.config)
+      self.warm_start_report = self.run_folder.restore()
       self._restored = True
     return self.step
 
