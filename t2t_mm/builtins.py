@@ -11,7 +11,6 @@ Importing this module registers the paper's and the mini problems, the hparams s
 models, the modalities and the preprocessors.
 """
 
-# pylint: disable=unused-import
 from t2t_mm import hparams  # noqa: F401
 from t2t_mm import problems  # noqa: F401
 from t2t_mm import modalities  # noqa: F401

@@ -39,11 +39,11 @@ def _part(module: str) -> str:
 def _is_module(name: str) -> bool:
   """Whether t2t_mm.X.Y names a module or package of the library or the checkout's top level."""
   rel = name.split(".")[1:]
-  source = os.path.dirname(os.path.realpath(ROOT))
-  bases = [os.path.realpath(ROOT)] + [source] if rel and rel[0] in TOP_LEVEL else [
-      os.path.realpath(ROOT)]
-  return any(os.path.isfile(os.path.join(base, *rel) + ".py")
-             or os.path.isdir(os.path.join(base, *rel)) for base in bases)
+  # bin/, problems/ and hparams/ sit beside the library in the checkout, not inside it.
+  base = (os.path.dirname(os.path.realpath(ROOT)) if rel and rel[0] in TOP_LEVEL
+          else os.path.realpath(ROOT))
+  path = os.path.join(base, *rel)
+  return os.path.isfile(path + ".py") or os.path.isdir(path)
 
 
 def _imports(path: str):
