@@ -28,6 +28,7 @@ from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
+from t2t_mm.layers.decoding_state import make_state
 from t2t_mm.models.decoder import Decoder
 from t2t_mm.models.encoder import Encoder
 from t2t_mm.models import memory
@@ -235,12 +236,12 @@ class MultiModel(keras.Model):
     encoded, enc_mask = self.encode(features["inputs"], problem, training=False)
     b = ops.shape(encoded)[0]
     cmd = self.command_embedding(ops.cast(ops.reshape(features["target_space"], (-1,)), "int32"))
-    mix_fixed, mix_cache = self.mixer.start(encoded, enc_mask, b, max_length)
-    dec_fixed, dec_cache = self.decoder.start(encoded, enc_mask, b, max_length)
+    mixer = self.mixer.init_state(b, max_length, (encoded, enc_mask))
+    decoder = self.decoder.init_state(b, max_length, (encoded, enc_mask))
     return {"t": ops.convert_to_tensor(0, "int32"),
-            "fixed": {"command": ops.cast(cmd, encoded.dtype)[:, None, :], "mixer": mix_fixed,
-                      "decoder": dec_fixed},
-            "cache": {"mixer": mix_cache, "decoder": dec_cache}}
+            "fixed": {"command": ops.cast(cmd, encoded.dtype)[:, None, :],
+                      "mixer": mixer["fixed"], "decoder": decoder["fixed"]},
+            "cache": {"mixer": mixer["cache"], "decoder": decoder["cache"]}}
 
   def decode_step(self, prev_ids, state, problem, return_attention=False):
     """Logits of target position t = state["t"]: float32 [B, V] ([B, C] for class labels).
@@ -254,17 +255,18 @@ class MultiModel(keras.Model):
     net = self.target_net(problem)
     emb, _ = net.targets_bottom(ops.cast(ops.reshape(prev_ids, (-1, 1)), "int32"))
     x = ops.where(ops.equal(t, 0), fixed["command"], ops.cast(emb, fixed["command"].dtype))
+    mixer = make_state(fixed["mixer"], state["cache"]["mixer"])
+    decoder = make_state(fixed["decoder"], state["cache"]["decoder"])
     if return_attention:
       self._check_attention()
-      x, mix_cache, mixed = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"],
-                                            return_weights=True)
-      x, dec_cache, decoded = self.decoder.step(x, t, fixed["decoder"],
-                                                state["cache"]["decoder"], return_weights=True)
+      x, mixer, mixed = self.mixer.step(x, t, mixer, return_weights=True)
+      x, decoder, decoded = self.decoder.step(x, t, decoder, return_weights=True)
     else:
-      x, mix_cache = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"])
-      x, dec_cache = self.decoder.step(x, t, fixed["decoder"], state["cache"]["decoder"])
+      x, mixer = self.mixer.step(x, t, mixer)
+      x, decoder = self.decoder.step(x, t, decoder)
     logits = net.top(x, ops.ones(ops.shape(x)[:2], "float32"), training=False)
-    new_state = {"t": t + 1, "fixed": fixed, "cache": {"mixer": mix_cache, "decoder": dec_cache}}
+    new_state = {"t": t + 1, "fixed": fixed,
+                 "cache": {"mixer": mixer["cache"], "decoder": decoder["cache"]}}
     if return_attention:
       return logits[:, 0], new_state, ops.stack([mixed, *decoded], axis=1)[:, :, 0]
     return logits[:, 0], new_state
