@@ -18,14 +18,11 @@ from typing import Dict, List, Sequence
 
 import keras
 from keras import ops
-import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import typed
 from t2t_mm.config.hparams import HParams
-from t2t_mm.data.spec import EOS_ID
-from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.layers.decoding_state import make_state
@@ -79,7 +76,8 @@ class MultiModel(keras.Model):
     >>> model = MultiModel(hparams=hp, specs=[spec])
     >>> feats = {"inputs": ids, "targets": ids, "target_space": ones_b}
     >>> logits = model(feats, problem="copy", training=True)     # [B, T, 50]
-    >>> out = model.greedy_decode(feats, problem="copy", max_length=10)  # int32 [B, <=10]
+    >>> state = model.start_decoding(feats, problem="copy", max_length=10)
+    >>> logits, state = model.decode_step(prev_ids, state, problem="copy")  # [B, 50]
   """
 
   # Called by runs/resolve.py on a run's final hparams, before any work.
@@ -144,7 +142,6 @@ class MultiModel(keras.Model):
     for layer in (self.encoder, self.mixer, self.decoder):
       layer.build()
     self.built = True
-    self._decode_fns = {}
 
   # --- Pieces (also used by decoding) ---
 
@@ -275,52 +272,6 @@ class MultiModel(keras.Model):
   def source_mask(state):
     """The encoded inputs' mask [B, S] of a start_decoding state (1: a real position)."""
     return state["fixed"]["mixer"]["attention"]["mask"]
-
-  def greedy_decode(self, features, problem, max_length):
-    """Greedy ids int32 [B, <= max_length] ([B, 1] for class labels).
-
-    Recomputes the decoder over a [B, max_length] buffer each step; causality makes the
-    positions after t (still PAD) irrelevant for step t. A sequence stops at EOS (or PAD);
-    after that it emits PAD. The reference for t2t_mm.decoding, which decodes incrementally
-    with caches (start_decoding / decode_step) instead of recomputing.
-    """
-    spec = self._spec(problem)
-    if spec.one_token_targets:
-      b = ops.shape(features["target_space"])[0]
-      logits = self(dict(features, targets=ops.zeros((b, 1), "int32")), problem=problem,
-                    training=False)
-      return ops.cast(ops.argmax(logits, axis=-1), "int32")
-    if max_length < 1:
-      raise errors.ConfigError(f"greedy_decode: max_length must be >= 1, got {max_length}.")
-    if tf.executing_eagerly():
-      key = (problem, int(max_length))
-      if key not in self._decode_fns:
-        self._decode_fns[key] = tf.function(
-            lambda f: self._greedy_loop(f, problem, max_length), reduce_retracing=True)
-      return self._decode_fns[key](dict(features))
-    return self._greedy_loop(features, problem, max_length)
-
-  def _greedy_loop(self, features, problem, max_length):
-    encoded, enc_mask = self.encode(features["inputs"], problem, training=False)
-    space = features["target_space"]
-    b = ops.shape(space)[0]
-    positions = ops.arange(max_length)[None, :]
-
-    def cond(t, buf, done):
-      return ops.logical_and(t < max_length, ops.logical_not(ops.all(done)))
-
-    def body(t, buf, done):
-      logits = self.decode(encoded, enc_mask, buf, space, problem, training=False)
-      nxt = ops.cast(ops.argmax(logits[:, t], axis=-1), "int32")
-      nxt = ops.where(done, PAD_ID, nxt)
-      buf = ops.where(ops.equal(positions, t), nxt[:, None], buf)
-      done = ops.logical_or(done, ops.logical_or(nxt == EOS_ID, nxt == PAD_ID))
-      return t + 1, buf, done
-
-    init = (ops.convert_to_tensor(0, "int32"), ops.zeros((b, max_length), "int32"),
-            ops.zeros((b,), "bool"))
-    t, buf, _ = ops.while_loop(cond, body, init)
-    return buf[:, :t]
 
   def get_config(self):
     return {"hparams": self.hp.to_dict(), "specs": [s.to_dict() for s in
