@@ -108,6 +108,16 @@ def test_cached_greedy_without_attention_equals_uncached():
   np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
 
 
+def test_the_runners_of_one_model_share_its_compiled_functions(model):
+  """mm-eval makes a runner per problem and the trainer's evaluation its own: each settings'
+  graph is traced once per model, and a runner of another model gets its own."""
+  fn = runner_lib.DecodeRunner(model).function("ende", GREEDY)
+  assert runner_lib.DecodeRunner(model).function("ende", GREEDY) is fn
+  assert runner_lib.DecodeRunner(model).function("ende", GREEDY.replace(beam_size=2)) is not fn
+  other = _model(use_attention=False)
+  assert runner_lib.DecodeRunner(other).function("ende", GREEDY) is not fn
+
+
 def test_class_label_step_equals_full_call(model):
   feats = _features("label")
   full = model(feats, problem="label", training=False).numpy()[:, 0]
