@@ -78,5 +78,8 @@ setup(
             "mm-serve = t2t_mm.bin.mm_serve:console_main",
             "mm-avg-checkpoints = t2t_mm.bin.mm_avg_checkpoints:console_main",
         ],
+        # t2t_mm's own problems, hparams sets, models and modalities, loaded by the registry as
+        # plugins are (t2t_mm/builtins.py): the registry imports nothing above it.
+        "t2t_mm.components": ["t2t_mm = t2t_mm.builtins"],
     },
 )

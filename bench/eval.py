@@ -38,7 +38,7 @@ def _train(data_dir: str, steps: int) -> str:
   output_dir = tempfile.mkdtemp(prefix="bench_eval_run_")
   run_lib.train_run(run_lib.RunOptions(
       problems="all8_mini", hparams_set="multimodel_tiny", data_dir=data_dir,
-      output_dir=output_dir, train_steps=steps, eval_every=0, eval_steps=1),
+      output_dir=output_dir, train_steps=steps, trainer={"eval_every": 0, "eval_steps": 1}),
       stream=open(os.devnull, "w"))
   return output_dir
 

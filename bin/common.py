@@ -3,8 +3,9 @@
 Only bin/ reads flags: each tool turns them into plain arguments of library calls.
 """
 
+import dataclasses
 import sys
-from typing import Callable
+from typing import Callable, Dict
 
 from absl import app
 from absl import flags
@@ -14,7 +15,9 @@ from t2t_mm import errors
 from t2t_mm import plugins
 from t2t_mm import registry
 from t2t_mm.config import hparams as hparams_lib
+from t2t_mm.config import paths
 from t2t_mm.config import typed
+from t2t_mm.config.trainer_config import TrainerConfig
 from t2t_mm.runs import outputs
 
 FLAGS = flags.FLAGS
@@ -29,7 +32,7 @@ def define_registry_flags() -> None:
 
 def define_dir_flags() -> None:
   flags.DEFINE_string("data_dir", None, "Folder of generated TFRecord shards and vocabularies.")
-  flags.DEFINE_string("tmp_dir", "/tmp/t2t_mm_datagen", "Folder of raw downloads and manual data.")
+  flags.DEFINE_string("tmp_dir", paths.DEFAULT_TMP_DIR, "Folder of raw downloads and manual data.")
   flags.DEFINE_string("output_dir", None, "Folder of checkpoints, hparams.json, gin config and "
                       "summaries of one run.")
 
@@ -48,6 +51,23 @@ def define_gin_flags() -> None:
                             "components (not hparams).")
   flags.DEFINE_multi_string("gin_param", [], "Gin bindings, e.g. "
                             "'problems.wmt_ende_mini.num_train_examples = 2000'.")
+
+
+def define_trainer_flags() -> None:
+  """One flag per TrainerConfig field, of its name, type and help: TrainerConfig is the one
+  description of the trainer's settings. Unset (None), a field keeps gin's binding or its
+  default (trainer_settings)."""
+  types = typed.field_types(TrainerConfig)
+  define = {int: flags.DEFINE_integer, bool: flags.DEFINE_boolean, str: flags.DEFINE_string}
+  for name, _, default, help_text in typed.describe(TrainerConfig):
+    define[types[name]](name, None, f"{help_text} (default: {default!r}, or gin's "
+                        f"trainer.TrainerConfig.{name})")
+
+
+def trainer_settings() -> Dict[str, object]:
+  """{TrainerConfig field: value} of the trainer flags given (define_trainer_flags)."""
+  return {f.name: FLAGS[f.name].value for f in dataclasses.fields(TrainerConfig)
+          if FLAGS[f.name].value is not None}
 
 
 def load_run_plugins(output_dir) -> None:

@@ -16,6 +16,7 @@ from absl import flags
 
 from t2t_mm import errors
 from t2t_mm.bin import common
+from t2t_mm.config import paths
 from t2t_mm.experiments import plan
 from t2t_mm.experiments import report as report_lib
 from t2t_mm.experiments import runner
@@ -28,7 +29,7 @@ flags.DEFINE_integer("steps", _DEFAULTS.steps, "Training steps per problem; a ru
                      "problems trains K x steps (mixture=uniform).")
 flags.DEFINE_string("output_root", None, "Folder of the runs (one subfolder each) and results.")
 flags.DEFINE_string("data_dir", None, "Folder of generated data (made or checked first).")
-flags.DEFINE_string("tmp_dir", "/tmp/t2t_mm_datagen", "Folder of raw data for generation.")
+flags.DEFINE_string("tmp_dir", paths.DEFAULT_TMP_DIR, "Folder of raw data for generation.")
 flags.DEFINE_integer("small_train_examples", _DEFAULTS.small_train_examples,
                      "Training examples of --small_problem (parsing), bound with gin "
                      "(problems.<small_problem>.num_train_examples: its data is generated "

@@ -15,25 +15,11 @@ common.define_registry_flags()
 common.define_dir_flags()
 common.define_hparams_flags()
 common.define_gin_flags()
+common.define_trainer_flags()  # --eval_every, --best_metric, ...: TrainerConfig's fields.
 flags.DEFINE_string("problems", None, "Comma list of problems, suites (all8, all8_mini) or "
                     "globs. Optional when resuming an --output_dir.")
 flags.DEFINE_alias("problem", "problems")
 flags.DEFINE_integer("train_steps", 1000, "Train until the global step reaches this.")
-flags.DEFINE_integer("eval_steps", None, "Dev batches per problem in each evaluation "
-                     "(default: TrainerConfig.eval_steps).")
-flags.DEFINE_integer("eval_every", None, "Evaluate every this many steps and at the end "
-                     "(default: TrainerConfig.eval_every; 0: only at the end).")
-flags.DEFINE_string("best_metric", None, "Also keep the checkpoint with the best dev value of "
-                    "PROBLEM/METRIC or mean/METRIC (e.g. wmt_ende_mini/bleu, mean/loss), in "
-                    "RUN/checkpoints/best (mm-decoder / mm-eval --checkpoint_path=best).")
-flags.DEFINE_integer("early_stopping_patience", None, "Stop after this many evaluations without "
-                     "a better --best_metric (default: TrainerConfig; 0: never).")
-flags.DEFINE_string("warm_start_from", None, "Start a new run from the variables of this run "
-                    "folder or checkpoint whose names and shapes match (the rest start fresh; "
-                    "the lists go to OUTPUT_DIR/warm_start.json). Fine-tuning: another "
-                    "--problems than the source run's.")
-flags.DEFINE_boolean("warm_start_optimizer", None, "With --warm_start_from, also take the "
-                     "optimizer's slots and step (default: they start fresh).")
 flags.DEFINE_enum("distribution", "default", distribution.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "The TPU to train on: 'local' on a Cloud TPU VM, a Cloud TPU "
                     "name, or grpc://HOST:8470; implies --distribution=tpu.")
@@ -55,12 +41,10 @@ def main() -> int:
       usr_dir=FLAGS.usr_dir,
       problems=FLAGS.problems, hparams_set=FLAGS.hparams_set, hparams=FLAGS.hparams,
       data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, tmp_dir=FLAGS.tmp_dir,
-      train_steps=FLAGS.train_steps, eval_steps=FLAGS.eval_steps, eval_every=FLAGS.eval_every,
-      gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param,
+      train_steps=FLAGS.train_steps, gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param,
       distribution="tpu" if FLAGS.tpu else FLAGS.distribution,
-      best_metric=FLAGS.best_metric, early_stopping_patience=FLAGS.early_stopping_patience,
-      warm_start_from=FLAGS.warm_start_from, warm_start_optimizer=FLAGS.warm_start_optimizer,
-      cpu_devices=FLAGS.cpu_devices, tpu=FLAGS.tpu, generate_data=FLAGS.generate_data)
+      cpu_devices=FLAGS.cpu_devices, tpu=FLAGS.tpu, generate_data=FLAGS.generate_data,
+      **common.trainer_settings())
   return 0
 
 

@@ -26,9 +26,11 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 from t2t_mm import errors
 from t2t_mm import plugins
 from t2t_mm import registry
+from t2t_mm.config import paths
 from t2t_mm.config import typed
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.trainer_config import TrainerConfig
 from t2t_mm.data import datagen as datagen_lib
 from t2t_mm.decoding import export as export_lib
 from t2t_mm.decoding import inputs as inputs_lib
@@ -60,7 +62,7 @@ def load_plugins(output_dir: Optional[str] = None, usr_dir: Optional[str] = None
   return []
 
 
-def datagen(problem: Union[str, Sequence[str]], data_dir: str, tmp_dir: str = "/tmp/t2t_mm_datagen",
+def datagen(problem: Union[str, Sequence[str]], data_dir: str, tmp_dir: str = paths.DEFAULT_TMP_DIR,
             max_cases: Optional[int] = None, hparams_set: str = "multimodel_tiny",
             hparams: Settings = "", gin_files: Sequence[str] = (), gin_params: Sequence[str] = (),
             usr_dir: Optional[str] = None, progress: bool = False, num_workers: int = 1,
@@ -89,18 +91,23 @@ def train(problems: Optional[Union[str, Sequence[str]]] = None,
           train_steps: int = 1000, usr_dir: Optional[str] = None, stream=sys.stdout,
           **options) -> Dict[str, Dict[str, float]]:
   """Trains (or resumes) the run in output_dir; returns per-problem dev metrics. `options`:
-  the other fields of t2t_mm.training.run.RunOptions (eval_steps, gin_params, ...)."""
+  the fields of t2t_mm.config.trainer_config.TrainerConfig (eval_every, best_metric, ...;
+  None: gin's binding or the default) and the other fields of
+  t2t_mm.training.run.RunOptions (gin_params, distribution, ...)."""
   load_plugins(output_dir, usr_dir)  # Resuming without usr_dir: the run's own plugins.
-  known = {f.name for f in dataclasses.fields(run_lib.RunOptions)}
+  settings = [f.name for f in dataclasses.fields(TrainerConfig)]
+  known = set(settings) | {f.name for f in dataclasses.fields(run_lib.RunOptions)} - {"trainer"}
   unknown = sorted(set(options) - known)
   if unknown:
     raise errors.ConfigError(f"train(): unknown argument {unknown[0]}."
                              f"{errors.did_you_mean(unknown[0], known)}")
+  trainer = {k: options.pop(k) for k in settings if k in options}
   if problems is not None and not isinstance(problems, str):
     problems = ",".join(problems)
   return run_lib.train_run(run_lib.RunOptions(
       problems=problems, hparams_set=hparams_set, hparams=hparams, data_dir=data_dir,
-      output_dir=output_dir, train_steps=train_steps, **options), stream=stream)
+      output_dir=output_dir, train_steps=train_steps, trainer=trainer, **options),
+      stream=stream)
 
 
 def average_checkpoints(output_dir: str, to: str, num_last: int = 5,

@@ -166,6 +166,23 @@ def import_usr_dir(usr_dir: str, trust: bool = True, trust_path: Optional[str] =
     _usr_dirs.append(path)
 
 
+BUILTINS_GROUP = "t2t_mm.components"
+
+
+def load_builtin_components() -> None:
+  """Imports t2t_mm's own components (t2t_mm/builtins.py) through its entry-point group; they
+  are not plugins a run folder records. A ConfigError if t2t_mm's metadata is not installed."""
+  found = list(importlib.metadata.entry_points(group=BUILTINS_GROUP))
+  if not found:
+    raise errors.ConfigError(
+        f"t2t_mm's own problems, hparams sets and models are found through its installed "
+        f"entry points (group {BUILTINS_GROUP!r}), and there are none: install t2t_mm "
+        "(pip install . or pip install -e . in its checkout) instead of putting its source "
+        "folder on sys.path.")
+  for entry_point in found:
+    entry_point.load()
+
+
 def load_entry_point_plugins() -> None:
   """Imports every module declared in the `t2t_mm.plugins` entry-point group."""
   for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):

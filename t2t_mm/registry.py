@@ -7,8 +7,9 @@
     registry.problem("wmt_ende_mini_rev")  # the same problem, inputs and targets swapped
     registry.hparams("multimodel_tiny")    # the HParams the registered function returns
 
-Registration only stores the object. The built-in modules and installed plugins (entry-point
-group `t2t_mm.plugins`) are imported on the first lookup, so importing this module is cheap.
+Registration only stores the object. t2t_mm's own components (t2t_mm/builtins.py, entry-point
+group `t2t_mm.components`) and installed plugins (group `t2t_mm.plugins`) are imported on the
+first lookup, so importing this module is cheap and it imports nothing above it.
 """
 
 import re
@@ -20,9 +21,6 @@ from t2t_mm.config import hparams as hparams_lib
 
 KINDS = ("problems", "suites", "hparams", "models", "modalities", "preprocessors",
          "vocabularies")
-# Imported on first lookup; each registers what it defines.
-BUILTIN_MODULES = ["t2t_mm.hparams", "t2t_mm.problems", "t2t_mm.modalities", "t2t_mm.models",
-                   "t2t_mm.data.preprocessors"]
 REV_SUFFIX = "_rev"
 
 _registries: Dict[str, Dict[str, object]] = {kind: {} for kind in KINDS}
@@ -134,12 +132,15 @@ def load_builtins() -> None:
   global _loaded
   if _loaded:
     return
-  _loaded = True
-  import importlib
+  _loaded = True  # Before importing: the modules imported look names up as they register.
   from t2t_mm import plugins
-  for module in BUILTIN_MODULES:
-    importlib.import_module(module)
-  plugins.load_entry_point_plugins()
+  try:
+    # Through entry points (t2t_mm/builtins.py): this module imports nothing above it.
+    plugins.load_builtin_components()
+    plugins.load_entry_point_plugins()
+  except Exception:
+    _loaded = False  # The next lookup tries again and fails the same way, not silently.
+    raise
 
 
 def names(kind: str) -> List[str]:

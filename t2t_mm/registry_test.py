@@ -166,3 +166,16 @@ def test_snapshot_and_restore_undo_registrations():
   assert "wmt_ende_mini" in registry.names("problems")
   with pytest.raises(errors.UnknownNameError):
     registry.unregister("problems", "no_such_problem")
+
+
+def test_builtins_come_through_their_entry_point_and_a_missing_one_is_named(monkeypatch):
+  import importlib.metadata
+  found = importlib.metadata.entry_points(group=plugins.BUILTINS_GROUP)
+  assert [e.value for e in found] == ["t2t_mm.builtins"]
+  assert "wmt_ende_mini" in registry.names("problems")  # Registered by what it imports.
+  real = importlib.metadata.entry_points
+  monkeypatch.setattr(importlib.metadata, "entry_points",
+                      lambda group=None: [] if group == plugins.BUILTINS_GROUP else real(
+                          group=group))
+  with pytest.raises(errors.ConfigError, match=r"t2t_mm.components.*install t2t_mm"):
+    plugins.load_builtin_components()

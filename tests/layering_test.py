@@ -2,6 +2,7 @@
 
 import ast
 import os
+import re
 
 import t2t_mm
 
@@ -17,6 +18,7 @@ RANKS = {
     "modalities": 5,
     "models": 6,
     "search": 7,
+    "builtins": 7,  # t2t_mm/builtins.py: imports every registering package; loaded by entry point.
     "runs": 8,
     "training": 9, "decoding": 9,
     "testing": 10, "eval": 10,
@@ -26,6 +28,7 @@ RANKS = {
     "bin": 13,
 }
 ROOT = os.path.dirname(t2t_mm.__file__)
+MODULE_NAME = re.compile(r"t2t_mm(\.[A-Za-z_]\w*)+")
 
 
 def _part(module: str) -> str:
@@ -33,11 +36,26 @@ def _part(module: str) -> str:
   return parts[1] if len(parts) > 1 and parts[0] == "t2t_mm" else ""
 
 
+def _is_module(name: str) -> bool:
+  """Whether t2t_mm.X.Y names a module or package of the library or the checkout's top level."""
+  rel = name.split(".")[1:]
+  source = os.path.dirname(os.path.realpath(ROOT))
+  bases = [os.path.realpath(ROOT)] + [source] if rel and rel[0] in TOP_LEVEL else [
+      os.path.realpath(ROOT)]
+  return any(os.path.isfile(os.path.join(base, *rel) + ".py")
+             or os.path.isdir(os.path.join(base, *rel)) for base in bases)
+
+
 def _imports(path: str):
-  """Every t2t_mm module imported anywhere in the file (functions included)."""
+  """Every t2t_mm module imported anywhere in the file (functions included), and every string
+  that is the whole name of one (importlib.import_module("t2t_mm.models"), lists of names):
+  an import by string is an import too."""
   with open(path, encoding="utf-8") as f:
     tree = ast.parse(f.read())
   for node in ast.walk(tree):
+    if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and MODULE_NAME.fullmatch(node.value) and _is_module(node.value)):
+      yield node.value
     if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("t2t_mm"):
       if node.module == "t2t_mm":
         yield from (f"t2t_mm.{alias.name}" for alias in node.names)

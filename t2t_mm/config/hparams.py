@@ -18,12 +18,7 @@ from t2t_mm import errors
 from t2t_mm.config import data_config, typed
 
 
-def _f(default, help_text: str):
-  """A field with a default (copied per instance for lists and dicts) and its help text."""
-  if isinstance(default, (list, dict)):
-    return dataclasses.field(default_factory=lambda: type(default)(default),
-                             metadata={"help": help_text})
-  return dataclasses.field(default=default, metadata={"help": help_text})
+_f = typed.field  # A field with a default and its help text.
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,15 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
+def field(default, help_text: str):
+  """A dataclass field with a default (copied per instance for lists and dicts) and its help
+  text (metadata "help": what describe, --hparams_help and the tools' flags print)."""
+  if isinstance(default, (list, dict)):
+    return dataclasses.field(default_factory=lambda: type(default)(default),
+                             metadata={"help": help_text})
+  return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 def field_types(cls) -> Dict[str, Any]:
   """{field name: resolved type} of a dataclass (string annotations resolved)."""
   hints = typing.get_type_hints(cls)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
-from t2t_mm.data import pipeline
+from t2t_mm.data.preprocessors import image as image_lib
 from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.vocabularies import ByteVocab
@@ -137,11 +137,11 @@ def test_image_header_size_reads_png_jpeg_gif_bmp_and_webp_without_decoding():
          + b"\x2c" + bytes(8) + b"\x00\x02\x02\x44\x01\x00\x3b")  # One 0x0 frame.
   for data in (tf.io.encode_png(image).numpy(), tf.io.encode_jpeg(image).numpy(), gif,
                _bmp(20, 30)):
-    assert pipeline.image_header_size(tf.constant(data)).numpy().tolist() == [1, 20, 30]
-  assert pipeline.image_header_size(tf.constant(_huge_png())).numpy().tolist() == [
+    assert image_lib.image_header_size(tf.constant(data)).numpy().tolist() == [1, 20, 30]
+  assert image_lib.image_header_size(tf.constant(_huge_png())).numpy().tolist() == [
       1, 100000, 100000]
   for unknown in (b"", b"not an image", b"RIFF\0\0\0\0WEBPVP8?"):
-    assert pipeline.image_header_size(tf.constant(unknown)).numpy().tolist()[0] == -1
+    assert image_lib.image_header_size(tf.constant(unknown)).numpy().tolist()[0] == -1
 
 
 def _huge_png():

@@ -179,9 +179,11 @@ def run_experiment(config: plan_lib.ExperimentConfig, output_root: str, data_dir
       train_fn(run_lib.RunOptions(
           problems=",".join(r.problems), hparams_set=r.hparams_set,
           hparams=_hparams_overrides(config, r.seed), data_dir=data_dir, output_dir=out_dir,
-          train_steps=r.train_steps, eval_steps=config.eval_steps, eval_every=r.eval_every,
-          gin_params=plan_lib.gin_bindings(config, r), best_metric=r.best_metric,
-          early_stopping_patience=config.early_stopping_patience, tmp_dir=tmp_dir),
+          train_steps=r.train_steps, gin_params=plan_lib.gin_bindings(config, r),
+          trainer=dict(eval_steps=config.eval_steps, eval_every=r.eval_every,
+                       best_metric=r.best_metric,
+                       early_stopping_patience=config.early_stopping_patience),
+          tmp_dir=tmp_dir),
           stream=stream)
       seconds = time.perf_counter() - start
       if not is_trained(output_root, r, config.early_stopping_patience):

@@ -5,5 +5,6 @@
     outputs       problems.json, eval_results.json, the results table
     checkpoints   variables by name; the newest readable checkpoint; orphan clean-up
     lock          trainer.lock: one trainer per output_dir
+    run_folder    what a training job writes: checkpoints, the best one, summaries, run files
     resume        a resumed run must match the saved one
 """

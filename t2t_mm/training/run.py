@@ -1,7 +1,8 @@
 """The whole mm-trainer job as one library call (bin/mm_trainer.py only maps flags onto it).
 
     results = train_run(RunOptions(problems="all8_mini", hparams_set="multimodel_tiny",
-                                   data_dir="data", output_dir="runs/a", train_steps=2000))
+                                   data_dir="data", output_dir="runs/a", train_steps=2000,
+                                   trainer={"eval_every": 500}))   # TrainerConfig fields
 
 names -> registry problems; hparams: set < output_dir/hparams.json < overrides; gin: saved
 config.gin < files < params; strategy; missing data -> generated or a clear instruction; train
@@ -13,11 +14,13 @@ import dataclasses
 import os
 import sys
 import tempfile
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 from t2t_mm import errors
 from t2t_mm import registry
+from t2t_mm.config import paths
 from t2t_mm.config.data_config import DataConfig
+from t2t_mm.config.trainer_config import TrainerConfig
 from t2t_mm.data import lengths
 from t2t_mm.data.problem import Problem
 from t2t_mm.models import memory
@@ -30,13 +33,13 @@ from t2t_mm.runs import resume
 from t2t_mm.runs import warm_start
 from t2t_mm.runs import lock as run_lock
 from t2t_mm.training.trainer import Trainer
-from t2t_mm.training.trainer import TrainerConfig
 from t2t_mm.utils import fs
 
 
 @dataclasses.dataclass
 class RunOptions:
-  """One training job. Args mirror mm-trainer's flags of the same names."""
+  """One training job. Args mirror mm-trainer's flags of the same names; the trainer's
+  operational settings are TrainerConfig's (`trainer`)."""
 
   problems: Optional[str]
   hparams_set: Optional[str]
@@ -44,19 +47,16 @@ class RunOptions:
   output_dir: str
   train_steps: int
   hparams: str = ""
-  eval_steps: Optional[int] = None
-  eval_every: Optional[int] = None
+  # TrainerConfig fields set here (mm-trainer's flags of the same names, api.train's keywords):
+  # they override gin's bindings of trainer.TrainerConfig; None or absent: gin's or the default.
+  trainer: Mapping[str, object] = dataclasses.field(default_factory=dict)
   gin_files: Sequence[str] = ()
   gin_params: Sequence[str] = ()
   distribution: str = "default"
-  best_metric: Optional[str] = None
-  early_stopping_patience: Optional[int] = None
-  warm_start_from: Optional[str] = None
-  warm_start_optimizer: Optional[bool] = None
   cpu_devices: int = 1
   tpu: Optional[str] = None  # With distribution="tpu": "local", a Cloud TPU name, grpc://...
   generate_data: bool = False
-  tmp_dir: Optional[str] = None
+  tmp_dir: str = paths.DEFAULT_TMP_DIR
 
 
 def _problem_names(options: RunOptions):
@@ -86,8 +86,8 @@ def _ensure_data(problems, options: RunOptions) -> None:
       raise errors.DataError(
           f"No generated data for problem '{problem.name}' in {options.data_dir}. Run: "
           f"mm-datagen --problem={problem.name} --data_dir={options.data_dir} "
-          f"--tmp_dir={options.tmp_dir or '/tmp/t2t_mm_datagen'}  (or pass --generate_data).")
-    problem.generate_data(options.data_dir, options.tmp_dir or "/tmp/t2t_mm_datagen")
+          f"--tmp_dir={options.tmp_dir}  (or pass --generate_data).")
+    problem.generate_data(options.data_dir, options.tmp_dir)
 
 
 def _check_writable(output_dir: str) -> None:
@@ -106,19 +106,20 @@ def _check_writable(output_dir: str) -> None:
                              f"({e.strerror}).") from e
 
 
-def _trainer_config(options: RunOptions) -> TrainerConfig:
+def trainer_config(settings: Mapping[str, object]) -> TrainerConfig:
+  """TrainerConfig: its defaults < gin's bindings (trainer.TrainerConfig.*) < `settings`
+  (None values skipped); a bad name or value is a ConfigError naming it."""
+  fields = [f.name for f in dataclasses.fields(TrainerConfig)]
+  for name in settings:
+    if name not in fields:
+      raise errors.ConfigError(f"Unknown trainer setting '{name}'."
+                               f"{errors.did_you_mean(name, fields)}")
   try:
     config = TrainerConfig()  # Gin bindings apply here; __post_init__ checks them.
   except errors.ConfigError as e:  # Gin appends "In call to configurable ..." lines.
     raise errors.ConfigError(f"gin binding of trainer.TrainerConfig: "
                              f"{str(e).splitlines()[0]}") from None
-  changes = {k: v for k, v in (("eval_steps", options.eval_steps),
-                               ("eval_every", options.eval_every),
-                               ("best_metric", options.best_metric),
-                               ("early_stopping_patience", options.early_stopping_patience),
-                               ("warm_start_from", options.warm_start_from),
-                               ("warm_start_optimizer", options.warm_start_optimizer))
-             if v is not None}
+  changes = {k: v for k, v in settings.items() if v is not None}
   try:
     return dataclasses.replace(config, **changes)
   except errors.ConfigError as e:
@@ -151,7 +152,7 @@ def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, flo
   strategy = distribution.make_strategy(options.distribution, options.cpu_devices,
                                         options.tpu)
   gin_config.setup(options.output_dir, options.gin_files, options.gin_params)
-  config = _trainer_config(options)
+  config = trainer_config(options.trainer)
   if config.warm_start_from:  # A missing or unreadable source costs nothing yet.
     warm_start.find_checkpoint(config.warm_start_from)
   problems = [registry.problem(name) for name in names]

@@ -61,8 +61,8 @@ def test_compiled_steps_equal_graph_steps_for_every_modality(tmp_path):
   for name in graph.problems:
     batch = next(graph._iterators[name])
     scale = tf.constant(1.0 / 50)
-    grads, loss, aux, drops = tf.function(graph._gradient_fns[name])(batch, scale)
-    grads_x, loss_x, aux_x, drops_x = xla._gradient_fns[name](batch, scale)
+    grads, loss, aux, drops = tf.function(graph.training_steps.gradient_fns[name])(batch, scale)
+    grads_x, loss_x, aux_x, drops_x = xla.training_steps.gradient_fns[name](batch, scale)
     assert float(loss_x) == pytest.approx(float(loss), rel=1e-5), name
     assert float(aux_x) == pytest.approx(float(aux), rel=1e-4, abs=1e-7), name
     # Capacity c = 2.0 at E / k = 2 gives every position a row: nothing is dropped, so the

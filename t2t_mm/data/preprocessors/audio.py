@@ -6,7 +6,6 @@ import numpy as np
 
 from t2t_mm import errors
 from t2t_mm import registry
-from t2t_mm.data import pipeline
 from t2t_mm.data import wav
 from t2t_mm.data.preprocessors.base import Preprocessor
 from t2t_mm.data.preprocessors.base import check_bytes
@@ -15,6 +14,11 @@ from t2t_mm.utils.lazy import tf
 
 RATE_MESSAGE = (f"wav_bytes: the WAV file's sample rate is outside the range read, "
                 f"{wav.MIN_SAMPLE_RATE}..{wav.MAX_SAMPLE_RATE} Hz (t2t_mm.data.wav)")
+
+
+def decode_pcm(pcm: tf.Tensor) -> tf.Tensor:
+  """Little-endian int16 PCM bytes -> float32 [N] in [-1, 1]."""
+  return tf.cast(tf.io.decode_raw(pcm, tf.int16), tf.float32) / 32768.0
 
 
 @registry.register_preprocessor(name="audio_waveform")
@@ -61,7 +65,7 @@ class AudioPreprocessor(Preprocessor):
     return self.config.max_length * self.config.frame_step
 
   def from_stored(self, parts: Dict[str, "tf.Tensor"]) -> "tf.Tensor":
-    return pipeline.decode_audio(parts["raw"])[:self.max_samples]
+    return decode_pcm(parts["raw"])[:self.max_samples]
 
   def length(self, x: "tf.Tensor") -> "tf.Tensor":
     return tf.shape(x)[0] // self.config.frame_step

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
-from t2t_mm.data import pipeline
+from t2t_mm.data.preprocessors import image as image_lib
 from t2t_mm.data import wav
 from t2t_mm.data.preprocessors import SideConfig
 from t2t_mm.data.preprocessors.audio import AudioPreprocessor
@@ -197,14 +197,14 @@ def test_webp_and_gif_sizes_come_from_their_headers_and_unknown_formats_are_refu
   (tmp_path / "tiny.webp").write_bytes(TINY_WEBP)
   assert pre.read_request(str(tmp_path / "tiny.webp")).shape == (8, 8, 3)
   assert graph(tf.constant(TINY_WEBP)).shape == (8, 8, 3)
-  assert pipeline.image_header_size(tf.constant(TINY_WEBP)).numpy().tolist() == [1, 5, 7]
+  assert image_lib.image_header_size(tf.constant(TINY_WEBP)).numpy().tolist() == [1, 5, 7]
   gif = gif_bytes(10, 10, 3)
-  assert pipeline.image_header_size(tf.constant(gif)).numpy().tolist() == [3, 10, 10]
+  assert image_lib.image_header_size(tf.constant(gif)).numpy().tolist() == [3, 10, 10]
   assert graph(tf.constant(gif)).shape == (8, 8, 3)  # 300 pixels in all.
   # TensorFlow sizes a GIF's frames by the largest frame, not by the logical screen (1 x 1).
   big_frame = (b"GIF89a\x01\x00\x01\x00\x00\x00\x00\x2c" + bytes(4) + struct.pack("<HH", 40, 50)
                + b"\x00\x02\x00\x3b")
-  assert pipeline.image_header_size(tf.constant(big_frame)).numpy().tolist() == [1, 50, 40]
+  assert image_lib.image_header_size(tf.constant(big_frame)).numpy().tolist() == [1, 50, 40]
   for name, data, message in (("frames.gif", gif_bytes(10, 10, 11), "11 frames of 10x10 (1100)"),
                               ("unknown.img", b"P6 1000 1000 255\n" + bytes(100),
                                "not an image of a format read here (PNG, JPEG, GIF, BMP or "
@@ -220,9 +220,9 @@ def test_webp_and_gif_sizes_come_from_their_headers_and_unknown_formats_are_refu
 def test_a_gif_of_too_many_blocks_is_refused_without_walking_it_all():
   # 1-byte data sub-blocks: a step per 2 bytes; the walk stops at GIF_MAX_BLOCKS steps.
   data = (b"GIF89a\x01\x00\x01\x00\x00\x00\x00\x2c" + bytes(4) + struct.pack("<HH", 1, 1)
-          + b"\x00\x02" + b"\x01\x00" * (pipeline.GIF_MAX_BLOCKS + 10) + b"\x00\x3b")
+          + b"\x00\x02" + b"\x01\x00" * (image_lib.GIF_MAX_BLOCKS + 10) + b"\x00\x3b")
   # Traced, as the pipeline and the request reader run it (eagerly, each step is a Python call).
-  assert tf.function(pipeline.image_header_size)(tf.constant(data)).numpy()[0] == -2
+  assert tf.function(image_lib.image_header_size)(tf.constant(data)).numpy()[0] == -2
 
 
 def test_undecodable_images_get_one_clean_line(tmp_path):
