@@ -2,11 +2,12 @@
 
 Greedy decoding of 100 tokens (one sentence of 20 input tokens, 8k target vocab), with caches
 (t2t_mm.search: the encoder once, one position per step, the loop compiled by XLA as the tools
-run it) and without (model.greedy_decode: the whole decoder over the 100-position buffer at
-every step), the cached loop in TensorFlow's graph executor (jit_compile=False), a batch of 32,
-and beam search with 4 beams. EOS and PAD are made impossible (their output bias set to -1e4)
-so every run decodes exactly 100 tokens, and greedy with its attention weights returned (mm-serve's
-attention=true). Random weights: speed does not depend on them.
+run it) and without (t2t_mm.testing.reference_decode: the whole decoder over the
+100-position buffer at every step), the cached loop in TensorFlow's graph executor
+(jit_compile=False), a batch of 32, and beam search with 4 beams. EOS and PAD are made
+impossible (their output bias set to -1e4) so every run decodes exactly 100 tokens, and greedy
+with its attention weights returned (mm-serve's attention=true). Random weights: speed does
+not depend on them.
 The last line is
   cached_vs_uncached_100tok=<r> xla_vs_graph=<r> beam4_vs_greedy=<r> greedy_tokens_per_s=<n>
   greedy_b32_tokens_per_s=<n> attention_vs_greedy=<r>
@@ -29,6 +30,7 @@ from t2t_mm.config.hparams import DecodeHParams  # noqa: E402
 from t2t_mm.data.spec import ProblemSpec  # noqa: E402
 from t2t_mm.data.spec import TargetSpace  # noqa: E402
 from t2t_mm.search.runner import DecodeRunner  # noqa: E402
+from t2t_mm.testing import reference_decode  # noqa: E402
 
 LENGTH, VOCAB, INPUT_LENGTH = 100, 8192, 20
 
@@ -67,7 +69,8 @@ def main():
     out["cached"] = runner.decode(features, "text", greedy).ids[0, 0]
 
   def uncached():
-    out["uncached"] = model.greedy_decode(features, problem="text", max_length=LENGTH).numpy()[0]
+    out["uncached"] = reference_decode.greedy_uncached(model, features, "text",
+                                                       LENGTH).numpy()[0]
 
   def graph_executor():
     out["graph"] = runner.decode(features, "text", greedy.replace(jit_compile=False)).ids[0, 0]

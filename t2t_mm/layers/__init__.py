@@ -8,6 +8,7 @@
     conv_res.ConvRes          Xception-style ConvRes block (modality nets)
     dense.Dense               keras Dense as one 2-D matmul (same variables)
     layer_norm.LayerNorm      keras LayerNormalization with a closed-form gradient
+    decoding_state            the one incremental-decoding protocol (init_state / step)
     ops                       timing signal, masking, padding, dense and layer-norm helpers
                               (no weights)
 """

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from t2t_mm.layers.decoding_state import make_state
 from t2t_mm.layers.dense import Dense
 
 _NEG = -1e9
@@ -17,11 +18,12 @@ class MultiHeadAttention(keras.layers.Layer):
   attention block's pointwise convs). Keys with key_mask 0 get no weight; with causal=True
   query t attends to keys <= t (self-attention). Scores and softmax run in float32.
 
-  Incremental decoding (causal self-attention): the projected K and V of past positions live in
-  fixed-length buffers, so one new query costs the same at any position:
+  Incremental decoding (causal self-attention; layers/decoding_state.py): the projected K and V
+  of past positions live in fixed-length buffers, so one new query costs the same at any
+  position:
 
-    cache = mha.init_cache(batch, max_length)   # {"k", "v"}: [B, max_length, d] zeros
-    y_t, cache = mha.step(x_t, t, cache)        # x_t [B, 1, d]: writes K/V at t, attends <= t
+    state = mha.init_state(batch, max_length)   # state["cache"]: {"k", "v"} [B, max_length, d]
+    y_t, state = mha.step(x_t, t, state)        # x_t [B, 1, d]: writes K/V at t, attends <= t
   Step by step this equals call(x, causal=True) on the real positions.
 
   With return_weights=True, call returns (output, weights [B, T, S]): the attention weights
@@ -98,16 +100,18 @@ class MultiHeadAttention(keras.layers.Layer):
     out = ops.reshape(ops.transpose(out, (0, 2, 1, 3)), (b, t, self.hidden_size))
     return (self.o(out), mean_weights) if return_weights else self.o(out)
 
-  def init_cache(self, batch_size, max_length):
-    """Zero K/V buffers {"k", "v"} [B, max_length, d] for `step` (self-attention only)."""
-    if not self.project_memory:
+  def init_state(self, batch_size, max_length, context=None):
+    """cache: zero K/V buffers {"k", "v"} [B, max_length, d] (self-attention only, so no
+    context)."""
+    if not self.project_memory or context is not None:
       raise ValueError(f"MultiHeadAttention '{self.name}': step() is for self-attention "
-                       "(project_memory=True).")
+                       "(project_memory=True, no context).")
     zeros = ops.zeros((batch_size, max_length, self.hidden_size), self.compute_dtype)
-    return {"k": zeros, "v": zeros}
+    return make_state(cache={"k": zeros, "v": zeros})
 
-  def step(self, x_t, t, cache):
-    """x_t [B, 1, d] at position t (scalar) -> (y_t [B, 1, d], cache with K/V written at t)."""
+  def step(self, x_t, t, state):
+    """x_t [B, 1, d] at position t (scalar) -> (y_t [B, 1, d], state with K/V written at t)."""
+    cache = state["cache"]
     length = ops.shape(cache["k"])[1]
     at_t = ops.equal(ops.arange(length), t)[None, :, None]  # [1, L, 1]
     # A select, not a scatter: keeps the op set plain (no XLA-only dynamic_update_slice).
@@ -115,7 +119,7 @@ class MultiHeadAttention(keras.layers.Layer):
     values = ops.where(at_t, ops.cast(self.v(x_t), cache["v"].dtype), cache["v"])
     seen = ops.cast(ops.less_equal(ops.arange(length), t), "float32")[None, :]  # [1, L]
     y = self._attend(x_t, keys, values, seen, causal=False, training=False)
-    return y, {"k": keys, "v": values}
+    return y, make_state(state["fixed"], {"k": keys, "v": values})
 
   def compute_output_shape(self, query_shape, memory_shape=None):
     return tuple(query_shape[:-1]) + (self.hidden_size,)

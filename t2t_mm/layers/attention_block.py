@@ -5,6 +5,7 @@ import keras
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.attention import MultiHeadAttention
 from t2t_mm.layers.conv_step import ConvStep
+from t2t_mm.layers.decoding_state import make_state
 from t2t_mm.layers.dense import Dense
 
 
@@ -20,13 +21,14 @@ class AttentionBlock(keras.layers.Layer):
   use source positions. Target position t depends only on targets <= t (causal), and padded
   source positions get no weight. The caller adds the residual.
 
-  Incremental decoding: `start` projects the source to K and V once; `step` runs one target
-  position through the two cached causal conv steps and the cached self-attention:
+  Incremental decoding (layers/decoding_state.py): `init_state` projects the source to K and V
+  once (state["fixed"]); `step` runs one target position through the two cached causal conv
+  steps and the cached self-attention (state["cache"]):
 
-    fixed, cache = block.start(source, source_mask, batch, max_length)
-    y_t, cache = block.step(x_t, t, fixed, cache)     # x_t [B, 1, d] -> y_t [B, 1, d]
+    state = block.init_state(batch, max_length, (source, source_mask))
+    y_t, state = block.step(x_t, t, state)            # x_t [B, 1, d] -> y_t [B, 1, d]
 
-  With return_weights=True, call returns (output, weights [B, T, S]) and step (y_t, cache,
+  With return_weights=True, call returns (output, weights [B, T, S]) and step (y_t, state,
   weights [B, 1, S]): the source attention weights averaged over heads, float32.
 
   Args:
@@ -76,27 +78,32 @@ class AttentionBlock(keras.layers.Layer):
       return mm_ops.apply_mask(out, target_mask), weights
     return mm_ops.apply_mask(out, target_mask)
 
-  def start(self, source, source_mask, batch_size, max_length):
-    """(fixed {"keys", "values", "mask"} of the source, cache {"step1", "step2", "self"})."""
+  def init_state(self, batch_size, max_length, context):
+    """fixed {"keys", "values", "mask"} of context = (source, source_mask), cache {"step1",
+    "step2", "self"}."""
+    source, source_mask = context
     d = self.hidden_size
     src = source + mm_ops.timing_signal(keras.ops.shape(source)[1], d, source.dtype)
     src = mm_ops.apply_mask(src, source_mask)
     fixed = {"keys": self.key_conv(src), "values": self.value_conv(src), "mask": source_mask}
-    cache = {"step1": self.step1.init_cache(batch_size), "step2": self.step2.init_cache(batch_size),
-             "self": self.self_attention.init_cache(batch_size, max_length)}
-    return fixed, cache
+    cache = {"step1": self.step1.init_state(batch_size, max_length)["cache"],
+             "step2": self.step2.init_state(batch_size, max_length)["cache"],
+             "self": self.self_attention.init_state(batch_size, max_length)["cache"]}
+    return make_state(fixed, cache)
 
-  def step(self, x_t, t, fixed, cache, return_weights=False):
-    """Target position t: x_t [B, 1, d] -> (y_t [B, 1, d], updated cache), and with
+  def step(self, x_t, t, state, return_weights=False):
+    """Target position t: x_t [B, 1, d] -> (y_t [B, 1, d], updated state), and with
     return_weights the source attention weights [B, 1, S] (averaged over heads) third."""
+    fixed, cache = state["fixed"], state["cache"]
     x = x_t + mm_ops.timing_signal_at(t, self.hidden_size, x_t.dtype)
-    x, c1 = self.step1.step(x, cache["step1"])
-    x, c2 = self.step2.step(x, cache["step2"])
-    query, c_self = self.self_attention.step(x, t, cache["self"])
+    x, c1 = self.step1.step(x, t, make_state(cache=cache["step1"]))
+    x, c2 = self.step2.step(x, t, make_state(cache=cache["step2"]))
+    query, c_self = self.self_attention.step(x, t, make_state(cache=cache["self"]))
     out = self.attention(query, keys=fixed["keys"], values=fixed["values"],
                          key_mask=fixed["mask"], training=False, return_weights=return_weights)
-    cache = {"step1": c1, "step2": c2, "self": c_self}
-    return (out[0], cache, out[1]) if return_weights else (out, cache)
+    state = make_state(fixed, {"step1": c1["cache"], "step2": c2["cache"],
+                               "self": c_self["cache"]})
+    return (out[0], state, out[1]) if return_weights else (out, state)
 
   def compute_output_shape(self, targets_shape, source_shape=None):
     return tuple(targets_shape[:-1]) + (self.hidden_size,)

@@ -46,6 +46,6 @@ def test_incremental_steps_equal_the_full_call():
   source_mask = np.ones((2, 6), "float32")
   source_mask[0, 4:] = 0
   full = np.asarray(block(targets, source, None, source_mask))
-  fixed, cache = block.start(source, source_mask, 2, 4)
+  state = block.init_state(2, 4, (source, source_mask))
   layer_checks.check_steps_equal_call(
-      full, lambda t, c: block.step(targets[:, t:t + 1], t, fixed, c), cache, steps=4)
+      full, lambda t, c: block.step(targets[:, t:t + 1], t, c), state, steps=4)

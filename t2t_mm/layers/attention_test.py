@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from t2t_mm.layers.attention import MultiHeadAttention
+from t2t_mm.layers.decoding_state import DecodingLayer
 from t2t_mm.testing import layer_checks
 
 
@@ -47,13 +48,17 @@ def test_incremental_self_attention_equals_the_causal_call():
   mha = MultiHeadAttention(8, 2)
   x = np.random.default_rng(0).standard_normal((2, 5, 8)).astype("float32")
   full = np.asarray(mha(x, causal=True))
-  cache = mha.init_cache(2, 6)
+  state = mha.init_state(2, 6)
+  assert isinstance(mha, DecodingLayer)
   outs = []
   for t in range(5):
-    y, cache = mha.step(x[:, t:t + 1], t, cache)
+    y, state = mha.step(x[:, t:t + 1], t, state)
     outs.append(np.asarray(y))
   np.testing.assert_allclose(np.concatenate(outs, 1), full, atol=1e-5)
-  assert tuple(cache["k"].shape) == (2, 6, 8)
+  assert tuple(state["cache"]["k"].shape) == (2, 6, 8)
+  assert state["fixed"] == {}
+  with pytest.raises(ValueError, match="self-attention"):
+    MultiHeadAttention(8, 2, project_memory=False).init_state(2, 6)
 
 
 def test_returned_weights_are_the_head_mean_and_change_nothing_else():

@@ -4,6 +4,7 @@ import keras
 
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.conv_step import ConvStep
+from t2t_mm.layers.decoding_state import make_state
 
 
 @keras.saving.register_keras_serializable(package="t2t_mm")
@@ -13,8 +14,9 @@ class ConvBlock(keras.layers.Layer):
   Both residuals come from the block input, as the paper draws them. Kernels and dilations of
   the four steps come from hparams (conv_kernel_sizes, conv_dilations).
 
-  Incremental decoding (causal blocks): `cache = block.init_cache(batch)` holds each step's
-  last (k-1)*d inputs; `y_t, cache = block.step(x_t, cache)` runs one position [B, 1, d].
+  Incremental decoding (causal blocks; layers/decoding_state.py): `state =
+  block.init_state(batch, max_length)` holds each step's last (k-1)*d inputs (state["cache"], a
+  list of four); `y_t, state = block.step(x_t, t, state)` runs one position [B, 1, d].
 
   Args:
     hidden_size: channels d (in = out).
@@ -52,18 +54,25 @@ class ConvBlock(keras.layers.Layer):
     y = x + self.drop(s4(s3(h, padding_mask), padding_mask), training=training)
     return mm_ops.apply_mask(y, padding_mask)
 
-  def init_cache(self, batch_size):
-    return [step.init_cache(batch_size) for step in self.steps]
+  def init_state(self, batch_size, max_length=None, context=None):
+    """cache: the four steps' windows (max_length and context unused)."""
+    del context
+    return make_state(cache=[step.init_state(batch_size, max_length)["cache"]
+                             for step in self.steps])
 
-  def step(self, x_t, cache):
-    """x_t [B, 1, d] -> (y_t [B, 1, d], cache): the call's residuals, one position at a time."""
+  def step(self, x_t, t, state):
+    """x_t [B, 1, d] -> (y_t [B, 1, d], state): the call's residuals, one position at a time."""
+    caches = []
+
+    def run(step, x, i):
+      y, s = step.step(x, t, make_state(cache=state["cache"][i]))
+      caches.append(s["cache"])
+      return y
+
     s1, s2, s3, s4 = self.steps
-    a, c1 = s1.step(x_t, cache[0])
-    a, c2 = s2.step(a, cache[1])
-    h = x_t + a
-    b, c3 = s3.step(h, cache[2])
-    b, c4 = s4.step(b, cache[3])
-    return x_t + b, [c1, c2, c3, c4]
+    h = x_t + run(s2, run(s1, x_t, 0), 1)
+    y = x_t + run(s4, run(s3, h, 2), 3)
+    return y, make_state(state["fixed"], caches)
 
   def compute_output_shape(self, input_shape):
     return input_shape

@@ -57,4 +57,4 @@ def test_incremental_steps_equal_the_causal_call():
   x = np.random.default_rng(2).standard_normal((2, 9, 8)).astype("float32")
   full = np.asarray(block(x))
   layer_checks.check_steps_equal_call(
-      full, lambda t, c: block.step(x[:, t:t + 1], c), block.init_cache(2), steps=9)
+      full, lambda t, s: block.step(x[:, t:t + 1], t, s), block.init_state(2, 9), steps=9)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from t2t_mm.layers import ops as mm_ops
+from t2t_mm.layers.decoding_state import make_state
 from t2t_mm.layers.layer_norm import LayerNorm
 
 
@@ -16,11 +17,11 @@ class ConvStep(keras.layers.Layer):
   sees inputs <= t. Padded positions (padding_mask 0) are zeroed before the conv and after
   the norm.
 
-  Incremental decoding: a causal step needs only the last (k-1)*d inputs of its layer (after
-  the ReLU). `init_cache` gives them as zeros (the left padding) and `step` feeds one position:
+  Incremental decoding (layers/decoding_state.py): a causal step needs only the last (k-1)*d
+  inputs of its layer (after the ReLU); `init_state` gives them as zeros (the left padding):
 
-    cache = step.init_cache(batch)              # [B, (k-1)*d, C_in]
-    y_t, cache = step.step(x_t, cache)          # x_t [B, 1, C_in] -> y_t [B, 1, filters]
+    state = step.init_state(batch, max_length)  # state["cache"]: [B, (k-1)*d, C_in]
+    y_t, state = step.step(x_t, t, state)       # x_t [B, 1, C_in] -> y_t [B, 1, filters]
   Position by position this equals the full-sequence call on real (unpadded) positions.
 
   Args:
@@ -83,19 +84,24 @@ class ConvStep(keras.layers.Layer):
   def cache_length(self):
     return (self.kernel_size - 1) * self.dilation
 
-  def init_cache(self, batch_size):
-    """Zeros [B, (k-1)*d, C_in]: the causal left padding before the first position."""
+  def init_state(self, batch_size, max_length=None, context=None):
+    """cache: zeros [B, (k-1)*d, C_in], the causal left padding before the first position.
+    max_length and context are unused (the window does not grow)."""
+    del max_length, context
     if not self.causal or self.stride != 1:
       raise ValueError(f"ConvStep '{self.name}': incremental steps need causal=True and "
                        f"stride=1, got causal={self.causal}, stride={self.stride}.")
-    return ops.zeros((batch_size, self.cache_length(), self.in_channels), self.compute_dtype)
+    return make_state(cache=ops.zeros((batch_size, self.cache_length(), self.in_channels),
+                                      self.compute_dtype))
 
-  def step(self, x_t, cache):
-    """One new position x_t [B, 1, C_in] -> (y_t [B, 1, filters], updated cache)."""
+  def step(self, x_t, t, state):
+    """One new position x_t [B, 1, C_in] -> (y_t [B, 1, filters], updated state); t unused."""
+    del t
     if self.relu:
       x_t = ops.relu(x_t)
+    cache = state["cache"]
     window = ops.concatenate([cache, ops.cast(x_t, cache.dtype)], axis=1)  # [B, (k-1)d+1, C]
-    return self.norm(self._separable(window)), window[:, 1:]
+    return self.norm(self._separable(window)), make_state(state["fixed"], window[:, 1:])
 
   def compute_output_shape(self, input_shape):
     length = input_shape[1]

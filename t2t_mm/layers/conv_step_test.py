@@ -62,12 +62,12 @@ def test_incremental_steps_equal_the_causal_call():
   step = ConvStep(6, 3, dilation=2, causal=True)
   x = _x(b=2, n=7)
   full = np.asarray(step(x))
-  cache = step.init_cache(2)
-  assert tuple(cache.shape) == (2, 4, 6)  # (k - 1) * d inputs.
-  layer_checks.check_steps_equal_call(full, lambda t, c: step.step(x[:, t:t + 1], c), cache,
+  state = step.init_state(2, 7)
+  assert tuple(state["cache"].shape) == (2, 4, 6)  # (k - 1) * d inputs.
+  layer_checks.check_steps_equal_call(full, lambda t, s: step.step(x[:, t:t + 1], t, s), state,
                                       steps=7)
   with pytest.raises(ValueError, match="causal=True"):
-    ConvStep(6, 3).init_cache(2)
+    ConvStep(6, 3).init_state(2, 7)
 
 
 @pytest.mark.parametrize("kernel,dilation,stride", [(3, 1, 1), (5, 2, 1), (3, 1, 2)])

@@ -5,6 +5,7 @@ import keras
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.attention_block import AttentionBlock
 from t2t_mm.layers.conv_block import ConvBlock
+from t2t_mm.layers.decoding_state import make_state
 from t2t_mm.layers.moe import MixtureOfExperts
 from t2t_mm.layers.moe_step import moe_step
 
@@ -19,9 +20,10 @@ class Decoder(keras.layers.Layer):
   and an MoE after the last block if num_blocks is in moe_layers. Every op is causal in T or
   per position, so position t depends on mixed positions <= t only.
 
-  Incremental decoding: `fixed, cache = decoder.start(encoded, encoded_mask, batch, max_length)`
-  projects the source once per attention block; `y_t, cache = decoder.step(x_t, t, fixed,
-  cache)` runs one position [B, 1, d] through cached conv steps, attention and the MoE.
+  Incremental decoding (layers/decoding_state.py): `state = decoder.init_state(batch,
+  max_length, (encoded, encoded_mask))` projects the source once per attention block;
+  `y_t, state = decoder.step(x_t, t, state)` runs one position [B, 1, d] through cached conv
+  steps, attention and the MoE.
   With return_weights=True both also return a list, per attention block, of its weights over
   the encoded positions ([B, T, S] and [B, 1, S], averaged over heads).
 
@@ -96,33 +98,34 @@ class Decoder(keras.layers.Layer):
     x = mm_ops.apply_mask(self._moe(self.num_blocks, x, target_mask, training), target_mask)
     return (x, weights) if return_weights else x
 
-  def start(self, encoded, encoded_mask, batch_size, max_length):
-    """(fixed {"attention": [...]}, cache {"blocks": [...], "attention": [...]}) for `step`."""
-    fixed, att = [], []
-    for layer in self.attentions:
-      f, c = layer.start(encoded, encoded_mask, batch_size, max_length)
-      fixed.append(f)
-      att.append(c)
-    cache = {"blocks": [block.init_cache(batch_size) for block in self.blocks], "attention": att}
-    return {"attention": fixed}, cache
+  def init_state(self, batch_size, max_length, context):
+    """fixed {"attention": [...]} (source K/V of context = (encoded, encoded_mask)), cache
+    {"blocks": [...], "attention": [...]}."""
+    att = [layer.init_state(batch_size, max_length, context) for layer in self.attentions]
+    cache = {"blocks": [block.init_state(batch_size, max_length)["cache"]
+                        for block in self.blocks],
+             "attention": [a["cache"] for a in att]}
+    return make_state({"attention": [a["fixed"] for a in att]}, cache)
 
-  def step(self, x_t, t, fixed, cache, return_weights=False):
-    """Mixed position t [B, 1, d] -> (decoded [B, 1, d], updated cache), and with
+  def step(self, x_t, t, state, return_weights=False):
+    """Mixed position t [B, 1, d] -> (decoded [B, 1, d], updated state), and with
     return_weights a list of the attention blocks' weights [B, 1, S] third."""
+    fixed, cache = state["fixed"], state["cache"]
     blocks, att, weights = [], [], []
     for i, block in enumerate(self.blocks):
       x_t = self._moe_step(i, x_t)
-      x_t, c = block.step(x_t, cache["blocks"][i])
-      blocks.append(c)
+      x_t, s = block.step(x_t, t, make_state(cache=cache["blocks"][i]))
+      blocks.append(s["cache"])
       if self.use_attention:
-        out = self.attentions[i].step(x_t, t, fixed["attention"][i], cache["attention"][i],
-                                      return_weights=return_weights)
-        a, c = out[:2]
+        out = self.attentions[i].step(
+            x_t, t, make_state(fixed["attention"][i], cache["attention"][i]),
+            return_weights=return_weights)
         if return_weights:
           weights.append(out[2])
-        att.append(c)
-        x_t = x_t + a
-    out = self._moe_step(self.num_blocks, x_t), {"blocks": blocks, "attention": att}
+        att.append(out[1]["cache"])
+        x_t = x_t + out[0]
+    out = (self._moe_step(self.num_blocks, x_t),
+           make_state(fixed, {"blocks": blocks, "attention": att}))
     return (*out, weights) if return_weights else out
 
   def _moe_step(self, i, x_t):

@@ -6,6 +6,7 @@ from keras import ops
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.attention_block import AttentionBlock
 from t2t_mm.layers.conv_block import ConvBlock
+from t2t_mm.layers.decoding_state import make_state
 from t2t_mm.layers.dense import Dense
 
 
@@ -18,9 +19,10 @@ class Mixer(keras.layers.Layer):
     x = Dense_d(concat[shifted, a]) -> causal ConvBlock x num_blocks
   Position t sees shifted targets <= t only, and real encoded positions only.
 
-  Incremental decoding: `fixed, cache = mixer.start(encoded, encoded_mask, batch, max_length)`
-  runs the input side once (source K/V, or the pooled encoding); `y_t, cache =
-  mixer.step(x_t, t, fixed, cache)` mixes one target position [B, 1, d]. With
+  Incremental decoding (layers/decoding_state.py): `state = mixer.init_state(batch, max_length,
+  (encoded, encoded_mask))` runs the input side once (source K/V, or the pooled encoding, in
+  state["fixed"]); `y_t, state = mixer.step(x_t, t, state)` mixes one target position
+  [B, 1, d]. With
   return_weights=True both also return the attention block's weights ([B, T, S] and
   [B, 1, S], averaged over heads; None when use_attention=False).
 
@@ -74,33 +76,36 @@ class Mixer(keras.layers.Layer):
       x = block(x, target_mask, training=training)
     return (x, weights) if return_weights else x
 
-  def start(self, encoded, encoded_mask, batch_size, max_length):
-    """(fixed input side, per-position cache) for `step`."""
+  def init_state(self, batch_size, max_length, context):
+    """fixed: the input side of context = (encoded, encoded_mask); cache: per position."""
     if self.use_attention:
-      fixed, att = self.attention.start(encoded, encoded_mask, batch_size, max_length)
-      fixed, cache = {"attention": fixed}, {"attention": att}
+      att = self.attention.init_state(batch_size, max_length, context)
+      fixed, cache = {"attention": att["fixed"]}, {"attention": att["cache"]}
     else:
-      fixed, cache = {"pooled": mm_ops.masked_mean(encoded, encoded_mask)}, {}
-    cache["blocks"] = [block.init_cache(batch_size) for block in self.blocks]
-    return fixed, cache
+      fixed, cache = {"pooled": mm_ops.masked_mean(*context)}, {}
+    cache["blocks"] = [block.init_state(batch_size, max_length)["cache"]
+                       for block in self.blocks]
+    return make_state(fixed, cache)
 
-  def step(self, x_t, t, fixed, cache, return_weights=False):
-    """Shifted target at position t [B, 1, d] -> (mixed [B, 1, d], updated cache), and with
+  def step(self, x_t, t, state, return_weights=False):
+    """Shifted target at position t [B, 1, d] -> (mixed [B, 1, d], updated state), and with
     return_weights the attention weights [B, 1, S] third (None without attention)."""
+    fixed, cache = state["fixed"], state["cache"]
     new, weights = {}, None
     if self.use_attention:
-      out = self.attention.step(x_t, t, fixed["attention"], cache["attention"],
+      out = self.attention.step(x_t, t, make_state(fixed["attention"], cache["attention"]),
                                 return_weights=return_weights)
-      a, new["attention"] = out[:2]
-      weights = out[2] if return_weights else None
+      new["attention"] = out[1]["cache"]
+      a, weights = out[0], (out[2] if return_weights else None)
     else:
       a = ops.zeros_like(x_t) + fixed["pooled"]
     x = self.combine(ops.concatenate([x_t, a], axis=-1))
     new["blocks"] = []
     for block, block_cache in zip(self.blocks, cache["blocks"]):
-      x, block_cache = block.step(x, block_cache)
-      new["blocks"].append(block_cache)
-    return (x, new, weights) if return_weights else (x, new)
+      x, block_state = block.step(x, t, make_state(cache=block_cache))
+      new["blocks"].append(block_state["cache"])
+    state = make_state(fixed, new)
+    return (x, state, weights) if return_weights else (x, state)
 
   def get_config(self):
     return {**super().get_config(), "hidden_size": self.hidden_size,

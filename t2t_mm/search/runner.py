@@ -20,6 +20,7 @@ in TensorFlow's graph executor: its exact MoE dispatch has data-dependent shapes
 """
 
 import dataclasses
+import weakref
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -124,12 +125,19 @@ def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None
   return (*out, model.source_mask(state)) if attention else out
 
 
+# model -> its compiled decoding functions, shared by every DecodeRunner of that model (the
+# trainer's evaluation and mm-eval's per-problem runners trace a graph once). The functions
+# hold the model weakly, so an entry goes with its model.
+_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 class DecodeRunner:
-  """Holds a model and its compiled decoding functions; see the module docstring."""
+  """Holds a model and its compiled decoding functions (shared by the runners of one model);
+  see the module docstring."""
 
   def __init__(self, model):
     self.model = model
-    self._fns: Dict[Tuple, tf.types.experimental.GenericFunction] = {}
+    self._fns: Dict[Tuple, tf.types.experimental.GenericFunction] = _FNS.setdefault(model, {})
 
   def function(self, problem: str, dhp: DecodeHParams, attention: bool = False):
     """The compiled fn(features, seed) of these settings (batch_size, return_beams and seed
@@ -150,8 +158,9 @@ class DecodeRunner:
             "asks for beam search: use beam_size=1 with attention.")
       if attention:
         self.model._check_attention()
+      model = weakref.ref(self.model)
       self._fns[key] = tracing.function_for(
-          lambda features, seed: decode_features(self.model, features, problem, dhp, seed,
+          lambda features, seed: decode_features(model(), features, problem, dhp, seed,
                                                  attention),
           problem, reduce_retracing=True)
     return self._fns[key]

@@ -12,6 +12,7 @@ from t2t_mm.data.spec import TargetSpace
 from t2t_mm.search import beam_search
 from t2t_mm.search import runner as runner_lib
 from t2t_mm.search import greedy
+from t2t_mm.testing import reference_decode
 from t2t_mm.testing import tokens
 
 B, L = 3, 10
@@ -93,7 +94,7 @@ def test_cached_logits_equal_full_call_logits(model, problem):
 @pytest.mark.parametrize("problem", ["ende", "caption"])
 def test_cached_greedy_returns_the_tokens_of_uncached_greedy(model, run, problem):
   feats = _features(problem)
-  reference = model.greedy_decode(feats, problem=problem, max_length=L).numpy()
+  reference = reference_decode.greedy_uncached(model, feats, problem, L).numpy()
   ids, _ = _greedy(run, feats, problem)
   np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
   assert np.all(ids[:, reference.shape[1]:] == 0)
@@ -102,9 +103,19 @@ def test_cached_greedy_returns_the_tokens_of_uncached_greedy(model, run, problem
 def test_cached_greedy_without_attention_equals_uncached():
   m = _model(use_attention=False, moe_decoder_layers=[0, 2])
   feats = _features("ende", seed=4)
-  reference = m.greedy_decode(feats, problem="ende", max_length=L).numpy()
+  reference = reference_decode.greedy_uncached(m, feats, "ende", L).numpy()
   ids, _ = _greedy(runner_lib.DecodeRunner(m), feats, "ende")
   np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
+
+
+def test_the_runners_of_one_model_share_its_compiled_functions(model):
+  """mm-eval makes a runner per problem and the trainer's evaluation its own: each settings'
+  graph is traced once per model, and a runner of another model gets its own."""
+  fn = runner_lib.DecodeRunner(model).function("ende", GREEDY)
+  assert runner_lib.DecodeRunner(model).function("ende", GREEDY) is fn
+  assert runner_lib.DecodeRunner(model).function("ende", GREEDY.replace(beam_size=2)) is not fn
+  other = _model(use_attention=False)
+  assert runner_lib.DecodeRunner(other).function("ende", GREEDY) is not fn
 
 
 def test_class_label_step_equals_full_call(model):

@@ -3,11 +3,11 @@
     inputs -> embedding -> masked mean -> context [B, d]
     [command token, targets[:-1]] -> embedding + position -> + context -> dense -> logits
 It adds a small auxiliary loss, like the MoE balancing loss, to test that it is counted once.
+Logits at position t depend only on targets[:, t - 1], so its incremental decoding
+(start_decoding / decode_step, the contract's pair) needs no cache: a step is one position.
 """
 
 import keras
-import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from t2t_mm import registry
@@ -41,8 +41,6 @@ class FakeSeq2Seq(keras.Model):
     self.position = keras.layers.Embedding(512, d, name="position")
     self.hidden = keras.layers.Dense(d, activation="relu", name="hidden")
     self.router = keras.layers.Dense(2, name="router")
-    # Not tracked: traced functions are no part of the model's state or checkpoints.
-    object.__setattr__(self, "_decode_steps", {})
     # Every variable exists once the model is made, as the MultiModel's do: the decoder
     # restores a checkpoint before the first call.
     for layer in [*self.input_nets.values(), *self.target_embeddings.values(), self.command,
@@ -51,13 +49,18 @@ class FakeSeq2Seq(keras.Model):
     for layer in [*self.output_nets.values(), self.hidden, self.router]:
       layer.build((None, None, d))
 
-  def call(self, features, problem=None, training=False):
+  def _keys(self, problem):
     s = self.specs[problem]
-    in_key, out_key = "_".join(map(str, s.input_key)), "_".join(s.target_key)
-    inputs = features["inputs"]
+    return "_".join(map(str, s.input_key)), "_".join(s.target_key)
+
+  def _context(self, inputs, in_key):
     mask = ops.cast(ops.not_equal(inputs, spec_lib.PAD_ID), "float32")[..., None]
     x = self.input_nets[in_key](inputs) * mask
-    context = ops.sum(x, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
+    return ops.sum(x, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
+
+  def call(self, features, problem=None, training=False):
+    in_key, out_key = self._keys(problem)
+    context = self._context(features["inputs"], in_key)
     targets = features["targets"]
     command = self.command(features["target_space"][:, None])
     previous = ops.concatenate(
@@ -69,28 +72,21 @@ class FakeSeq2Seq(keras.Model):
     self.add_loss(0.01 * ops.mean(ops.square(ops.mean(gates, axis=(0, 1)) - 0.5)))
     return self.output_nets[out_key](h)
 
-  def greedy_decode(self, features, problem=None, max_length=10):
-    """Greedy ids int32 [B, <= max_length], PAD after a row's EOS.
+  def start_decoding(self, features, problem, max_length):
+    """{"t", "fixed": {"command", "context"}, "cache": {}} (max_length unused: no buffers)."""
+    del max_length
+    in_key, _ = self._keys(problem)
+    fixed = {"command": self.command(features["target_space"][:, None]),
+             "context": self._context(features["inputs"], in_key)[:, None, :]}
+    return {"t": ops.convert_to_tensor(0, "int32"), "fixed": fixed, "cache": {}}
 
-    Logits at position t depend only on targets[:, t - 1], so every step calls the model on one
-    fixed [B, max_length] buffer: one traced function per problem and shape, instead of an eager
-    call per position (256 of them per batch at the default max_target_length). It stops when
-    every row has ended, as a real decoder does.
-    """
-    batch = int(ops.shape(features["inputs"])[0])
-    if self.specs[problem].one_token_targets:
-      logits = self(dict(features, targets=np.zeros((batch, 1), np.int32)), problem=problem)
-      return ops.cast(ops.argmax(logits[:, 0, :], axis=-1), "int32")[:, None]
-    step = self._decode_steps.get(problem)
-    if step is None:
-      step = self._decode_steps[problem] = tf.function(
-          lambda f, ids, t: ops.cast(ops.argmax(self(dict(f, targets=ids), problem=problem)[:, t],
-                                                axis=-1), "int32"), reduce_retracing=True)
-    ids = np.zeros((batch, max_length), np.int32)
-    ended = np.zeros(batch, bool)
-    for t in range(max_length):
-      ids[:, t] = np.where(ended, spec_lib.PAD_ID, step(features, ids, tf.constant(t)).numpy())
-      ended |= ids[:, t] == spec_lib.EOS_ID
-      if ended.all():
-        return ops.convert_to_tensor(ids[:, :t + 1])
-    return ops.convert_to_tensor(ids)
+  def decode_step(self, prev_ids, state, problem, return_attention=False):
+    """(logits float32 [B, V] of position state["t"], state): call's numbers, one position."""
+    if return_attention:
+      raise ValueError("fake_seq2seq has no attention to return.")
+    _, out_key = self._keys(problem)
+    t, fixed = state["t"], state["fixed"]
+    prev = self.target_embeddings[out_key](ops.reshape(ops.cast(prev_ids, "int32"), (-1, 1)))
+    x = ops.where(ops.equal(t, 0), fixed["command"], prev)
+    h = self.hidden(x + self.position(ops.reshape(t, (1,)))[None] + fixed["context"])
+    return self.output_nets[out_key](h)[:, 0], dict(state, t=t + 1)

@@ -2,7 +2,7 @@
 
     check_config_round_trip(ConvStep(6, 3, causal=True), x)     # clone from config == layer
     check_serialized_round_trip(ConvStep(6, 3), x)               # keras.saving (de)serializes it
-    check_steps_equal_call(full, lambda t, s: block.step(x[:, t:t + 1], s), cache, steps=9)
+    check_steps_equal_call(full, lambda t, s: block.step(x[:, t:t + 1], t, s), state, steps=9)
     y, grads = values_and_gradients(layer, x)                   # to compare with a reference
 
 Each raises AssertionError with numpy's message when the layer breaks its contract.

@@ -122,13 +122,9 @@ def stats_fn(model, spec: spec_lib.ProblemSpec, element_spec, per_example: bool 
   return fns[key]
 
 
-def decode_ids(model, decode_runner, features, name: str, dhp: DecodeHParams) -> np.ndarray:
+def decode_ids(decode_runner, features, name: str, dhp: DecodeHParams) -> np.ndarray:
   """The best hypothesis' ids [B, L] of each example of `features`: the model's cached greedy
-  or beam search, or greedy_decode for a model without incremental decoding (the contract's
-  minimum)."""
-  if hasattr(model, "greedy_decode") and not hasattr(model, "start_decoding"):
-    return np.asarray(model.greedy_decode(features, problem=name,
-                                          max_length=dhp.max_decode_length))
+  or beam search (start_decoding / decode_step, which the Model contract requires)."""
   return decode_runner.decode(features, name, dhp).ids[:, 0, :]
 
 
@@ -234,7 +230,7 @@ def accumulate(model, problem, spec: spec_lib.ProblemSpec, dataset, split: str, 
     targets = features["targets"].numpy()
     out.add(stats(features), targets, indices)
     if decode_limit is None or len(out.hyps) < decode_limit:
-      ids = decode_ids(model, decode_runner, features, spec.name, dhp)
+      ids = decode_ids(decode_runner, features, spec.name, dhp)
       out.add_texts(vocab, indices, targets, ids)
     if on_batch:
       on_batch(len(indices))
