@@ -12,8 +12,8 @@ that is missing, extra or of another shape.
     restore(prefix, items)            # the trainer: model + optimizer
     restore_model(model, prefix)      # the decoder: model variables only
 
-Checkpoints written before names were used hold one list `model_variables` (by position);
-they still restore, by position, into a model built from the same run files.
+A checkpoint of variables by position (one list `model_variables`, a format no release ever
+wrote for users) is refused with an error that says so, rather than restored by guesswork.
 
 A damaged checkpoint (truncated data, missing index) is not the end: `candidates(directory)`
 lists every checkpoint of a run folder, newest first, and `restore_newest` takes the first
@@ -34,7 +34,7 @@ from t2t_mm.utils import fs
 CHECKPOINT_DIR = "checkpoints"
 MODEL_KEY = "model_by_name"
 OPTIMIZER_KEY = "optimizer_by_name"
-_LEGACY_MODEL_KEY = "model_variables"
+_BY_POSITION_KEY = "model_variables"
 _VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 # Keras names seed generators with a process-wide counter (seed_generator_7), which differs
 # between two processes that build the same model; the owner's path plus the order of creation
@@ -143,21 +143,18 @@ def _check_fits(prefix: str, saved: Mapping, items: Mapping[str, Mapping[str, ob
                            "hparams.json and problems.json: " + "; ".join(problems) + ".")
 
 
-def is_legacy(prefix: str) -> bool:
-  """True for a checkpoint of variables by position (before names were used)."""
-  return _LEGACY_MODEL_KEY in saved_shapes(prefix)
-
-
-def restore(prefix: str, items: Mapping[str, object], model=None, optimizer=None) -> None:
+def restore(prefix: str, items: Mapping[str, object]) -> None:
   """Restores checkpoint `prefix` into `items` (checkpoint kwargs), checking names and shapes.
 
-  `model` and `optimizer` are needed only for legacy (by position) checkpoints. Raises
-  errors.DataError if the checkpoint does not fit; tf.errors.OpError if it cannot be read.
+  Raises errors.DataError if the checkpoint does not fit (or holds variables by position);
+  DamagedCheckpointError if it cannot be read.
   """
   saved = saved_shapes(prefix)
-  if _LEGACY_MODEL_KEY in saved:
-    _restore_legacy(prefix, items, model, optimizer)
-    return
+  if _BY_POSITION_KEY in saved and MODEL_KEY not in saved:
+    raise errors.DataError(f"Checkpoint {prefix} holds its variables by position "
+                           f"('{_BY_POSITION_KEY}'), a format t2t_mm does not read: checkpoints "
+                           "name every variable by its path. Retrain, or convert it with the "
+                           "code that wrote it.")
   _check_fits(prefix, saved, {k: v for k, v in items.items() if k in (MODEL_KEY, OPTIMIZER_KEY)})
   try:
     status = tf.train.Checkpoint(**items).restore(prefix)
@@ -172,31 +169,9 @@ def restore(prefix: str, items: Mapping[str, object], model=None, optimizer=None
                            f"{str(e)[:300]}") from e
 
 
-def _restore_legacy(prefix: str, items: Mapping[str, object], model, optimizer) -> None:
-  if model is None:
-    raise errors.DataError(f"Checkpoint {prefix} holds variables by position; restore it with "
-                           "the model it was trained with.")
-  legacy = {_LEGACY_MODEL_KEY: list(model.variables)}
-  legacy.update({k: v for k, v in items.items() if k not in (MODEL_KEY, OPTIMIZER_KEY)})
-  if OPTIMIZER_KEY in items:
-    legacy["optimizer"] = optimizer
-  checkpoint = tf.train.Checkpoint(**legacy)
-  try:
-    status = checkpoint.restore(prefix)
-  except (tf.errors.OpError, IndexError) as e:
-    raise _damaged(prefix, e) from e
-  try:
-    if OPTIMIZER_KEY not in items:
-      status.expect_partial()
-    status.assert_existing_objects_matched()
-  except (AssertionError, ValueError) as e:
-    raise errors.DataError(f"Checkpoint {prefix} does not fit the model built from its run's "
-                           f"hparams.json and problems.json: {str(e)[:300]}") from e
-
-
 def restore_model(model, prefix: str) -> None:
   """Restores every variable of `model` from checkpoint `prefix` (optimizer state skipped)."""
-  restore(prefix, model_items(model), model=model)
+  restore(prefix, model_items(model))
 
 
 def _number(prefix: str) -> int:

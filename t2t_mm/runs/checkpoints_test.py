@@ -87,13 +87,14 @@ def test_missing_and_extra_variables_are_named(tmp_path):
     checkpoints.restore_model(build(1, filter_size=24), path)
 
 
-def test_a_checkpoint_by_position_from_before_names_still_restores(tmp_path):
+def test_a_checkpoint_by_position_is_refused_and_the_model_is_left_alone(tmp_path):
   saved, fresh = build(1), build(2)
   path = tf.train.Checkpoint(model_variables=list(saved.variables)).save(str(tmp_path / "old"))
-  assert checkpoints.is_legacy(path)
-  checkpoints.restore_model(fresh, path)
-  for a, b in zip(saved.variables, fresh.variables):
-    np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+  before = [v.numpy().copy() for v in fresh.variables]
+  with pytest.raises(errors.DataError, match=r"old-1 holds its variables by position"):
+    checkpoints.restore_model(fresh, path)
+  for want, variable in zip(before, fresh.variables):
+    np.testing.assert_array_equal(want, variable.numpy(), err_msg=variable.path)
 
 
 def _run_dir_with_three_checkpoints(tmp_path):

@@ -81,8 +81,8 @@ class RunFolder:
     does not fit this model is an error.
     """
     model, optimizer, config = self.model, self.optimizer, self.config
-    own = checkpoints.restore_newest(self.checkpoint_dir, lambda prefix: checkpoints.restore(
-        prefix, self.items, model=model, optimizer=optimizer))
+    own = checkpoints.restore_newest(
+        self.checkpoint_dir, lambda prefix: checkpoints.restore(prefix, self.items))
     if own is None and config.warm_start_from:  # A resumed run keeps its own weights.
       report = warm_start_lib.warm_start(
           model, config.warm_start_from, optimizer if config.warm_start_optimizer else None)
