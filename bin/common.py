@@ -46,6 +46,13 @@ def define_hparams_flags() -> None:
                     "meaning (and its value in --hparams_set when given), then exit.")
 
 
+def define_input_limits_flag() -> None:
+  flags.DEFINE_string("input_limits", "", "Size limits of the inputs users give, e.g. "
+                      "'max_image_bytes=5000000,max_input_chars=1000' (fields of "
+                      "t2t_mm.config.input_limits.InputLimits: max_input_chars, "
+                      "max_image_bytes, max_image_pixels, max_audio_bytes).")
+
+
 def define_gin_flags() -> None:
   flags.DEFINE_multi_string("gin_file", [], "Gin files binding arguments of registered "
                             "components (not hparams).")

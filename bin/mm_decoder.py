@@ -12,6 +12,7 @@ from absl import flags
 
 from t2t_mm import errors
 from t2t_mm.bin import common
+from t2t_mm.config import input_limits
 from t2t_mm.runs import outputs
 from t2t_mm.runs import resolve
 from t2t_mm.decoding import file_decode
@@ -24,6 +25,7 @@ common.define_registry_flags()
 common.define_dir_flags()
 common.define_hparams_flags()
 common.define_gin_flags()
+common.define_input_limits_flag()
 flags.DEFINE_string("problem", None, "Problem to decode; default: the first one trained.")
 flags.DEFINE_string("decode_hparams", "", "Search settings, e.g. 'beam_size=4,alpha=0.6'.")
 flags.DEFINE_bool("decode_interactive", False, "Read inputs from stdin, one per line.")
@@ -52,6 +54,7 @@ def main() -> int:
   if FLAGS.hparams_set:
     resolve.resolve_hparams(FLAGS.hparams_set, FLAGS.hparams, FLAGS.output_dir)  # Checks it.
   dhp = resolve.resolve_decode_hparams(FLAGS.decode_hparams)
+  limits = input_limits.resolve(FLAGS.input_limits)
   out_path = None
   in_path = FLAGS.decode_from_file or FLAGS.score_file
   if in_path:  # Checked before the model is loaded.
@@ -64,7 +67,7 @@ def main() -> int:
       1 if FLAGS.decode_interactive else dhp.batch_size, FLAGS.threads))
   run = loading.open_run(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param, FLAGS.hparams,
                          FLAGS.checkpoint_path)
-  session = session_lib.DecodeSession(run, dhp, FLAGS.problem)
+  session = session_lib.DecodeSession(run, dhp, FLAGS.problem, limits)
   if FLAGS.decode_interactive:
     session_lib.interactive_loop(session, sys.stdin.buffer, sys.stdout)
     return 0

@@ -18,6 +18,7 @@ from t2t_mm.runs import outputs
 common.define_registry_flags()
 common.define_dir_flags()
 common.define_gin_flags()
+common.define_input_limits_flag()
 flags.DEFINE_string("export_dir", None, "Folder of the SavedModel (default: output_dir/export).")
 flags.DEFINE_string("decode_hparams", "", "Search settings baked into the export, e.g. "
                     "'beam_size=4,max_decode_length=50'.")
@@ -37,7 +38,7 @@ def main() -> int:
                     problems=FLAGS.problems, decode_hparams=FLAGS.decode_hparams,
                     checkpoint_path=FLAGS.checkpoint_path, gin_files=FLAGS.gin_file,
                     gin_params=FLAGS.gin_param, usr_dir=FLAGS.usr_dir,
-                    allow_ids_only=FLAGS.allow_ids_only)
+                    allow_ids_only=FLAGS.allow_ids_only, input_limits=FLAGS.input_limits)
   names = FLAGS.problems or [p["name"] for p in outputs.read_run_problems(FLAGS.output_dir)[
       "problems"]]
   strings = ("NAME_strings where the vocabulary has an in-graph form (warned above where not)"

@@ -29,7 +29,9 @@ from t2t_mm import registry
 from t2t_mm.config import paths
 from t2t_mm.config import typed
 from t2t_mm.config.data_config import DataConfig
+from t2t_mm.config import input_limits as input_limits_lib
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.config.trainer_config import TrainerConfig
 from t2t_mm.data import datagen as datagen_lib
 from t2t_mm.decoding import export as export_lib
@@ -47,8 +49,6 @@ from t2t_mm.training import run as run_lib
 
 Settings = Union[str, Mapping[str, object]]
 Input = Union[str, bytes, os.PathLike]
-# Decode hparams that bound what a user gives: fixed when a run is loaded.
-BOUND_NAMES = ("max_input_chars", "max_image_bytes", "max_image_pixels", "max_audio_bytes")
 
 
 def load_plugins(output_dir: Optional[str] = None, usr_dir: Optional[str] = None) -> List[str]:
@@ -173,26 +173,29 @@ def export(output_dir: str, export_dir: Optional[str] = None,
            problems: Optional[Sequence[str]] = None, decode_hparams: Settings = "",
            checkpoint_path: Optional[str] = None, gin_files: Sequence[str] = (),
            gin_params: Sequence[str] = (), usr_dir: Optional[str] = None,
-           allow_ids_only: bool = False) -> str:
-  """Writes the run's SavedModel (default: RUN/export); returns its folder. A problem with no
+           allow_ids_only: bool = False, input_limits: Settings = "") -> str:
+  """Writes the run's SavedModel (default: RUN/export); returns its folder. Its string
+  signatures refuse inputs over `input_limits` (InputLimits overrides). A problem with no
   in-graph string conversions is a ConfigError unless `allow_ids_only` (export_run)."""
   _require(output_dir)
   load_plugins(output_dir, usr_dir)
   dhp = resolve.resolve_decode_hparams(decode_hparams)
+  limits = input_limits_lib.resolve(input_limits)
   export_dir = export_dir or os.path.join(output_dir, "export")
   outputs.check_output_path(output_dir, export_dir, "--export_dir")
   export_lib.check_export_dir(export_dir)  # Before the model loads and traces (minutes).
   run = loading.open_run(output_dir, gin_files, gin_params, checkpoint=checkpoint_path)
   return export_lib.export_run(run, export_dir, dhp, list(problems or run.specs),
-                               allow_ids_only=allow_ids_only)
+                               allow_ids_only=allow_ids_only, input_limits=limits)
 
 
 class Run:
   """A trained run loaded for decoding and scoring (see load_run)."""
 
-  def __init__(self, loaded: loading.LoadedRun, dhp: DecodeHParams):
+  def __init__(self, loaded: loading.LoadedRun, dhp: DecodeHParams,
+               input_limits: InputLimits = InputLimits()):
     self.loaded = loaded
-    self.session = session_lib.DecodeSession(loaded, dhp)
+    self.session = session_lib.DecodeSession(loaded, dhp, input_limits=input_limits)
 
   @property
   def problems(self) -> List[str]:
@@ -205,17 +208,17 @@ class Run:
   def _preprocessor(self, problem: str):
     return inputs_lib.preprocessor(self.loaded.problems[problem], self.loaded.specs[problem],
                                    self.loaded.vocab_dir, self.loaded.hparams,
-                                   self.session._vocab(problem, "input"), self.session.dhp)
+                                   self.session._vocab(problem, "input"),
+                                   self.session.input_limits)
 
   def _encode(self, problem: str, value: Input):
-    dhp = self.session.dhp
     pre = self._preprocessor(problem)
     kind = pre.request_kind
     if kind == "text":
       if not isinstance(value, str):
         raise errors.DataError(f"Problem '{problem}' reads text: give a str, not "
                                f"{type(value).__name__}.")
-      inputs_lib.check_length(value, dhp.max_input_chars)
+      inputs_lib.check_length(value, self.session.input_limits.max_input_chars)
       return self.session.encode(inputs_lib.Request("text", value), problem)
     if isinstance(value, (bytes, bytearray)):
       return pre.read_bytes(bytes(value), f"{kind} bytes")  # The same bounds as a file's.
@@ -243,17 +246,13 @@ class Run:
                  attention: bool = False) -> List[session_lib.Hypothesis]:
     """Every hypothesis of one input, best first, with its score: beam_size of them for beam
     search and for class labels (whose scores are log-probabilities), one otherwise.
-    `decode_hparams` override the run's search settings for this call; the input bounds stay
-    the run's. attention=True (beam_size 1, or a class-label problem) sets the best
-    hypothesis's `.attention` (a session.Attention: per layer and output token, the weights
-    over the input positions, from the cached decode)."""
+    `decode_hparams` override the run's search settings for this call; the input limits stay
+    the run's (an input limit among them is a ConfigError). attention=True (beam_size 1, or a
+    class-label problem) sets the best hypothesis's `.attention` (a session.Attention: per
+    layer and output token, the weights over the input positions, from the cached decode)."""
     self.loaded.check_problem(problem)
-    base = self.session.dhp
-    dhp = base.replace(**typed.parse_overrides(decode_hparams, DecodeHParams))
-    for name in BOUND_NAMES:
-      if getattr(dhp, name) != getattr(base, name):
-        raise errors.ConfigError(f"hypotheses(): decode hparam '{name}' is a bound of the run's "
-                                 "inputs; set it in load_run(decode_hparams=...).")
+    input_limits_lib.refuse_in_decode_hparams(decode_hparams)
+    dhp = self.session.dhp.replace(**typed.parse_overrides(decode_hparams, DecodeHParams))
     return self.session.decode_batch([self._encode(problem, value)], problem, dhp,
                                      attention=attention)[0]
 
@@ -279,13 +278,16 @@ class Run:
 def load_run(output_dir: str, checkpoint_path: Optional[str] = None,
              decode_hparams: Settings = "", hparams: Settings = "",
              gin_files: Sequence[str] = (), gin_params: Sequence[str] = (),
-             usr_dir: Optional[str] = None) -> Run:
+             usr_dir: Optional[str] = None, input_limits: Settings = "") -> Run:
   """The run in output_dir (its own folder alone: hparams, problems, vocabularies, checkpoint)
-  ready to decode and score."""
+  ready to decode and score, searching by `decode_hparams` and refusing inputs over
+  `input_limits` (InputLimits overrides, e.g. "max_image_bytes=5000000")."""
   _require(output_dir)
   load_plugins(output_dir, usr_dir)
   dhp = resolve.resolve_decode_hparams(decode_hparams)
-  return Run(loading.open_run(output_dir, gin_files, gin_params, hparams, checkpoint_path), dhp)
+  limits = input_limits_lib.resolve(input_limits)
+  return Run(loading.open_run(output_dir, gin_files, gin_params, hparams, checkpoint_path), dhp,
+             limits)
 
 
 def _require(output_dir: Optional[str]) -> None:

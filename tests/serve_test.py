@@ -26,7 +26,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "decoding"))
 import session_test  # noqa: E402
 
 # Small bounds, so that the body bound (the largest input + 64 KiB) is small too.
-DECODE_HPARAMS = "max_decode_length=8,max_image_bytes=100000,max_audio_bytes=200000"
+DECODE_HPARAMS = "max_decode_length=8"
+INPUT_LIMITS = "max_image_bytes=100000,max_audio_bytes=200000"
 MAX_BODY = 200000 + (64 << 10)
 QUEUE_SIZE = 20
 
@@ -46,7 +47,8 @@ def served(tmp_path_factory):
   log = open(tmp / "server.log", "w+")
   server = subprocess.Popen(
       [sys.executable, "-m", "t2t_mm.bin.mm_serve", f"--usr_dir={pkg}", f"--output_dir={out}",
-       f"--port={port}", f"--queue_size={QUEUE_SIZE}", f"--decode_hparams={DECODE_HPARAMS}"],
+       f"--port={port}", f"--queue_size={QUEUE_SIZE}", f"--decode_hparams={DECODE_HPARAMS}",
+       f"--input_limits={INPUT_LIMITS}"],
       stdout=log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir(),
       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
   url = f"http://127.0.0.1:{port}"

@@ -15,7 +15,7 @@ import dataclasses
 from typing import Dict, List, Literal
 
 from t2t_mm import errors
-from t2t_mm.config import data_config, typed
+from t2t_mm.config import data_config, input_limits, typed
 
 
 _f = typed.field  # A field with a default and its help text.
@@ -195,7 +195,8 @@ class HParams:
 
 @dataclasses.dataclass(frozen=True)
 class DecodeHParams:
-  """How mm-decoder searches: `--decode_hparams='beam_size=4,alpha=0.6'`."""
+  """How mm-decoder searches: `--decode_hparams='beam_size=4,alpha=0.6'` (the size limits of
+  inputs are InputLimits, config/input_limits.py)."""
 
   beam_size: int = _f(1, "1 is greedy search; more is beam search.")
   alpha: float = _f(0.6, "Length penalty ((5 + len) / 6) ** alpha of beam search.")
@@ -207,33 +208,19 @@ class DecodeHParams:
   seed: int = _f(0, "Seed of sampling (sampling_temperature > 0); equal seeds, equal samples.")
   jit_compile: bool = _f(True, "Compile the search loop with XLA (the encoder is not): faster on "
                          "CPU at every batch size measured (docs/STACK.md); same tokens.")
-  max_input_chars: int = _f(20000, "Longer input lines are refused with a message (tokens beyond "
-                            "the model's max_input_length are cut off); a line is read at most "
-                            "4 bytes a character at a time, the rest of a longer one skipped.")
-  max_image_bytes: int = _f(20 << 20, "Larger image files are refused before they are read.")
-  max_image_pixels: int = _f(
-      4096 * 4096, "Images of more pixels (frames x height x width, read from the file's header "
-      "for PNG, JPEG, GIF, BMP and WebP; other formats are refused) are refused before they are "
-      "decoded: a decoded image takes 16 bytes per pixel or more, and TensorFlow reads every "
-      "frame of a GIF.")
-  max_audio_bytes: int = _f(50 << 20, "Larger WAV files are refused before they are read; a WAV's "
-                            "sample rate must lie in 1000..384000 Hz (t2t_mm.data.wav).")
 
   def __post_init__(self):
     typed.validate(self)
     typed.check_at_least(self, 1, "beam_size", "max_decode_length", "batch_size",
-                         "max_input_chars", what="decode hparam")
+                         what="decode hparam")
     if self.sampling_temperature < 0 or self.top_k < 0 or self.alpha < 0:
       raise errors.ConfigError("decode hparams 'sampling_temperature', 'top_k' and 'alpha' must "
                                f"be >= 0, got {self.sampling_temperature}, {self.top_k}, "
                                f"{self.alpha}.")
-    for name in ("max_input_chars", "max_image_bytes", "max_image_pixels", "max_audio_bytes"):
-      if getattr(self, name) < 1:
-        raise errors.ConfigError(f"decode hparam '{name}' must be >= 1, got "
-                                 f"{getattr(self, name)}.")
     if self.beam_size > 1 and self.sampling_temperature > 0:
       raise errors.ConfigError("decode hparams: beam search (beam_size > 1) does not sample; "
                                "set sampling_temperature=0 or beam_size=1.")
 
   def replace(self, **changes) -> "DecodeHParams":
+    input_limits.refuse_in_decode_hparams(changes)
     return typed.from_dict(DecodeHParams, changes, base=self)

@@ -30,7 +30,7 @@ from typing import (Callable, Dict, Iterator, List, Optional, Protocol, Sequence
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config.data_config import DataConfig
-from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.data import lengths
 from t2t_mm.data import pipeline
 from t2t_mm.data import preprocessors
@@ -246,16 +246,17 @@ class Problem:
 
   # --- Reading --------------------------------------------------------------------------------
 
-  def preprocessors(self, data_dir: str, config, limits: DecodeHParams = DecodeHParams()):
+  def preprocessors(self, data_dir: str, config, input_limits: InputLimits = InputLimits()):
     """(inputs, targets) Preprocessors of this problem: training, decoding and export all
     convert its values through them (t2t_mm/data/preprocessors/). `config`: a DataConfig
-    (or HParams, converted)."""
+    (or HParams, converted); `input_limits` bound what users give (decoding, serving)."""
     config = DataConfig.from_hparams(config)
     in_vocab, out_vocab = self.input_vocab(data_dir), self.target_vocab(data_dir)
     spec = self._spec(in_vocab, out_vocab)  # Each vocabulary file is read once.
-    return (preprocessors.for_side(spec, "inputs", in_vocab, config.max_input_length, limits),
+    return (preprocessors.for_side(spec, "inputs", in_vocab, config.max_input_length,
+                                   input_limits),
             preprocessors.for_side(spec, "targets", out_vocab, config.max_target_length,
-                                   limits))
+                                   input_limits))
 
   def dataset(self, mode: str, data_dir: str, config, shuffle: bool = True,
               seed: Optional[int] = None, num_shards: int = 1,

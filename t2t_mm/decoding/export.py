@@ -12,11 +12,12 @@
 `NAME_strings`: raw strings in (UTF-8 text, encoded PNG/JPEG/GIF/BMP bytes, or 16-bit PCM WAV
 bytes at any rate), text or class names out; tokenization, image and wav decoding, resampling
 and detokenization run in the graph (t2t_mm/decoding/serving.py), so serving needs neither
-Python nor the vocabulary files. Inputs over dhp's max_input_chars, max_image_bytes,
-max_image_pixels (read from the image header, before decoding) or max_audio_bytes fail the call
-with InvalidArgumentError naming the limit. `NAME`: the model's own tensors: symbol ids int32 [B, L]
-(EOS-terminated, 0-padded), images float32 [B, H, W, 3] in [0, 1], waveforms float32 [B, N] at
-the problem's rate. Either way the whole cached search (the while_loop) is in the graph.
+Python nor the vocabulary files. Inputs over the InputLimits max_input_chars,
+max_image_bytes, max_image_pixels (read from the image header, before decoding) or
+max_audio_bytes fail the call with InvalidArgumentError naming the limit. `NAME`: the model's
+own tensors: symbol ids int32 [B, L] (EOS-terminated, 0-padded), images float32 [B, H, W, 3] in
+[0, 1], waveforms float32 [B, N] at the problem's rate. Either way the whole cached search (the
+while_loop) is in the graph.
 """
 
 import os
@@ -29,6 +30,7 @@ import tensorflow as tf
 
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.decoding.loading import LoadedRun
 from t2t_mm.search.runner import decode_features
 from t2t_mm.decoding import inputs as inputs_lib
@@ -68,12 +70,13 @@ def _strings_fn(serve, encode: InputEncoder, decode: OutputDecoder):
   return serve_strings
 
 
-def _converters(run: LoadedRun, name: str, dhp: DecodeHParams, allow_ids_only: bool):
+def _converters(run: LoadedRun, name: str, input_limits: InputLimits, allow_ids_only: bool):
   """(InputEncoder, OutputDecoder) of the `name`_strings signature, or None where the problem
   has no in-graph conversion and `allow_ids_only`; otherwise a ConfigError naming why."""
   problem, spec = run.problems[name], run.specs[name]
   try:
-    return (InputEncoder.for_problem(problem, spec, run.vocab_dir, run.hparams, limits=dhp),
+    return (InputEncoder.for_problem(problem, spec, run.vocab_dir, run.hparams,
+                                      input_limits),
             OutputDecoder.for_problem(problem, spec, run.vocab_dir))
   except errors.ConfigError as e:
     if not allow_ids_only:
@@ -86,14 +89,16 @@ def _converters(run: LoadedRun, name: str, dhp: DecodeHParams, allow_ids_only: b
 
 
 def export_run(run: LoadedRun, export_dir: str, dhp: DecodeHParams = DecodeHParams(),
-               problems: Optional[Sequence[str]] = None, allow_ids_only: bool = False) -> str:
-  """Writes the SavedModel with the signatures of `problems` (default: every trained problem);
-  returns export_dir. Refuses to overwrite a non-empty folder. A problem without in-graph
-  string conversions (a vocabulary with no in-graph form) is a ConfigError, raised before any
-  tracing, unless `allow_ids_only` (then it gets its ids signature only, with a warning)."""
+               problems: Optional[Sequence[str]] = None, allow_ids_only: bool = False,
+               input_limits: InputLimits = InputLimits()) -> str:
+  """Writes the SavedModel with the signatures of `problems` (default: every trained problem),
+  searching by `dhp` and refusing inputs over `input_limits`; returns export_dir. Refuses to
+  overwrite a non-empty folder. A problem without in-graph string conversions (a vocabulary
+  with no in-graph form) is a ConfigError, raised before any tracing, unless `allow_ids_only`
+  (then it gets its ids signature only, with a warning)."""
   names = [run.check_problem(n) for n in problems] if problems else list(run.specs)
   check_export_dir(export_dir)
-  converters = {name: _converters(run, name, dhp, allow_ids_only) for name in names}
+  converters = {name: _converters(run, name, input_limits, allow_ids_only) for name in names}
   module = _Exported(run.model)
   signatures = {}
   for name in names:

@@ -101,7 +101,7 @@ def decode_file(session: DecodeSession, in_path: str, out_path: str,
                 show_progress: bool = True) -> int:
   """Decodes `in_path` into `out_path`; returns the number of lines."""
   check_paths(in_path, out_path)
-  lines = read_lines(in_path, "--decode_from_file", session.dhp.max_input_chars)
+  lines = read_lines(in_path, "--decode_from_file", session.input_limits.max_input_chars)
   results = decode_lines(session, lines, show_progress)
   atomic.atomic_write_text(out_path, "".join(r + "\n" for r in results))
   return len(results)

@@ -7,9 +7,10 @@
 
 Lines: plain text (symbol-input problems), `KIND=PATH` for the file kinds of the registered
 preprocessors (`image=PATH`: PNG/JPEG/GIF/BMP/WebP; `audio=PATH`: 16-bit PCM WAV, any rate), and
-`KEY=VALUE` commands for the keys the caller names (problem=NAME and the DecodeHParams
-fields). Every bad input raises errors.DataError naming the input and what was expected.
-Inputs are bounded before they cost memory (DecodeHParams): a line by max_input_chars (read
+`KEY=VALUE` commands for the keys the caller names (problem=NAME, the DecodeHParams and the
+InputLimits fields). Every bad input raises errors.DataError naming the input and what was
+expected.
+Inputs are bounded before they cost memory (InputLimits): a line by max_input_chars (read
 with read_line, at most 4 bytes a character, before it is decoded), a file by
 max_image_bytes / max_audio_bytes (its size, before it is read), an image by
 max_image_pixels (its header, before decoding).
@@ -24,7 +25,7 @@ import numpy as np
 
 from t2t_mm import errors
 from t2t_mm import registry
-from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.data import preprocessors
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.data.spec import ProblemSpec
@@ -67,7 +68,7 @@ def read_line(stream, max_chars: int, max_skipped: Optional[int] = None):
     skipped += len(chunk)
     if not chunk or chunk.endswith(newline):
       raise errors.DataError(f"Line of more than {limit} bytes is longer than max_input_chars="
-                             f"{max_chars}; split it or raise the decode hparam.")
+                             f"{max_chars}; split it or raise the input limit.")
     if skipped > max_skipped:
       raise StreamError(f"the input has more than {max_skipped} bytes without a newline; it is "
                         "not lines of text.")
@@ -92,10 +93,10 @@ def parse_line(line: str, command_keys: Iterable[str], max_chars: int = 20000) -
 
 
 def check_length(text: str, max_chars: int) -> None:
-  """DataError if `text` is longer than the decode hparam max_input_chars."""
+  """DataError if `text` is longer than the input limit max_input_chars."""
   if len(text) > max_chars:
     raise errors.DataError(f"Line of {len(text)} characters is longer than max_input_chars="
-                           f"{max_chars}; split it or raise the decode hparam.")
+                           f"{max_chars}; split it or raise the input limit.")
 
 
 def file_kinds() -> List[str]:
@@ -105,18 +106,19 @@ def file_kinds() -> List[str]:
 
 
 def preprocessor(problem, spec: ProblemSpec, data_dir: str, hparams, vocab=None,
-                 dhp: DecodeHParams = DecodeHParams()):
-  """The Preprocessor of `spec`'s inputs, with `dhp`'s size limits (data/preprocessors/)."""
+                 input_limits: InputLimits = InputLimits()):
+  """The Preprocessor of `spec`'s inputs, with `input_limits` (data/preprocessors/)."""
   vocab = vocab if vocab is not None else problem.input_vocab(data_dir)
-  return preprocessors.for_side(spec, "inputs", vocab, hparams.max_input_length, dhp)
+  return preprocessors.for_side(spec, "inputs", vocab, hparams.max_input_length,
+                                input_limits)
 
 
 def encode_input(problem, spec: ProblemSpec, data_dir: str, hparams,
                  request: Request, vocab=None,
-                 dhp: DecodeHParams = DecodeHParams()) -> np.ndarray:
-  """One example's inputs (no batch axis), converted as training converts them; `dhp` holds
-  the size limits of what a user gives."""
-  pre = preprocessor(problem, spec, data_dir, hparams, vocab, dhp)
+                 input_limits: InputLimits = InputLimits()) -> np.ndarray:
+  """One example's inputs (no batch axis), converted as training converts them;
+  `input_limits` bound what a user gives."""
+  pre = preprocessor(problem, spec, data_dir, hparams, vocab, input_limits)
   if request.kind != pre.request_kind:
     if pre.request_kind == "text":
       raise errors.DataError(f"Problem '{spec.name}' reads text; got {request.kind}="

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import inputs
 from t2t_mm.decoding import session as session_lib
@@ -39,7 +40,7 @@ def _session(max_chars):
   return types.SimpleNamespace(
       run=types.SimpleNamespace(specs={"p": types.SimpleNamespace(input_modality="symbol",
                                                                   target_modality="symbol")}),
-      problem="p", dhp=DecodeHParams(max_input_chars=max_chars),
+      problem="p", dhp=DecodeHParams(), input_limits=InputLimits(max_input_chars=max_chars),
       handle=lambda line: f"got {len(line.rstrip())} bytes",
       parse=lambda line: inputs.parse_line(line.decode(), (), max_chars),
       encode=lambda request: np.array([len(request.value)]),
@@ -53,7 +54,7 @@ def test_an_over_long_line_is_refused_unread_and_the_session_goes_on():
   answers = [a.strip() for a in out.getvalue().split("\n> ")[1:]]
   assert answers[0] == "got 3 bytes"
   assert answers[1] == ("error: Line of more than 42 bytes is longer than max_input_chars=10; "
-                        "split it or raise the decode hparam.")
+                        "split it or raise the input limit.")
   assert answers[2:4] == ["got 20 bytes", "got 2 bytes"]  # 10 characters in 20 bytes.
   assert stream.most <= 1 << 16  # Never the 5 MB line at once.
 
@@ -73,7 +74,7 @@ def test_file_mode_reads_lines_with_the_bound_and_keeps_them_aligned(tmp_path, m
   got = (tmp_path / "out.txt").read_text().splitlines()
   assert got[0] == "len 2" and got[2] == "len 4"
   assert got[1] == ("ERROR: Line of more than 42 bytes is longer than max_input_chars=10; split "
-                    "it or raise the decode hparam.")
+                    "it or raise the input limit.")
   (tmp_path / "zeros.txt").write_bytes(bytes(3000))
   monkeypatch.setattr(inputs, "MAX_SKIPPED_BYTES", 1000)
   with pytest.raises(inputs.StreamError, match="--decode_from_file=.*zeros.txt: the input"):

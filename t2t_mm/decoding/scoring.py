@@ -77,7 +77,8 @@ def score_lines(session: DecodeSession, lines: List[Union[bytes, errors.DataErro
 def score_file(session: DecodeSession, in_path: str, out_path: str) -> int:
   """Scores every line of `in_path` into `out_path`; returns the number of lines."""
   # Each line bounded as the decoder's are (a pair may hold twice max_input_chars).
-  lines = file_decode.read_lines(in_path, "--score_file", 2 * session.dhp.max_input_chars + 1)
+  lines = file_decode.read_lines(in_path, "--score_file",
+                                 2 * session.input_limits.max_input_chars + 1)
   results = score_lines(session, lines)
   atomic.atomic_write_text(out_path, "".join(r + "\n" for r in results))
   return len(lines)

@@ -15,7 +15,7 @@ These are tf.Modules: the exporter attaches them so that their resources are sav
 import tensorflow as tf
 
 from t2t_mm import errors
-from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.decoding import inputs
 from t2t_mm.data.vocabularies import Vocabulary
 
@@ -46,11 +46,11 @@ class InputEncoder(tf.Module):
 
   @classmethod
   def for_problem(cls, problem, spec, data_dir, hparams,
-                  limits: DecodeHParams = DecodeHParams()) -> "InputEncoder":
+                  input_limits: InputLimits = InputLimits()) -> "InputEncoder":
     vocab = problem.input_vocab(data_dir)
     if vocab is not None:
       _check_in_graph(vocab, spec.name, "encode_tf")  # Else it cannot serve.
-    return cls(inputs.preprocessor(problem, spec, data_dir, hparams, vocab, limits))
+    return cls(inputs.preprocessor(problem, spec, data_dir, hparams, vocab, input_limits))
 
   @property
   def input_name(self) -> str:

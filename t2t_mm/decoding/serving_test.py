@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from t2t_mm import errors
-from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.data.preprocessors import image as image_lib
 from t2t_mm.data import vocabularies
 from t2t_mm.data.spec import EOS_ID
@@ -30,9 +30,9 @@ def subword(tmp_path_factory):
 
 
 def _preprocessor(modality, max_length, vocab=None, image_size=None, sample_rate=None,
-                  limits=DecodeHParams()):
+                  limits=InputLimits()):
   config = SideConfig("p", max_length, vocab=vocab, image_size=image_size,
-                      sample_rate=sample_rate, limits=limits)
+                      sample_rate=sample_rate, input_limits=limits)
   return registry.preprocessor(modality)(config)
 
 
@@ -155,8 +155,8 @@ def _huge_png():
 def test_inputs_over_the_limits_fail_the_call_naming_the_limit(graph):
   png = tf.io.encode_png(np.zeros((20, 20, 3), np.uint8)).numpy()  # 400 pixels.
   small = tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy()
-  limits = DecodeHParams(max_image_pixels=100, max_image_bytes=4000, max_audio_bytes=100,
-                         max_input_chars=5)
+  limits = InputLimits(max_image_pixels=100, max_image_bytes=4000, max_audio_bytes=100,
+                       max_input_chars=5)
   image = _encoder("image", 0, image_size=(8, 8), limits=limits)
   audio = _encoder("audio_waveform", 3000, sample_rate=16000, limits=limits)
   text = _encoder("symbol", 16, vocab=ByteVocab(), limits=limits)

@@ -18,7 +18,9 @@ import numpy as np
 
 from t2t_mm import errors
 from t2t_mm.config import typed
+from t2t_mm.config import input_limits as input_limits_lib
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.data import spec as spec_lib
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.data.spec import EOS_ID
@@ -26,7 +28,9 @@ from t2t_mm.data.spec import PAD_ID
 from t2t_mm.decoding.loading import LoadedRun
 from t2t_mm.search.runner import DecodeRunner
 
-DECODE_KEYS = tuple(f.name for f in dataclasses.fields(DecodeHParams))
+# What a `KEY=VALUE` line may set.
+COMMAND_KEYS = (("problem",) + tuple(f.name for f in dataclasses.fields(DecodeHParams))
+                + input_limits_lib.NAMES)
 
 
 @dataclasses.dataclass
@@ -66,11 +70,13 @@ def image_grid(positions: int, height: int, width: int) -> Tuple[int, int]:
 
 
 class DecodeSession:
-  """See the module docstring. `problem` defaults to the first problem of the run."""
+  """See the module docstring. `problem` defaults to the first problem of the run; `dhp` are
+  the search settings, `input_limits` bound what users give (both settable by a line)."""
 
   def __init__(self, run: LoadedRun, dhp: Optional[DecodeHParams] = None,
-               problem: Optional[str] = None):
+               problem: Optional[str] = None, input_limits: Optional[InputLimits] = None):
     self.run, self.dhp = run, dhp or DecodeHParams()
+    self.input_limits = input_limits or InputLimits()
     self.runner = DecodeRunner(run.model)
     self._vocabs: Dict[Tuple[str, str], object] = {}
     self.problem = self.run.check_problem(problem or next(iter(run.specs)))
@@ -87,6 +93,10 @@ class DecodeSession:
       self.problem = self.run.check_problem(value)
       spec = self.run.specs[value]
       return f"problem={value} ({spec.input_modality} -> {spec.target_modality})"
+    if key in input_limits_lib.NAMES:
+      self.input_limits = self.input_limits.replace(
+          **typed.parse_overrides(f"{key}={value}", InputLimits))
+      return f"{key}={getattr(self.input_limits, key)}"
     self.dhp = self.dhp.replace(**typed.parse_overrides(f"{key}={value}", DecodeHParams))
     return f"{key}={getattr(self.dhp, key)}"
 
@@ -110,14 +120,16 @@ class DecodeSession:
       except UnicodeDecodeError as e:
         raise errors.DataError(f"The line is not UTF-8 text (byte {e.start}: "
                                f"{line[e.start:e.start + 1]!r}); write text as UTF-8.") from e
-    return inputs_lib.parse_line(line, ("problem",) + DECODE_KEYS, self.dhp.max_input_chars)
+    return inputs_lib.parse_line(line, COMMAND_KEYS,
+                                 self.input_limits.max_input_chars)
 
   def encode(self, request: inputs_lib.Request, problem: Optional[str] = None) -> np.ndarray:
     problem = problem or self.problem
     spec = self.run.specs[problem]
     vocab = self._vocab(problem, "input")
     return inputs_lib.encode_input(self.run.problems[problem], spec, self.run.vocab_dir,
-                                   self.run.hparams, request, vocab, self.dhp)
+                                   self.run.hparams, request, vocab,
+                                   self.input_limits)
 
   def decode_batch(self, examples: Sequence[np.ndarray], problem: Optional[str] = None,
                    dhp: Optional[DecodeHParams] = None,
@@ -200,7 +212,7 @@ def interactive_loop(session: DecodeSession, stream, out, prompt: str = "> ") ->
   while True:
     print(prompt, end="", file=out, flush=True)
     try:
-      line = inputs_lib.read_line(stream, session.dhp.max_input_chars)
+      line = inputs_lib.read_line(stream, session.input_limits.max_input_chars)
     except inputs_lib.StreamError:
       print(file=out)
       raise

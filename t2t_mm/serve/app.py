@@ -65,10 +65,10 @@ class _Refused(Exception):
     self.status = status
 
 
-def max_body_bytes(dhp) -> int:
-  """The largest request body worth reading: the largest input the decode hparams admit (a
-  file, or a text of max_input_chars at 4 bytes a character), plus the form's overhead."""
-  return (max(dhp.max_image_bytes, dhp.max_audio_bytes, 4 * dhp.max_input_chars)
+def max_body_bytes(limits) -> int:
+  """The largest request body worth reading: the largest input the InputLimits `limits` admit
+  (a file, or a text of max_input_chars at 4 bytes a character), plus the form's overhead."""
+  return (max(limits.max_image_bytes, limits.max_audio_bytes, 4 * limits.max_input_chars)
           + BODY_OVERHEAD_BYTES)
 
 
@@ -120,7 +120,7 @@ class Server:
     self.run = run
     self.capacity = queue_size + 1  # The one decoding and those waiting.
     self.pending = 0  # Changed on the event loop's thread only.
-    self.limit = max_body_bytes(run.session.dhp)
+    self.limit = max_body_bytes(run.session.input_limits)
     self.worker = anyio.CapacityLimiter(1)
     self.page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
 
@@ -142,7 +142,7 @@ class Server:
       length = request.headers.get("content-length")
       if length is not None and (not length.isdigit() or int(length) > self.limit):
         raise _Refused(413, f"The request body ({length} bytes) is over this server's bound of "
-                       f"{self.limit} bytes (from the decode hparams max_image_bytes, "
+                       f"{self.limit} bytes (from the input limits max_image_bytes, "
                        "max_audio_bytes and max_input_chars).")
       if self.pending >= self.capacity:
         raise _Refused(503, f"The server is busy ({self.capacity} requests in its queue); try "

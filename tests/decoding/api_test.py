@@ -10,6 +10,7 @@ import tensorflow as tf
 from t2t_mm import api
 from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.decoding import loading
 
 # The random-weight run of session_test (tests are not a package: loaded by path).
@@ -56,7 +57,7 @@ def test_a_file_decodes_the_same_from_its_bytes_its_path_and_a_path_string(run, 
 
 
 def test_bytes_are_bounded_as_files_are(run, media):
-  small = api.Run(run.loaded, DecodeHParams(max_image_bytes=10))
+  small = api.Run(run.loaded, DecodeHParams(), InputLimits(max_image_bytes=10))
   with pytest.raises(errors.DataError, match=r"image bytes: \d+ bytes, more than "
                      "max_image_bytes=10"):
     small.decode("fake_image_label", (media / "a.png").read_bytes())
@@ -77,7 +78,8 @@ def test_hypotheses_take_search_settings_per_call_and_keep_the_run_bounds(run, m
   assert sum(np.exp(h.score) for h in labels) == pytest.approx(1, abs=1e-4)
   assert labels[0].text == run.decode("fake_image_label", media / "a.png")
   assert run.input_kind("fake_speech") == "audio" and run.input_kind("fake_copy") == "text"
-  with pytest.raises(errors.ConfigError, match="max_image_bytes.* is a bound"):
+  with pytest.raises(errors.ConfigError, match="'max_image_bytes' is an input limit, not a "
+                     "decode hparam: give it with --input_limits"):
     run.hypotheses("fake_copy", "3", {"max_image_bytes": 1 << 40})
   with pytest.raises(errors.ConfigError, match="beam_size"):
     run.hypotheses("fake_copy", "3", {"beam_size": "3"})

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.data.vocabularies import ClassLabelVocab
 from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
@@ -97,7 +98,8 @@ def test_strings_signature_refuses_an_image_over_the_pixel_limit_before_decoding
   problems = {"fake_image_label": _LabelledImages()}
   session_test.make_output_dir(tmp_path / "run", problems)
   run = loading.load_run(str(tmp_path / "run"), problems=problems)
-  export.export_run(run, str(tmp_path / "export"), DecodeHParams(max_image_pixels=100))
+  export.export_run(run, str(tmp_path / "export"),
+                    input_limits=InputLimits(max_image_pixels=100))
   serve = tf.saved_model.load(str(tmp_path / "export")).signatures["fake_image_label_strings"]
   small = tf.io.encode_png(np.zeros((8, 8, 3), np.uint8))  # 64 pixels.
   assert serve(image_bytes=tf.stack([small]))["outputs"].numpy()[0, 0] in (b"red", b"green",

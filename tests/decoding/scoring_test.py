@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.decoding import loading
 from t2t_mm.decoding import scoring
@@ -85,7 +86,7 @@ def test_mm_decoder_score_file_writes_one_line_per_pair(tool, tmp_path):
 
 
 def test_score_file_reads_each_line_with_a_bound_and_keeps_lines_aligned(session, tmp_path):
-  session.dhp = DecodeHParams(batch_size=2, max_input_chars=50)
+  session.input_limits = InputLimits(max_input_chars=50)
   try:
     path = tmp_path / "pairs.tsv"
     path.write_bytes(b"3 4\t3 4\n" + b"5 " * 5000 + b"\t5\n" + b"6 7\t6 7\n")
@@ -94,4 +95,4 @@ def test_score_file_reads_each_line_with_a_bound_and_keeps_lines_aligned(session
     assert len(out) == 3 and out[1].startswith("ERROR: Line of more than"), out
     assert not out[0].startswith("ERROR") and not out[2].startswith("ERROR"), out
   finally:
-    session.dhp = DecodeHParams(batch_size=2)
+    session.input_limits = InputLimits()

@@ -12,6 +12,7 @@ from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.runs import resolve
 from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.decoding import export
 from t2t_mm.decoding import file_decode
 from t2t_mm.decoding import loading
@@ -185,12 +186,12 @@ def test_oversized_inputs_are_refused_before_they_are_read_or_decoded(session, m
   try:
     session_lib.interactive_loop(session, io.BytesIO(b"".join(lines)), out)
   finally:
-    session.dhp = DecodeHParams(max_decode_length=8)
+    session.input_limits = InputLimits()
     session.handle("problem=fake_copy")
   answers = out.getvalue().split("\n> ")[1:]  # The answer to each line.
   assert answers[3].strip() == (
       f"error: image={big}: the file has {1 << 30} bytes, more than max_image_bytes="
-      f"{20 << 20}; use a smaller file or raise that decode hparam.")
+      f"{20 << 20}; use a smaller file or raise that input limit.")
   assert "20x20 pixels (400) is more than max_image_pixels=150" in answers[4]
   assert "100000x100000 pixels (10000000000) is more than max_image_pixels=150" in answers[5]
   assert "20x20 pixels (400) is more than max_image_pixels=150" in answers[6]

@@ -258,6 +258,9 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_run(tool, fak
 
 @pytest.mark.parametrize("args, message", [
     (["--decode_hparams=batch_size=-1"], "decode hparam 'batch_size' must be >= 1, got -1"),
+    (["--decode_hparams=max_image_bytes=5"],
+     "'max_image_bytes' is an input limit, not a decode hparam: give it with --input_limits"),
+    (["--input_limits=max_image_bytes=0"], "input limit 'max_image_bytes' must be >= 1, got 0"),
     (["--decode_to_file={folder}"], "is a folder; give a file path"),
     (["--decode_from_file={folder}/missing.txt"], "is not a readable file"),
 ])

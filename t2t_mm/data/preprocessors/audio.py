@@ -95,11 +95,11 @@ class AudioPreprocessor(Preprocessor):
       return self._wav(data)
 
   def read_request(self, value: str) -> np.ndarray:
-    data = read_file(value, "audio", self.config.limits.max_audio_bytes)
+    data = read_file(value, "audio", self.config.input_limits.max_audio_bytes)
     return self.read_bytes(data, f"audio={value}")
 
   def read_bytes(self, data: bytes, name: str) -> np.ndarray:
-    check_bytes(data, name, "audio", self.config.limits.max_audio_bytes)
+    check_bytes(data, name, "audio", self.config.input_limits.max_audio_bytes)
     wav.check_sample_rate(wav.wav_header(data, name)[1], name)
     try:
       audio, _ = tf.audio.decode_wav(data)

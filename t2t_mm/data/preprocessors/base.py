@@ -1,6 +1,7 @@
 """Preprocessor: one modality's raw values -> the model's tensors, the same everywhere.
 
-    pre = preprocessors.for_side(spec, "inputs", vocab, max_length=256, limits=DecodeHParams())
+    pre = preprocessors.for_side(spec, "inputs", vocab, max_length=256,
+                                 input_limits=InputLimits())
     feature = pre.to_feature(raw)             # datagen: a raw value -> tf.train.Feature
     x = pre.from_stored(pre.prepare_batch(raw_batch)[...])  # tf.data: a shard's value -> tensor
     x = pre.from_request_tf(data)             # SavedModel: user bytes/text (scalar) -> tensor
@@ -19,7 +20,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from t2t_mm import errors
-from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.utils.lazy import tf
 from t2t_mm.utils import fs
 
@@ -35,7 +36,7 @@ class SideConfig:
     image_size: (H, W) images are resized to; None keeps their size.
     sample_rate: Hz of the problem's audio.
     frame_step: audio samples per frame (what max_input_length counts for audio).
-    limits: the size limits of what a user gives the decoder or a SavedModel.
+    input_limits: the size limits of what a user gives the decoder or a SavedModel.
   """
 
   problem: str
@@ -44,7 +45,7 @@ class SideConfig:
   image_size: Optional[Tuple[int, int]] = None
   sample_rate: Optional[int] = None
   frame_step: int = 1
-  limits: DecodeHParams = DecodeHParams()
+  input_limits: InputLimits = InputLimits()
 
 
 class Preprocessor:
@@ -134,19 +135,19 @@ class Preprocessor:
     return {}
 
   def _at_most(self, value: "tf.Tensor", limit: str, what: str):
-    """An assertion that `value` <= the decode hparam `limit`; its message names both."""
-    bound = getattr(self.config.limits, limit)
+    """An assertion that `value` <= the input limit `limit`; its message names both."""
+    bound = getattr(self.config.input_limits, limit)
     return tf.debugging.assert_less_equal(
         tf.cast(value, tf.int64), tf.constant(bound, tf.int64),
         message=f"{self.serving_input}: {what} is more than {limit}={bound} (set when "
-        f"exported: mm-export --decode_hparams='{limit}=N')")
+        f"exported: mm-export --input_limits='{limit}=N')")
 
 
 def check_bytes(data: bytes, name: str, what: str, max_bytes: int) -> None:
   """DataError if the bytes of `name` are more than max_<what>_bytes."""
   if len(data) > max_bytes:
     raise errors.DataError(f"{name}: {len(data)} bytes, more than max_{what}_bytes={max_bytes}; "
-                           "give less or raise that decode hparam.")
+                           "give less or raise that input limit.")
 
 
 def read_file(path: str, what: str, max_bytes: int) -> bytes:
@@ -155,7 +156,7 @@ def read_file(path: str, what: str, max_bytes: int) -> bytes:
   def too_large(size):
     return errors.DataError(f"{what}={path}: the file has {size} bytes, more than "
                             f"max_{what}_bytes={max_bytes}; use a smaller file or raise that "
-                            "decode hparam.")
+                            "input limit.")
 
   if not fs.isfile(path):
     raise errors.DataError(f"{what}={path}: no such file.")

@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 
 from t2t_mm import errors
-from t2t_mm.config.hparams import DecodeHParams
+from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.data.preprocessors import image as image_lib
 from t2t_mm.data import wav
 from t2t_mm.data.preprocessors import SideConfig
@@ -34,11 +34,11 @@ CHILD = textwrap.dedent("""\
     import json, resource, sys
     import numpy as np, tensorflow as tf
     from t2t_mm import registry
-    from t2t_mm.config.hparams import DecodeHParams
+    from t2t_mm.config.input_limits import InputLimits
     from t2t_mm.data.preprocessors import SideConfig
     modality, path, normal, limits = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     config = SideConfig("p", 100, image_size=(32, 32), sample_rate=16000, frame_step=160,
-                        limits=DecodeHParams(**limits))
+                        input_limits=InputLimits(**limits))
     pre = registry.preprocessor(modality)(config)
     graph = tf.function(lambda data: pre.from_request_tf(data))
     pre.read_request(normal), graph(tf.constant(open(normal, "rb").read()))
@@ -175,7 +175,7 @@ def test_a_webp_header_claiming_16383_squared_pixels_is_refused_undecoded(tmp_pa
   got = _run_limited(tmp_path, "image", data, png_bytes(20, 20))
   assert got["python"] == (f"DataError: image={tmp_path / 'case'}: 16383x16383 pixels "
                            f"(268402689) is more than max_image_pixels={4096 * 4096}; shrink the "
-                           "image or raise that decode hparam.")
+                           "image or raise that input limit.")
   assert got["graph"].startswith("InvalidArgumentError: ") and "max_image_pixels" in got["graph"]
 
 
@@ -186,13 +186,13 @@ def test_the_frames_of_a_gif_add_up_before_it_is_decoded(tmp_path):
   got = _run_limited(tmp_path, "image", gif_bytes(1000, 1000, 1000), png_bytes(20, 20))
   assert got["python"] == (f"DataError: image={tmp_path / 'case'}: 1000 frames of 1000x1000 "
                            f"(1000000000) is more than max_image_pixels={4096 * 4096}; shrink "
-                           "the image or raise that decode hparam.")
+                           "the image or raise that input limit.")
   assert got["graph"].startswith("InvalidArgumentError: ") and "max_image_pixels" in got["graph"]
 
 
 def test_webp_and_gif_sizes_come_from_their_headers_and_unknown_formats_are_refused(tmp_path):
   pre = ImagePreprocessor(SideConfig("p", 0, image_size=(8, 8),
-                                     limits=DecodeHParams(max_image_pixels=1000)))
+                                     input_limits=InputLimits(max_image_pixels=1000)))
   graph = tf.function(pre.from_request_tf)
   (tmp_path / "tiny.webp").write_bytes(TINY_WEBP)
   assert pre.read_request(str(tmp_path / "tiny.webp")).shape == (8, 8, 3)

@@ -201,11 +201,11 @@ class ImagePreprocessor(Preprocessor):
       return self._decode(data, decoded=image)
 
   def read_request(self, value: str) -> np.ndarray:
-    data = read_file(value, "image", self.config.limits.max_image_bytes)
+    data = read_file(value, "image", self.config.input_limits.max_image_bytes)
     return self.read_bytes(data, f"image={value}")
 
   def read_bytes(self, data: bytes, name: str) -> np.ndarray:
-    check_bytes(data, name, "image", self.config.limits.max_image_bytes)
+    check_bytes(data, name, "image", self.config.input_limits.max_image_bytes)
     frames, height, width = (int(n) for n in _header_size()(tf.constant(data)).numpy())
     if frames == -1:
       raise errors.DataError(f"{name}: not an image of a format read here "
@@ -223,12 +223,12 @@ class ImagePreprocessor(Preprocessor):
     return self._decode(tf.constant(data), decoded=image).numpy()
 
   def _check_pixels(self, name: str, height: int, width: int, frames: int = 1) -> None:
-    limit = self.config.limits.max_image_pixels
+    limit = self.config.input_limits.max_image_pixels
     total = frames * height * width
     if total > limit:
       what = f"{width}x{height} pixels" if frames == 1 else f"{frames} frames of {width}x{height}"
       raise errors.DataError(f"{name}: {what} ({total}) is more than max_image_pixels="
-                             f"{limit}; shrink the image or raise that decode hparam.")
+                             f"{limit}; shrink the image or raise that input limit.")
 
   def serving_spec(self) -> "tf.TypeSpec":
     if self.config.image_size is None:
