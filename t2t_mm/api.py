@@ -68,7 +68,8 @@ def datagen(problem: Union[str, Sequence[str]], data_dir: str, tmp_dir: str = pa
             usr_dir: Optional[str] = None, progress: bool = False, num_workers: int = 1,
             parallel_min_examples: int = 20_000, out=sys.stderr) -> Dict[str, float]:
   """Generates shards and vocabularies of `problem` (names, suites, globs; a comma list or a
-  list) into data_dir; reports lengths against `hparams_set`'s limits. Returns seconds each."""
+  list) into data_dir; reports lengths against `hparams_set`'s length limits. Returns seconds
+  each."""
   load_plugins(usr_dir=usr_dir)
   if not problem:
     raise errors.ConfigError("--problem is required, e.g. --problem=all8_mini.")
@@ -76,12 +77,13 @@ def datagen(problem: Union[str, Sequence[str]], data_dir: str, tmp_dir: str = pa
                                         else ",".join(problem))
   if not data_dir:
     raise errors.ConfigError("--data_dir is required: the folder to write shards and vocabs to.")
-  limits, _ = resolve.resolve_hparams(hparams_set, hparams, None)
+  length_hparams, _ = resolve.resolve_hparams(hparams_set, hparams, None)
   gin_config.setup(None, gin_files, gin_params)
   return datagen_lib.generate(names, data_dir, tmp_dir, max_cases=max_cases, progress=progress,
                               num_workers=num_workers,
                               parallel_min_examples=parallel_min_examples,
-                              limits=DataConfig.from_hparams(limits), limits_name=hparams_set,
+                              length_limits=DataConfig.from_hparams(length_hparams),
+                              length_limits_name=hparams_set,
                               out=out)
 
 

@@ -7,9 +7,9 @@ problems are written, by `num_workers` processes when > 1 (each shard is an inde
 so large problems spread over the workers too). Problems that share data (X and X_rev) are
 generated once. Then the lengths of each problem's train examples are measured
 (t2t_mm/data/lengths.py), saved beside its shards for the trainer's warning, and reported
-against the length limits of `limits` (a DataConfig) when given. A problem whose raw data is
-missing is reported with its instructions, the others still run, and the call then raises
-DataError naming every failed problem.
+against `length_limits` (a DataConfig) when given. A problem whose raw data is missing is
+reported with its instructions, the others still run, and the call then raises DataError naming
+every failed problem.
 """
 
 import collections
@@ -58,12 +58,12 @@ def generate(names: Sequence[str], data_dir: str, tmp_dir: str, max_cases: Optio
              progress: bool = True, out: TextIO = sys.stderr,
              num_workers: int = 1,
              parallel_min_examples: int = 20_000,
-             limits=None, limits_name: str = "") -> Dict[str, float]:
+             length_limits=None, length_limits_name: str = "") -> Dict[str, float]:
   """Generates shards and vocabs for `names` (problems, suites, globs); returns seconds each.
 
   Shards are written by `num_workers` processes when at least `parallel_min_examples`
-  examples are left to write, else in this process. `limits` (a DataConfig, named
-  `limits_name` in the report) are the length limits the report checks.
+  examples are left to write, else in this process. `length_limits` (a DataConfig, named
+  `length_limits_name` in the report) are the length limits the report checks.
   """
   if max_cases is not None and max_cases < 1:
     raise errors.ConfigError(f"max_cases (--max_cases) must be >= 1, or left out for every "
@@ -101,15 +101,16 @@ def generate(names: Sequence[str], data_dir: str, tmp_dir: str, max_cases: Optio
   else:
     timings = _write_serial(problems, plans, data_dir, tmp_dir, out, failures, progress)
   for data_name in timings:
-    _report_lengths(problems[data_name], data_dir, data_name in rewritten, out, limits,
-                    limits_name)
+    _report_lengths(problems[data_name], data_dir, data_name in rewritten, out, length_limits,
+                    length_limits_name)
   if failures:
     raise errors.DataError(f"{len(failures)} of {len(problems)} problems failed:\n  " +
                            "\n  ".join(failures))
   return timings
 
 
-def _report_lengths(problem, data_dir, rewritten, out, limits, limits_name) -> None:
+def _report_lengths(problem, data_dir, rewritten, out, length_limits,
+                    length_limits_name) -> None:
   """Measures (or, when no shard was rewritten, reloads) the lengths and prints the report."""
   if not hasattr(problem, "examples_dataset"):
     return  # A problem with its own reading (tests' in-memory ones) has no shards to measure.
@@ -117,9 +118,10 @@ def _report_lengths(problem, data_dir, rewritten, out, limits, limits_name) -> N
   if stats is None:
     stats = lengths.measure(problem, data_dir)
     lengths.save(problem, data_dir, stats)
-  if stats and limits is not None:
+  if stats and length_limits is not None:
     print(f"{problem.data_name}: lengths\n" +
-          lengths.report(problem, data_dir, stats, limits, limits_name), file=out, flush=True)
+          lengths.report(problem, data_dir, stats, length_limits, length_limits_name),
+          file=out, flush=True)
 
 
 def _write_serial(problems, plans, data_dir, tmp_dir, out, failures, progress):

@@ -9,8 +9,8 @@
 
 Lengths are measured by the problem's own preprocessors, as the input pipeline counts them:
 tokens with EOS for text, frames for audio (also given in seconds). Images and class labels
-have no length. Nothing is dropped by the limits: longer examples are cut, which is what a user
-needs to see before training on real data.
+have no length. Nothing is dropped by the length limits: longer examples are cut, which is what
+a user needs to see before training on real data.
 """
 
 import collections
@@ -89,7 +89,7 @@ def _model_sides(problem, stats: Stats):
       yield side, stats[stored_side]
 
 
-def _limits(problem, data_dir: str, config: DataConfig):
+def _length_limits(problem, data_dir: str, config: DataConfig):
   """{side: (preprocessor, what its limit is called)}."""
   pre_in, pre_out = problem.preprocessors(data_dir, config)
   out = {}
@@ -109,13 +109,14 @@ def _describe(pre, length: int) -> str:
 
 
 def report(problem, data_dir: str, stats: Stats, config: DataConfig,
-           limits_name: str = "") -> str:
-  """Lines: per side the length distribution, and how many examples the limits would cut."""
+           length_limits_name: str = "") -> str:
+  """Lines: per side the length distribution, and how many examples the length limits of
+  `config` (named `length_limits_name`, e.g. the hparams set) would cut."""
   lines = []
-  limits = _limits(problem, data_dir, config)
+  length_limits = _length_limits(problem, data_dir, config)
   split_size = problem.num_examples("train", data_dir)
   for side, counts in _model_sides(problem, stats):
-    pre, limit = limits[side]
+    pre, limit = length_limits[side]
     total = sum(counts.values())
     n_cut = cut(counts, pre.max_length)
     over = (f"over {total} train examples" if total >= split_size else
@@ -123,20 +124,21 @@ def report(problem, data_dir: str, stats: Stats, config: DataConfig,
     lines.append(
         f"  {side}: p50 {_describe(pre, quantile(counts, 0.5))}, p95 "
         f"{_describe(pre, quantile(counts, 0.95))}, max {_describe(pre, max(counts))} "
-        f"{over}; {limits_name + ' ' if limits_name else ''}{limit} cuts "
+        f"{over}; {length_limits_name + ' ' if length_limits_name else ''}{limit} cuts "
         f"{n_cut} ({100.0 * n_cut / total:.1f}%).")
   return "\n".join(lines)
 
 
 def truncation_warning(problem, data_dir: str, config: DataConfig) -> Optional[str]:
-  """One line if the limits cut any train example of `problem` (per datagen's figures)."""
+  """One line if the length limits cut any train example of `problem` (per datagen's
+  figures)."""
   stats = load(problem, data_dir)
   if not stats:
     return None
   parts = []
-  limits = _limits(problem, data_dir, config)
+  length_limits = _length_limits(problem, data_dir, config)
   for side, counts in _model_sides(problem, stats):
-    pre, limit = limits[side]
+    pre, limit = length_limits[side]
     n_cut, total = cut(counts, pre.max_length), sum(counts.values())
     if n_cut:
       parts.append(f"{100.0 * n_cut / total:.1f}% of its train {side} are longer than {limit} "

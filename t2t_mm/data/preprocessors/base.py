@@ -112,7 +112,7 @@ class Preprocessor:
 
   def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":
     """One user value (scalar string: text, or a file's bytes) -> the model's tensor, in the
-    graph; a value over the limits fails with InvalidArgumentError naming the limit."""
+    graph; a value over the input limits fails with InvalidArgumentError naming the limit."""
     raise errors.ConfigError(f"Problem '{self.config.problem}': {type(self).__name__} values "
                              "are not given by users.")
 
