@@ -29,7 +29,7 @@ from t2t_mm import registry  # noqa: E402
 from t2t_mm.config.hparams import DecodeHParams  # noqa: E402
 from t2t_mm.data.spec import ProblemSpec  # noqa: E402
 from t2t_mm.data.spec import TargetSpace  # noqa: E402
-from t2t_mm.search.runner import DecodeRunner  # noqa: E402
+from t2t_mm.search.compiled import CompiledSearch  # noqa: E402
 from t2t_mm.testing import reference_decode  # noqa: E402
 
 LENGTH, VOCAB, INPUT_LENGTH = 100, 8192, 20
@@ -60,28 +60,28 @@ def main():
   inputs = np.concatenate([rng.integers(2, VOCAB, (1, INPUT_LENGTH - 1)), [[1]]], 1)
   features = {"inputs": inputs.astype("int32"), "targets": np.zeros((1, 1), "int32"),
               "target_space": np.full((1,), int(spec.target_space), "int32")}
-  runner = DecodeRunner(model)
+  search = CompiledSearch(model)
   greedy = DecodeHParams(max_decode_length=LENGTH)
   beam4 = greedy.replace(beam_size=4)
 
   out = {}
   def cached():
-    out["cached"] = runner.decode(features, "text", greedy).ids[0, 0]
+    out["cached"] = search.decode(features, "text", greedy).ids[0, 0]
 
   def uncached():
     out["uncached"] = reference_decode.greedy_uncached(model, features, "text",
                                                        LENGTH).numpy()[0]
 
   def graph_executor():
-    out["graph"] = runner.decode(features, "text", greedy.replace(jit_compile=False)).ids[0, 0]
+    out["graph"] = search.decode(features, "text", greedy.replace(jit_compile=False)).ids[0, 0]
 
   batch32 = {k: np.repeat(v, 32, axis=0) for k, v in features.items()}
   t_cached = best_time(cached)
   t_uncached = best_time(uncached)
   t_graph = best_time(graph_executor)
-  t_beam = best_time(lambda: runner.decode(features, "text", beam4))
-  t_32 = best_time(lambda: runner.decode(batch32, "text", greedy))
-  t_att = best_time(lambda: runner.decode(features, "text", greedy, attention=True))
+  t_beam = best_time(lambda: search.decode(features, "text", beam4))
+  t_32 = best_time(lambda: search.decode(batch32, "text", greedy))
+  t_att = best_time(lambda: search.decode(features, "text", greedy, attention=True))
   same = (np.array_equal(out["cached"], out["uncached"])
           and np.array_equal(out["cached"], out["graph"]))
   print(f"multimodel_tiny, 1 thread, batch 1, {INPUT_LENGTH} input tokens, vocab {VOCAB}:")

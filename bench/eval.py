@@ -30,20 +30,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def _train(data_dir: str, steps: int) -> str:
   from t2t_mm import registry
-  from t2t_mm.training import run as run_lib
+  from t2t_mm.training import job as job_lib
   for name in registry.expand_problem_names("all8_mini"):
     problem = registry.problem(name)
     if not problem.has_data(data_dir):
       problem.generate_data(data_dir, os.path.join(data_dir, "raw"))
   output_dir = tempfile.mkdtemp(prefix="bench_eval_run_")
-  run_lib.train_run(run_lib.RunOptions(
+  job_lib.train_run(job_lib.TrainOptions(
       problems="all8_mini", hparams_set="multimodel_tiny", data_dir=data_dir,
       output_dir=output_dir, train_steps=steps, trainer={"eval_every": 0, "eval_steps": 1}),
       stream=open(os.devnull, "w"))
   return output_dir
 
 
-def _bare(run, name, batches, dhp, decode_runner, stats_fn):
+def _bare(run, name, batches, dhp, compiled_search, stats_fn):
   """(search seconds, scoring seconds) over `batches` already in memory."""
   search = scoring = 0.0
   for features in batches:
@@ -51,7 +51,7 @@ def _bare(run, name, batches, dhp, decode_runner, stats_fn):
     stats = stats_fn(features)
     [float(x) for x in stats]  # Waits for the result, as evaluate_problem does.
     middle = time.perf_counter()
-    decode_runner.decode(features, name, dhp)
+    compiled_search.decode(features, name, dhp)
     end = time.perf_counter()
     scoring, search = scoring + middle - start, search + end - middle
   return search, scoring
@@ -71,12 +71,12 @@ def main(argv=None) -> int:
   from t2t_mm.config.hparams import DecodeHParams
   from t2t_mm.decoding import loading
   from t2t_mm.eval import full_split
-  from t2t_mm.search import runner as runner_lib
+  from t2t_mm.search import compiled as compiled_lib
   from t2t_mm.training import evaluation
 
   run_dir = args.run or _train(args.data_dir, args.train_steps)
   run = loading.open_run(run_dir)
-  decode_runner = runner_lib.DecodeRunner(run.model)
+  compiled_search = compiled_lib.CompiledSearch(run.model)
   totals = {"eval": 0.0, "search": 0.0, "scoring": 0.0, "examples": 0}
   print(f"mm-eval on the dev splits of {run_dir} ({len(run.specs)} problems); seconds summed "
         f"over {args.rounds} rounds:")
@@ -91,15 +91,15 @@ def main(argv=None) -> int:
       count = problem.num_examples("dev", run.data_dir)
       batches = [{k: b[k] for k in evaluation.MODEL_KEYS} for b in ds]
       stats_fn = evaluation.stats_fn(run.model, spec, evaluation.model_spec(ds))
-      full_split.evaluate_problem(run, name, "dev", dhp, decode_runner, progress=False)
-      _bare(run, name, batches, dhp, decode_runner, stats_fn)  # Compiles every shape.
+      full_split.evaluate_problem(run, name, "dev", dhp, compiled_search, progress=False)
+      _bare(run, name, batches, dhp, compiled_search, stats_fn)  # Compiles every shape.
       eval_s = search_s = scoring_s = 0.0
       for _ in range(args.rounds):
         start = time.perf_counter()
-        result = full_split.evaluate_problem(run, name, "dev", dhp, decode_runner,
+        result = full_split.evaluate_problem(run, name, "dev", dhp, compiled_search,
                                              progress=False)
         eval_s += time.perf_counter() - start
-        search, scoring = _bare(run, name, batches, dhp, decode_runner, stats_fn)
+        search, scoring = _bare(run, name, batches, dhp, compiled_search, stats_fn)
         search_s, scoring_s = search_s + search, scoring_s + scoring
       if result["examples"] != count:
         raise RuntimeError(f"{name}: evaluated {result['examples']} of {count} examples.")

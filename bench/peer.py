@@ -250,7 +250,7 @@ def _decode(args) -> dict:
   import keras
   from t2t_mm import registry
   from t2t_mm.config.hparams import DecodeHParams
-  from t2t_mm.search.runner import DecodeRunner
+  from t2t_mm.search.compiled import CompiledSearch
 
   problem = registry.problem("wmt_ende_mini")
   if not problem.has_data(args.data_dir):
@@ -270,13 +270,13 @@ def _decode(args) -> dict:
   bias = softmax.bias.numpy()
   bias[:2] = -1e4  # No EOS, no PAD: exactly LENGTH tokens.
   softmax.bias.assign(bias)
-  runner = DecodeRunner(model)
+  search = CompiledSearch(model)
   dhp = DecodeHParams(max_decode_length=LENGTH)
   peer, _, _ = _matched_peer(model, spec.target_vocab_size, 128)
   peer((tf.constant(inputs), tf.constant(inputs)))  # Builds.
   graph = tf.function(lambda x: peer.generate(x, LENGTH))
   xla = tf.function(lambda x: peer.generate(x, LENGTH), jit_compile=True)
-  fns = {"t2t": lambda: runner.decode(feats, spec.name, dhp).ids,
+  fns = {"t2t": lambda: search.decode(feats, spec.name, dhp).ids,
          "peer": lambda: graph(tf.constant(inputs)).numpy()}
   if args.batch == 1:
     fns["peer_xla"] = lambda: xla(tf.constant(inputs)).numpy()

@@ -88,7 +88,7 @@ class WmtEndeMini(_GrammarProblem):
   """English -> German sentences of the mini grammar (_rev: German -> English)."""
 
   target, kind = "de", "ende"
-  input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_GERMAN
+  reversed_target_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_GERMAN
   metrics = ("token_accuracy", "bleu", "chrf")
 
 
@@ -97,7 +97,7 @@ class WmtEnfrMini(_GrammarProblem):
   """English -> French sentences of the mini grammar (_rev: French -> English)."""
 
   target, kind = "fr", "enfr"
-  input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_FRENCH
+  reversed_target_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_FRENCH
   metrics = ("token_accuracy", "bleu", "chrf")
 
 
@@ -106,7 +106,7 @@ class ParseEnMini(_GrammarProblem):
   """English sentence -> linearized parse tree; a small training set, as WSJ is in the paper."""
 
   target, kind = "tree", "parse"
-  input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
+  reversed_target_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
   metrics = ("token_accuracy", "exact_match", "bracket_f1")
 
   def __init__(self, was_reversed: bool = False, num_train_examples: int = 3000,

@@ -23,7 +23,7 @@ class WsjParsing(All8Problem):
   """Either {tmp_dir}/wsj_parsing/{train,dev,test}.trees (bracketed trees, any layout), or the
   LDC layout {tmp_dir}/treebank_3/parsed/mrg/wsj/NN/*.mrg split by the standard sections."""
 
-  input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
+  reversed_target_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
   metrics = ("token_accuracy", "exact_match", "bracket_f1")
 
   def __init__(self, was_reversed: bool = False, download: bool = False):

@@ -15,7 +15,7 @@ _HOW = ("WMT'14 comes from statmt.org through TFDS (about 1.4 GB for EN-DE, 15 G
 
 class _Wmt(TfdsProblem):
   target_lang = "de"
-  input_space = TargetSpace.TO_ENGLISH
+  reversed_target_space = TargetSpace.TO_ENGLISH
   metrics = ("token_accuracy", "bleu", "chrf")
   how_to_get = _HOW
 

@@ -45,7 +45,7 @@ from t2t_mm.runs import averaging
 from t2t_mm.runs import gin_config
 from t2t_mm.runs import outputs
 from t2t_mm.runs import resolve
-from t2t_mm.training import run as run_lib
+from t2t_mm.training import job as job_lib
 
 Settings = Union[str, Mapping[str, object]]
 Input = Union[str, bytes, os.PathLike]
@@ -95,10 +95,10 @@ def train(problems: Optional[Union[str, Sequence[str]]] = None,
   """Trains (or resumes) the run in output_dir; returns per-problem dev metrics. `options`:
   the fields of t2t_mm.config.trainer_config.TrainerConfig (eval_every, best_metric, ...;
   None: gin's binding or the default) and the other fields of
-  t2t_mm.training.run.RunOptions (gin_params, distribution, ...)."""
+  t2t_mm.training.job.TrainOptions (gin_params, distribution, ...)."""
   load_plugins(output_dir, usr_dir)  # Resuming without usr_dir: the run's own plugins.
   settings = [f.name for f in dataclasses.fields(TrainerConfig)]
-  known = set(settings) | {f.name for f in dataclasses.fields(run_lib.RunOptions)} - {"trainer"}
+  known = set(settings) | {f.name for f in dataclasses.fields(job_lib.TrainOptions)} - {"trainer"}
   unknown = sorted(set(options) - known)
   if unknown:
     raise errors.ConfigError(f"train(): unknown argument {unknown[0]}."
@@ -106,7 +106,7 @@ def train(problems: Optional[Union[str, Sequence[str]]] = None,
   trainer = {k: options.pop(k) for k in settings if k in options}
   if problems is not None and not isinstance(problems, str):
     problems = ",".join(problems)
-  return run_lib.train_run(run_lib.RunOptions(
+  return job_lib.train_run(job_lib.TrainOptions(
       problems=problems, hparams_set=hparams_set, hparams=hparams, data_dir=data_dir,
       output_dir=output_dir, train_steps=train_steps, trainer=trainer, **options),
       stream=stream)

@@ -112,7 +112,7 @@ def test_exported_strings_signatures_serve_text_images_and_wav_in_a_fresh_proces
   assert fresh.returncode == 0, fresh.stderr[-3000:]
   served = json.loads(fresh.stdout.strip().splitlines()[-1])
   assert served["signatures"] == sorted(names + [n + "_strings" for n in names])
-  session = session_lib.DecodeSession(loading.load_run(str(root / "run")))
+  session = session_lib.DecodeSession(loading.load_for_decoding(str(root / "run")))
   for name, (key, value) in calls.items():
     line = value if key == "text" else f"{key.split('_')[0]}={value}"
     request = session.parse(line.replace("wav=", "audio="))

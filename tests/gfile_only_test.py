@@ -29,7 +29,7 @@ ALLOWED = {
     ("decoding/export.py", "check_export_dir"): "os.access: permissions of local paths only",
     ("decoding/export.py", "_remove_stale_temps"): "the local branch's temp folders",
     ("eval/records.py", "add_to_index"): "flock of the local index guard",
-    ("training/run.py", "_check_writable"): "the local branch: a probe file's permissions",
+    ("training/job.py", "_check_writable"): "the local branch: a probe file's permissions",
     ("bin/tf_startup.py", "*"): "/dev/nvidiactl and the process's own stderr descriptor",
     ("plugins.py", "*"): "plugin code and ~/.config are local: Python imports from them",
 }

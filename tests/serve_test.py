@@ -143,7 +143,7 @@ def test_text_image_and_wav_decode_as_the_python_api_does(served, media):
   url, out, _ = served
   status, text = _json(url, {"problem": "fake_copy", "text": "3 4 5"})
   assert status == 200, text
-  run = api.Run(loading.load_run(str(out), problems=session_test.PROBLEMS),
+  run = api.Run(loading.load_for_decoding(str(out), problems=session_test.PROBLEMS),
                 DecodeHParams(max_decode_length=8))
   assert text["output"] == run.decode("fake_copy", "3 4 5")
   assert "beams" not in text and "classes" not in text and text["ms"] >= 0
@@ -163,7 +163,7 @@ def test_text_image_and_wav_decode_as_the_python_api_does(served, media):
 
 def test_attention_of_text_image_and_wav_is_the_python_apis(served, media):
   url, out, _ = served
-  run = api.Run(loading.load_run(str(out), problems=session_test.PROBLEMS),
+  run = api.Run(loading.load_for_decoding(str(out), problems=session_test.PROBLEMS),
                 DecodeHParams(max_decode_length=8))
   layers = ["mixer", "decoder0"]
   status, text = _json(url, {"problem": "fake_copy", "text": "3 4 5", "attention": True})

@@ -114,7 +114,7 @@ def test_a_registered_toy_modality_trains_decodes_and_serves(toy_registered, tmp
   from t2t_mm.runs import resolve
   resolve.save_hparams(out, hp, "multimodel_tiny")
 
-  run = loading.load_run(out)
+  run = loading.load_for_decoding(out)
   vector_file = tmp_path / "v.txt"
   vector_file.write_text("0.5 1.5 -0.25\n")
   answer = DecodeSession(run).handle(f"vector={vector_file}")
@@ -157,5 +157,5 @@ def test_a_new_one_token_target_modality_needs_no_edit_in_losses_search_or_metri
   resolve.save_hparams(out, hp, "multimodel_tiny")
   vector_file = tmp_path / "v.txt"
   vector_file.write_text("0.5 1.5 -0.25\n")
-  answer = DecodeSession(loading.load_run(out)).handle(f"vector={vector_file}")
+  answer = DecodeSession(loading.load_for_decoding(out)).handle(f"vector={vector_file}")
   assert answer.split("\t")[0] in ("negative", "positive"), answer

@@ -12,13 +12,13 @@ from absl import flags
 import t2t_mm.bin.mm_trainer
 from t2t_mm.bin import common
 from t2t_mm.config.trainer_config import TrainerConfig
-from t2t_mm.training import run
+from t2t_mm.training import job
 flags.FLAGS(["mm-trainer", "--eval_every=7", "--checkpoint_iterators", "--best_metric=mean/loss"])
 settings = common.trainer_settings()
 gin.parse_config(["trainer.TrainerConfig.log_every = 3", "trainer.TrainerConfig.eval_every = 9"])
-config = run.trainer_config(settings)
+config = job.trainer_config(settings)
 try:
-  run.trainer_config({"eval_evry": 1})
+  job.trainer_config({"eval_evry": 1})
   unknown = ""
 except Exception as e:
   unknown = str(e)

@@ -97,7 +97,7 @@ def test_a_registered_vocabulary_kind_generates_trains_and_decodes(clean_registr
   assert 0.0 <= results["exact_match"] <= 1.0
   from t2t_mm.runs import resolve
   resolve.save_hparams(out, hp, "multimodel_tiny")
-  answer = DecodeSession(loading.load_run(out)).handle("abc")
+  answer = DecodeSession(loading.load_for_decoding(out)).handle("abc")
   assert not answer.startswith("error") and set(answer.split("\t")[0]) <= set(ALPHABET), answer
   # Python only: a serving export names what is missing.
   with pytest.raises(errors.ConfigError, match="Letters, which has no in-graph form"):

@@ -4,7 +4,7 @@
 
 The one description of these settings: each field states its default and help here, and
 mm-trainer has a flag of each field's name (bin/common.py define_trainer_flags). Precedence:
-default < gin binding < flag (t2t_mm/training/run.py trainer_config).
+default < gin binding < flag (t2t_mm/training/job.py trainer_config).
 """
 
 import dataclasses

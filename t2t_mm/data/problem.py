@@ -57,7 +57,8 @@ class Problem:
   input_vocab_name: vocabularies.Declared = "subword"
   target_vocab_name: vocabularies.Declared = "subword"
   target_space: TargetSpace = TargetSpace.GENERIC
-  input_space: TargetSpace = TargetSpace.GENERIC  # Target space of the `_rev` variant.
+  # The command token of the `_rev` variant (the inputs' language, e.g. TO_ENGLISH).
+  reversed_target_space: TargetSpace = TargetSpace.GENERIC
   metrics: Tuple[str, ...] = ("accuracy",)
   sample_rate: Optional[int] = None
   image_size: Optional[Tuple[int, int]] = None
@@ -68,6 +69,14 @@ class Problem:
   splits: Tuple[str, ...] = MODES
   subword_vocab_file: str = "vocab.subword.model"  # In data_dir; shared by language problems.
   shuffle_buffer: int = 4096
+
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    # The old name would be ignored silently: the _rev variant would lose its command token.
+    if "input_space" in vars(cls):
+      raise errors.ConfigError(
+          f"Problem class {cls.__name__} sets 'input_space', which is now called "
+          "'reversed_target_space' (the target space of its _rev variant); rename it.")
 
   def __init__(self, was_reversed: bool = False):
     self.was_reversed = bool(was_reversed)
@@ -162,7 +171,7 @@ class Problem:
         name=self.name,
         input_modality=self.input_modality,
         target_modality=self.target_modality,
-        target_space=self.input_space if self.was_reversed else self.target_space,
+        target_space=self.reversed_target_space if self.was_reversed else self.target_space,
         target_vocab=out_vocab.name,
         target_vocab_size=out_vocab.vocab_size,
         input_vocab=in_vocab.name if in_vocab is not None else None,
@@ -318,7 +327,7 @@ class Problem:
     if train and shuffle:
       ds = ds.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     pre_in, pre_out = self.preprocessors(data_dir, config)
-    space = int(self.input_space if self.was_reversed else self.target_space)
+    space = int(self.reversed_target_space if self.was_reversed else self.target_space)
     stored_in, stored_out = (("targets", "inputs") if self.was_reversed
                              else ("inputs", "targets"))
     description = {stored: tf.io.FixedLenFeature([], getattr(tf, pre.stored_dtype))

@@ -32,7 +32,7 @@ from t2t_mm import errors
 from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.decoding.loading import LoadedRun
-from t2t_mm.search.runner import decode_features
+from t2t_mm.search.compiled import decode_features
 from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.decoding.serving import InputEncoder
 from t2t_mm.decoding.serving import OutputDecoder

@@ -1,6 +1,6 @@
 """Everything a decoder needs, loaded from a trainer's output_dir alone.
 
-    run = load_run(output_dir)            # hparams.json, problems.json, latest checkpoint
+    run = load_for_decoding(output_dir)   # hparams.json, problems.json, latest checkpoint
     run.model, run.hparams, run.specs, run.problems, run.checkpoint
     run.vocab_dir                         # vocabularies: the run's copies (RUN/vocab)
     run.data_dir                          # the data: as recorded, or the one given
@@ -71,14 +71,16 @@ def restore_checkpoint(model, output_dir: str, checkpoint: Optional[str] = None)
 
 def open_run(output_dir: str, gin_files=(), gin_params=(), hparams_overrides: str = "",
              checkpoint: Optional[str] = None, data_dir: Optional[str] = None) -> LoadedRun:
-  """load_run after output_dir's saved gin config (then `gin_files`, `gin_params`) is parsed."""
+  """load_for_decoding after output_dir's saved gin config (then `gin_files`, `gin_params`) is
+  parsed."""
   gin_config.setup(output_dir, gin_files, gin_params)
-  return load_run(output_dir, hparams_overrides, checkpoint, data_dir=data_dir)
+  return load_for_decoding(output_dir, hparams_overrides, checkpoint, data_dir=data_dir)
 
 
-def load_run(output_dir: str, hparams_overrides: str = "", checkpoint: Optional[str] = None,
-             problems: Optional[Mapping[str, object]] = None,
-             data_dir: Optional[str] = None) -> LoadedRun:
+def load_for_decoding(output_dir: str, hparams_overrides: str = "",
+                      checkpoint: Optional[str] = None,
+                      problems: Optional[Mapping[str, object]] = None,
+                      data_dir: Optional[str] = None) -> LoadedRun:
   """Loads hparams, problems and the latest (or given) checkpoint of `output_dir`.
 
   `problems` maps names to Problem objects; by default each is registry.problem(name).

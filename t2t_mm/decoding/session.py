@@ -1,6 +1,6 @@
 """A decoding session over a loaded run: the interactive loop and the per-line logic.
 
-    session = DecodeSession(load_run(output_dir), DecodeHParams(beam_size=4))
+    session = DecodeSession(load_for_decoding(output_dir), DecodeHParams(beam_size=4))
     session.handle("Das Haus ist klein.")    # -> "the house is small   (41 ms)"
     session.handle("problem=image_scenes_mini"); session.handle("image=/tmp/a.png")
     interactive_loop(session, sys.stdin.buffer, sys.stdout)
@@ -26,7 +26,7 @@ from t2t_mm.decoding import inputs as inputs_lib
 from t2t_mm.data.spec import EOS_ID
 from t2t_mm.data.spec import PAD_ID
 from t2t_mm.decoding.loading import LoadedRun
-from t2t_mm.search.runner import DecodeRunner
+from t2t_mm.search.compiled import CompiledSearch
 
 # What a `KEY=VALUE` line may set.
 COMMAND_KEYS = (("problem",) + tuple(f.name for f in dataclasses.fields(DecodeHParams))
@@ -77,7 +77,7 @@ class DecodeSession:
                problem: Optional[str] = None, input_limits: Optional[InputLimits] = None):
     self.run, self.dhp = run, dhp or DecodeHParams()
     self.input_limits = input_limits or InputLimits()
-    self.runner = DecodeRunner(run.model)
+    self.search = CompiledSearch(run.model)
     self._vocabs: Dict[Tuple[str, str], object] = {}
     self.problem = self.run.check_problem(problem or next(iter(run.specs)))
     # Loaded now: a missing or damaged vocabulary stops the session at its start with the
@@ -139,7 +139,7 @@ class DecodeSession:
     or class labels) gives each best hypothesis its Attention, from the cached decode."""
     problem = problem or self.problem
     spec = self.run.specs[problem]
-    result = self.runner.decode(inputs_lib.make_batch(list(examples), spec), problem,
+    result = self.search.decode(inputs_lib.make_batch(list(examples), spec), problem,
                                 dhp or self.dhp, attention=attention)
     vocab = self._vocab(problem, "target")
     out = [[Hypothesis(spec_lib.output_text(vocab, spec, ids), float(score))
@@ -153,7 +153,7 @@ class DecodeSession:
 
   def _attention(self, problem: str, example: np.ndarray, ids: np.ndarray, weights: np.ndarray,
                  source_mask: np.ndarray) -> Attention:
-    """One hypothesis's Attention from the runner's [L_out, layers, S_bucket] weights."""
+    """One hypothesis's Attention from the search's [L_out, layers, S_bucket] weights."""
     spec = self.run.specs[problem]
     vocab = self._vocab(problem, "target")
     if spec.one_token_targets:

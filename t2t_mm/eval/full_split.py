@@ -30,7 +30,7 @@ from t2t_mm.data import lengths
 from t2t_mm.data.problem import Problem
 from t2t_mm.runs import outputs
 from t2t_mm.runs import run_vocab
-from t2t_mm.search import runner as runner_lib
+from t2t_mm.search import compiled as compiled_lib
 from t2t_mm.training import evaluation
 from t2t_mm.utils import atomic, fs
 
@@ -45,7 +45,7 @@ def eval_config(hparams, dhp: DecodeHParams) -> DataConfig:
   return DataConfig.from_hparams(hparams).replace(batch_size=dhp.batch_size, autotune=False)
 
 
-def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runner=None,
+def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, compiled_search=None,
                      progress: bool = True, per_example: bool = False,
                      decode: bool = True, order: str = "length") -> Dict[str, object]:
   """{"metrics", "signatures", "examples", "hypotheses", ...} of problem `name` over `split`.
@@ -78,7 +78,7 @@ def evaluate_problem(run, name: str, split: str, dhp: DecodeHParams, decode_runn
                     unit="ex", mininterval=0.5, ncols=100)
   acc = evaluation.accumulate(
       run.model, problem, spec, batches, split, run.data_dir, stats,
-      decode_runner or runner_lib.DecodeRunner(run.model),
+      compiled_search or compiled_lib.CompiledSearch(run.model),
       problem.target_vocab(run.vocab_dir) if decode else None, dhp,
       decode_limit=None if decode else 0, on_batch=bar.update if bar else None)
   if bar:
@@ -122,10 +122,10 @@ def evaluate_run(run, split: str, names: Sequence[str], dhp: DecodeHParams, out_
                  ) -> Dict[str, Dict[str, object]]:
   """Evaluates `names` and writes out_dir/<tag>.json and out_dir/<tag>.<problem>.txt."""
   check_data(run, names)
-  decode_runner = runner_lib.DecodeRunner(run.model)
+  compiled_search = compiled_lib.CompiledSearch(run.model)
   results = {}
   for name in names:
-    results[name] = evaluate_problem(run, name, split, dhp, decode_runner, progress)
+    results[name] = evaluate_problem(run, name, split, dhp, compiled_search, progress)
   fs.makedirs(out_dir)
   for name, result in results.items():
     atomic.atomic_write_text(os.path.join(out_dir, f"{tag}.{name}.txt"),

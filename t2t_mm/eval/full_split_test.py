@@ -12,7 +12,7 @@ from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.config.hparams import HParams
 from t2t_mm.data.files import ImageClasses, TextPairs
 from t2t_mm.eval import full_split
-from t2t_mm.search import runner as runner_lib
+from t2t_mm.search import compiled as compiled_lib
 from t2t_mm.testing import fake_model
 from t2t_mm.testing import fake_problems
 from t2t_mm.training import evaluation
@@ -23,14 +23,14 @@ class Oracle:
 
   def decode(self, features, name, dhp):
     targets = features["targets"].numpy()
-    return runner_lib.DecodeResult(targets[:, None, :], np.zeros([len(targets), 1]))
+    return compiled_lib.DecodeResult(targets[:, None, :], np.zeros([len(targets), 1]))
 
 
 def oracle_run(monkeypatch, problem, data):
   """A run of `problem` for evaluate_run, decoded by the Oracle (teacher-forced figures 0)."""
   monkeypatch.setattr(full_split, "stats_fn",
                       lambda model, spec, element_spec: lambda features: (0.0,) * 4)
-  monkeypatch.setattr(full_split.runner_lib, "DecodeRunner", lambda model: Oracle())
+  monkeypatch.setattr(full_split.compiled_lib, "CompiledSearch", lambda model: Oracle())
   return types.SimpleNamespace(problems={problem.name: problem},
                                specs={problem.name: problem.spec(data)}, hparams=HParams(),
                                data_dir=data, vocab_dir=data, model=None, output_dir=None)

@@ -162,13 +162,13 @@ def run_experiment(config: plan_lib.ExperimentConfig, output_root: str, data_dir
     return done
   # Before any gin parsing: gin locks its registry then, and the trainer module registers
   # trainer.TrainerConfig when imported.
-  from t2t_mm.training import run as run_lib
+  from t2t_mm.training import job as job_lib
   import keras
   problems = []
   for r in pending:
     problems += [p for p in r.problems if p not in problems]
   prepare_data(config, problems, data_dir, tmp_dir, stream)
-  train_fn = train_fn or run_lib.train_run
+  train_fn = train_fn or job_lib.train_run
   for i, r in enumerate(pending):
     out_dir = run_dir(output_root, r)
     if r in to_train:
@@ -176,7 +176,7 @@ def run_experiment(config: plan_lib.ExperimentConfig, output_root: str, data_dir
             f"{r.hparams_set}, {r.train_steps} steps -> {out_dir}", file=stream, flush=True)
       keras.backend.clear_session()  # Each run builds its own model; free the previous one.
       start = time.perf_counter()
-      train_fn(run_lib.RunOptions(
+      train_fn(job_lib.TrainOptions(
           problems=",".join(r.problems), hparams_set=r.hparams_set,
           hparams=_hparams_overrides(config, r.seed), data_dir=data_dir, output_dir=out_dir,
           train_steps=r.train_steps, gin_params=plan_lib.gin_bindings(config, r),

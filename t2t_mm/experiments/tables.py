@@ -40,7 +40,7 @@ TESTED = {"log_perplexity": ("nll", "tokens"), "token_accuracy": ("correct", "to
 BOOTSTRAP_SEED = 0  # Fixed: a report made twice from the same runs gives the same intervals.
 
 
-def load_run(output_root: str, run: plan_lib.RunSpec,
+def read_run_results(output_root: str, run: plan_lib.RunSpec,
              config: Optional[plan_lib.ExperimentConfig] = None) -> Optional[Dict]:
   """{"step", "problems" (last dev results), "history", "seconds", "num_problems", "test"}
   of a finished run (trained and tested), else None."""
@@ -62,11 +62,11 @@ def load_run(output_root: str, run: plan_lib.RunSpec,
 
 def collect(output_root: str, runs: Sequence[plan_lib.RunSpec],
             config: Optional[plan_lib.ExperimentConfig] = None) -> Dict[str, Dict[int, Dict]]:
-  """Configuration name -> {seed: load_run(...)} of its finished runs."""
+  """Configuration name -> {seed: read_run_results(...)} of its finished runs."""
   out: Dict[str, Dict[int, Dict]] = {}
   for r in runs:
     out.setdefault(r.name, {})
-    info = load_run(output_root, r, config)
+    info = read_run_results(output_root, r, config)
     if info:
       out[r.name][r.seed] = info
   return out

@@ -2,5 +2,5 @@
 
     greedy.greedy_or_sample     greedy search and sampling (temperature, top-k)
     beam_search.beam_search     beam search with length penalty, reorders every cache
-    runner.DecodeRunner         compiled decoding of feature batches with DecodeHParams
+    compiled.CompiledSearch     compiled decoding of feature batches with DecodeHParams
 """

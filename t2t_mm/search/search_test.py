@@ -10,7 +10,7 @@ from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data.spec import ProblemSpec
 from t2t_mm.data.spec import TargetSpace
 from t2t_mm.search import beam_search
-from t2t_mm.search import runner as runner_lib
+from t2t_mm.search import compiled as compiled_lib
 from t2t_mm.search import greedy
 from t2t_mm.testing import reference_decode
 from t2t_mm.testing import tokens
@@ -40,7 +40,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def run(model):
-  return runner_lib.DecodeRunner(model)  # Shares compiled functions between tests.
+  return compiled_lib.CompiledSearch(model)  # Shares compiled functions between tests.
 
 
 GREEDY = DecodeHParams(max_decode_length=L)
@@ -104,18 +104,18 @@ def test_cached_greedy_without_attention_equals_uncached():
   m = _model(use_attention=False, moe_decoder_layers=[0, 2])
   feats = _features("ende", seed=4)
   reference = reference_decode.greedy_uncached(m, feats, "ende", L).numpy()
-  ids, _ = _greedy(runner_lib.DecodeRunner(m), feats, "ende")
+  ids, _ = _greedy(compiled_lib.CompiledSearch(m), feats, "ende")
   np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
 
 
 def test_the_runners_of_one_model_share_its_compiled_functions(model):
-  """mm-eval makes a runner per problem and the trainer's evaluation its own: each settings'
-  graph is traced once per model, and a runner of another model gets its own."""
-  fn = runner_lib.DecodeRunner(model).function("ende", GREEDY)
-  assert runner_lib.DecodeRunner(model).function("ende", GREEDY) is fn
-  assert runner_lib.DecodeRunner(model).function("ende", GREEDY.replace(beam_size=2)) is not fn
+  """mm-eval makes a CompiledSearch per problem and the trainer's evaluation its own: each settings'
+  graph is traced once per model, and one of another model gets its own."""
+  fn = compiled_lib.CompiledSearch(model).function("ende", GREEDY)
+  assert compiled_lib.CompiledSearch(model).function("ende", GREEDY) is fn
+  assert compiled_lib.CompiledSearch(model).function("ende", GREEDY.replace(beam_size=2)) is not fn
   other = _model(use_attention=False)
-  assert runner_lib.DecodeRunner(other).function("ende", GREEDY) is not fn
+  assert compiled_lib.CompiledSearch(other).function("ende", GREEDY) is not fn
 
 
 def test_class_label_step_equals_full_call(model):
@@ -124,7 +124,7 @@ def test_class_label_step_equals_full_call(model):
   logits, _ = model.decode_step(np.zeros((B,), "int32"),
                                 model.start_decoding(feats, "label", 10), "label")
   np.testing.assert_allclose(logits.numpy(), full, atol=1e-5)
-  result = runner_lib.DecodeRunner(model).decode(feats, "label", DecodeHParams(beam_size=3))
+  result = compiled_lib.CompiledSearch(model).decode(feats, "label", DecodeHParams(beam_size=3))
   assert result.ids.shape == (B, 3, 1)
   np.testing.assert_array_equal(result.ids[:, 0, 0], full.argmax(-1))
   assert np.all(np.diff(result.scores, axis=1) <= 0)
@@ -175,7 +175,7 @@ def test_class_label_attention_and_what_attention_refuses(model, run):
   m = _model(use_attention=False)
   assert m.attention_layers() == []
   with pytest.raises(errors.ConfigError, match="use_attention=False"):
-    runner_lib.DecodeRunner(m).decode(_features("ende"), "ende", GREEDY, attention=True)
+    compiled_lib.CompiledSearch(m).decode(_features("ende"), "ende", GREEDY, attention=True)
 
 
 def test_state_shapes_do_not_grow_with_position(model):
@@ -272,20 +272,20 @@ def test_xla_search_loop_returns_the_tokens_of_the_graph_executor(model, run, pr
 
 
 def test_buckets_bound_the_shapes_xla_compiles():
-  assert [runner_lib.batch_bucket(n) for n in (1, 3, 4, 5, 31, 32, 33, 65)] == [
+  assert [compiled_lib.batch_bucket(n) for n in (1, 3, 4, 5, 31, 32, 33, 65)] == [
       1, 4, 4, 8, 32, 32, 64, 96]
-  lengths = [runner_lib.length_bucket(n) for n in range(1, 2001)]
+  lengths = [compiled_lib.length_bucket(n) for n in range(1, 2001)]
   assert all(b >= n and b % 8 == 0 for n, b in enumerate(lengths, 1))
   assert len(set(lengths)) <= 25  # Geometric: about 1.25x apart.
-  assert all(runner_lib.length_bucket(n) <= 1.25 * n + 8 for n in range(1, 2001))
+  assert all(compiled_lib.length_bucket(n) <= 1.25 * n + 8 for n in range(1, 2001))
   for n, length in ((3, 5), (4, 8), (2, 7)):
     feats = {"inputs": np.ones((n, length), "int32"), "targets": np.zeros((n, 1), "int32"),
              "target_space": np.arange(n, dtype="int32")}
-    padded, real = runner_lib.pad_to_buckets(feats)
+    padded, real = compiled_lib.pad_to_buckets(feats)
     assert real == n and tuple(padded["inputs"].shape) == (4 if n > 2 else 2, 8)
     np.testing.assert_array_equal(padded["inputs"].numpy()[:n, :length], feats["inputs"])
     assert np.all(padded["inputs"].numpy()[:, length:] == 0)
     np.testing.assert_array_equal(padded["target_space"].numpy()[n:], n - 1)  # Last row again.
   image = {"inputs": np.ones((3, 8, 8, 3), "float32"), "targets": np.zeros((3, 1), "int32"),
            "target_space": np.zeros((3,), "int32")}
-  assert tuple(runner_lib.pad_to_buckets(image)[0]["inputs"].shape) == (4, 8, 8, 3)
+  assert tuple(compiled_lib.pad_to_buckets(image)[0]["inputs"].shape) == (4, 8, 8, 3)

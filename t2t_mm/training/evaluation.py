@@ -32,7 +32,7 @@ from t2t_mm.config.hparams import DecodeHParams
 from t2t_mm.data import problem as problem_lib
 from t2t_mm.data import spec as spec_lib
 from t2t_mm.metrics import brackets
-from t2t_mm.search import runner
+from t2t_mm.search import compiled
 from t2t_mm.training import losses
 from t2t_mm.utils import fs, tracing
 
@@ -122,10 +122,10 @@ def stats_fn(model, spec: spec_lib.ProblemSpec, element_spec, per_example: bool 
   return fns[key]
 
 
-def decode_ids(decode_runner, features, name: str, dhp: DecodeHParams) -> np.ndarray:
+def decode_ids(compiled_search, features, name: str, dhp: DecodeHParams) -> np.ndarray:
   """The best hypothesis' ids [B, L] of each example of `features`: the model's cached greedy
   or beam search (start_decoding / decode_step, which the Model contract requires)."""
-  return decode_runner.decode(features, name, dhp).ids[:, 0, :]
+  return compiled_search.decode(features, name, dhp).ids[:, 0, :]
 
 
 def references(problem, split: str, data_dir: str) -> Optional[List[List[str]]]:
@@ -216,7 +216,7 @@ class ProblemStats:
 
 
 def accumulate(model, problem, spec: spec_lib.ProblemSpec, dataset, split: str, data_dir: str,
-               stats: Callable, decode_runner=None, vocab=None,
+               stats: Callable, compiled_search=None, vocab=None,
                dhp: Optional[DecodeHParams] = None, decode_limit: Optional[int] = None,
                on_batch: Optional[Callable[[int], None]] = None) -> ProblemStats:
   """Reads `dataset` (batches of `split`, from `batches`) into a ProblemStats: every batch's
@@ -230,7 +230,7 @@ def accumulate(model, problem, spec: spec_lib.ProblemSpec, dataset, split: str, 
     targets = features["targets"].numpy()
     out.add(stats(features), targets, indices)
     if decode_limit is None or len(out.hyps) < decode_limit:
-      ids = decode_ids(decode_runner, features, spec.name, dhp)
+      ids = decode_ids(compiled_search, features, spec.name, dhp)
       out.add_texts(vocab, indices, targets, ids)
     if on_batch:
       on_batch(len(indices))
@@ -245,7 +245,7 @@ class Evaluator:
                decode_examples: int = 64):
     self.model, self.problems, self.specs = model, problems, specs
     self.data_dir, self.hparams, self.decode_examples = data_dir, hparams, decode_examples
-    self._runner = runner.DecodeRunner(model)
+    self._search = compiled.CompiledSearch(model)
     self._references: Dict[str, Optional[List[List[str]]]] = {}
     self.samples: Dict[str, List[tuple]] = {}
 
@@ -264,7 +264,7 @@ class Evaluator:
     limit = self.decode_examples if names else 0
     acc = accumulate(
         self.model, problem, spec, dataset.take(eval_steps), "dev", self.data_dir,
-        stats_fn(self.model, spec, model_spec(dataset)), self._runner,
+        stats_fn(self.model, spec, model_spec(dataset)), self._search,
         problem.target_vocab(self.data_dir) if limit else None,
         DecodeHParams(max_decode_length=self.hparams.max_target_length), limit)
     if not acc.count:

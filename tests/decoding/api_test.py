@@ -25,7 +25,7 @@ PROBLEMS, make_output_dir = session_test.PROBLEMS, session_test.make_output_dir
 def run(tmp_path_factory):
   out = tmp_path_factory.mktemp("api_run")
   make_output_dir(out)
-  return api.Run(loading.load_run(str(out), problems=PROBLEMS),
+  return api.Run(loading.load_for_decoding(str(out), problems=PROBLEMS),
                  DecodeHParams(max_decode_length=8))
 
 

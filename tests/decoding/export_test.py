@@ -15,7 +15,7 @@ from t2t_mm.config.input_limits import InputLimits
 from t2t_mm.data.vocabularies import ClassLabelVocab
 from t2t_mm.decoding import export
 from t2t_mm.decoding import loading
-from t2t_mm.search import runner as runner_lib
+from t2t_mm.search import compiled as compiled_lib
 from t2t_mm.testing import fake_problems
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -77,11 +77,11 @@ def test_mm_export_loads_in_a_fresh_process_and_decodes(tool, tmp_path):
   assert fresh.returncode == 0, fresh.stderr
   served = json.loads(fresh.stdout.strip().splitlines()[-1])
   assert served["names"] == ["fake_copy", "fake_image_label"]
-  run = loading.load_run(str(out), problems=problems)
+  run = loading.load_for_decoding(str(out), problems=problems)
   dhp = DecodeHParams(beam_size=2, max_decode_length=6)
   feats = {"inputs": np.array(ids, "int32"), "targets": np.zeros((2, 1), "int32"),
            "target_space": np.full((2,), 1, "int32")}
-  expected = runner_lib.DecodeRunner(run.model).decode(feats, "fake_copy", dhp)
+  expected = compiled_lib.CompiledSearch(run.model).decode(feats, "fake_copy", dhp)
   np.testing.assert_array_equal(np.array(served["ids"]), expected.ids)
   np.testing.assert_allclose(np.array(served["scores"]), expected.scores, atol=1e-5)
   assert np.array(served["label"]).shape == (1, 2, 1)
@@ -97,7 +97,7 @@ class _LabelledImages(fake_problems.FakeImageLabelProblem):
 def test_strings_signature_refuses_an_image_over_the_pixel_limit_before_decoding(tmp_path):
   problems = {"fake_image_label": _LabelledImages()}
   session_test.make_output_dir(tmp_path / "run", problems)
-  run = loading.load_run(str(tmp_path / "run"), problems=problems)
+  run = loading.load_for_decoding(str(tmp_path / "run"), problems=problems)
   export.export_run(run, str(tmp_path / "export"),
                     input_limits=InputLimits(max_image_pixels=100))
   serve = tf.saved_model.load(str(tmp_path / "export")).signatures["fake_image_label_strings"]

@@ -22,7 +22,7 @@ import session_test  # noqa: E402
 def session(tmp_path_factory):
   out = tmp_path_factory.mktemp("score") / "run"
   session_test.make_output_dir(out)
-  run = loading.load_run(str(out), problems=session_test.PROBLEMS)
+  run = loading.load_for_decoding(str(out), problems=session_test.PROBLEMS)
   return session_lib.DecodeSession(run, DecodeHParams(batch_size=2), "fake_copy")
 
 

@@ -73,7 +73,7 @@ def saved(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def session(saved):
-  run = loading.load_run(str(saved[0]), problems=PROBLEMS)
+  run = loading.load_for_decoding(str(saved[0]), problems=PROBLEMS)
   return session_lib.DecodeSession(run, DecodeHParams(max_decode_length=8))
 
 
@@ -89,7 +89,7 @@ def media(tmp_path_factory):
   return d
 
 
-def test_load_run_restores_the_checkpoint(saved, session):
+def test_load_for_decoding_restores_the_checkpoint(saved, session):
   original = saved[1]
   assert session.run.checkpoint.endswith("ckpt-7")
   for a, b in zip(original.weights, session.run.model.weights):
@@ -98,12 +98,12 @@ def test_load_run_restores_the_checkpoint(saved, session):
   assert session.run.hparams.hidden_size == 16
 
 
-def test_load_run_errors_are_clear(tmp_path, saved):
+def test_load_for_decoding_errors_are_clear(tmp_path, saved):
   with pytest.raises(errors.DataError, match="problems.json"):
     resolve.save_hparams(str(tmp_path), registry.hparams("multimodel_tiny"), "multimodel_tiny")
-    loading.load_run(str(tmp_path), problems=PROBLEMS)
+    loading.load_for_decoding(str(tmp_path), problems=PROBLEMS)
   with pytest.raises(errors.DataError, match="does not fit"):
-    loading.load_run(str(saved[0]), hparams_overrides="hidden_size=32", problems=PROBLEMS)
+    loading.load_for_decoding(str(saved[0]), hparams_overrides="hidden_size=32", problems=PROBLEMS)
 
 
 def test_every_modality_decodes(session, media):

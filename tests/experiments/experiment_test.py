@@ -22,7 +22,7 @@ from t2t_mm.experiments import runner
 from t2t_mm.experiments import tables as tables_lib
 from t2t_mm.testing import fake_suite
 from t2t_mm.training import mixture
-from t2t_mm.training import run as run_lib
+from t2t_mm.training import job as job_lib
 
 SUITE = fake_suite.SUITE
 STEPS = 8
@@ -64,7 +64,7 @@ def test_experiment_end_to_end_skip_resume_best_checkpoints_tables_plot(tmp_path
 
   # An interrupted run: killed after half its steps (its checkpoint at step 4 stays).
   def interrupted(options, stream):
-    run_lib.train_run(run_lib.RunOptions(**dict(vars(options), train_steps=STEPS // 2)),
+    job_lib.train_run(job_lib.TrainOptions(**dict(vars(options), train_steps=STEPS // 2)),
                       stream=stream)
     raise Interrupted()
 
@@ -201,7 +201,7 @@ def test_seeded_table3_experiment_resumes_and_reports_spread(tmp_path):
     calls.append(options.output_dir)
     if options.output_dir.endswith(os.path.join("joint", "seed1235")):
       raise Interrupted()
-    return run_lib.train_run(options, stream=stream)
+    return job_lib.train_run(options, stream=stream)
 
   with pytest.raises(Interrupted):
     runner.run_experiment(config, root, data, raw, only=["table3"],
@@ -218,7 +218,7 @@ def test_seeded_table3_experiment_resumes_and_reports_spread(tmp_path):
 
   def only_the_rest(options, stream):
     trained.append(os.path.relpath(options.output_dir, root))
-    return run_lib.train_run(options, stream=stream)
+    return job_lib.train_run(options, stream=stream)
 
   done = runner.run_experiment(config, root, data, raw, only=["table3"],
                                train_fn=only_the_rest, stream=io.StringIO())

@@ -285,5 +285,5 @@ def test_decoder_skips_a_damaged_latest_checkpoint_with_a_warning(run_dir, tmp_p
   out = tmp_path / "copy"
   subprocess.run(["cp", "-a", run_dir, str(out)], check=True)
   os.remove(out / "checkpoints" / "ckpt-4.index")
-  run = loading.load_run(str(out))
+  run = loading.load_for_decoding(str(out))
   assert run.checkpoint == str(out / "checkpoints" / "ckpt-2")

@@ -12,7 +12,7 @@ class TextPairs(base.FileProblem):
 
   Both sides share one subword vocabulary (the problem's own, unless named). `X_rev` (target
   -> source) comes free. Set `target_space` to the output language (e.g. TO_GERMAN) and
-  `input_space` to the input's, so the reversed problem has its command token.
+  `reversed_target_space` to the input's, so the reversed problem has its command token.
 
   Args:
     was_reversed: swap inputs and targets.
@@ -23,7 +23,7 @@ class TextPairs(base.FileProblem):
     ...   folder = "~/data/multi30k"
     ...   files = {"train": ("train.en.gz", "train.de.gz"), "dev": ("val.en", "val.de"),
     ...            "test": "test.tsv"}
-    ...   target_space, input_space = TargetSpace.TO_GERMAN, TargetSpace.TO_ENGLISH
+    ...   target_space, reversed_target_space = TargetSpace.TO_GERMAN, TargetSpace.TO_ENGLISH
   """
 
   metrics = ("token_accuracy", "bleu", "chrf")

@@ -16,7 +16,7 @@ DE = ["ein kleines Haus", "das rote Auto", "zwei Hunde laufen", "eine Katze schl
 def _register(clean_registry, folder, files, name, **attrs):
   cls = type("Pairs", (TextPairs,), dict(folder=str(folder), files=files, vocab_size=400,
                                          target_space=TargetSpace.TO_GERMAN,
-                                         input_space=TargetSpace.TO_ENGLISH, **attrs))
+                                         reversed_target_space=TargetSpace.TO_ENGLISH, **attrs))
   clean_registry.register_problem(cls, name=name)  # Each test its own name (gin keeps names).
   return clean_registry.problem(name)
 

@@ -24,7 +24,7 @@ class TreeFiles(base.FileProblem):
     ...   files = {"train": "train/*.mrg", "dev": "dev.trees", "test": "test.trees"}
   """
 
-  input_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
+  reversed_target_space, target_space = TargetSpace.TO_ENGLISH, TargetSpace.TO_PARSE_TREE
   metrics = ("token_accuracy", "exact_match", "bracket_f1")
   layout = ("per split, a pattern of files of bracketed trees (one or many per file), e.g. "
             "files={'train': 'wsj/0[2-9]/*.mrg', 'dev': 'dev.trees'}.")

@@ -1,8 +1,8 @@
 """The whole mm-trainer job as one library call (bin/mm_trainer.py only maps flags onto it).
 
-    results = train_run(RunOptions(problems="all8_mini", hparams_set="multimodel_tiny",
-                                   data_dir="data", output_dir="runs/a", train_steps=2000,
-                                   trainer={"eval_every": 500}))   # TrainerConfig fields
+    results = train_run(TrainOptions(problems="all8_mini", hparams_set="multimodel_tiny",
+                                     data_dir="data", output_dir="runs/a", train_steps=2000,
+                                     trainer={"eval_every": 500}))   # TrainerConfig fields
 
 names -> registry problems; hparams: set < output_dir/hparams.json < overrides; gin: saved
 config.gin < files < params; strategy; missing data -> generated or a clear instruction; train
@@ -37,7 +37,7 @@ from t2t_mm.utils import fs
 
 
 @dataclasses.dataclass
-class RunOptions:
+class TrainOptions:
   """One training job. Args mirror mm-trainer's flags of the same names; the trainer's
   operational settings are TrainerConfig's (`trainer`)."""
 
@@ -59,7 +59,7 @@ class RunOptions:
   tmp_dir: str = paths.DEFAULT_TMP_DIR
 
 
-def _problem_names(options: RunOptions):
+def _problem_names(options: TrainOptions):
   if options.problems:
     return registry.expand_problem_names(options.problems)
   if options.output_dir and fs.exists(
@@ -69,7 +69,7 @@ def _problem_names(options: RunOptions):
   raise errors.ConfigError("--problems is required, e.g. --problems=all8_mini.")
 
 
-def _data_dir(options: RunOptions) -> str:
+def _data_dir(options: TrainOptions) -> str:
   """--data_dir, or the one a resumed run was trained with (its problems.json)."""
   if options.data_dir:
     return options.data_dir
@@ -78,7 +78,7 @@ def _data_dir(options: RunOptions) -> str:
   raise errors.ConfigError("--data_dir is required: the folder of mm-datagen's shards.")
 
 
-def _ensure_data(problems, options: RunOptions) -> None:
+def _ensure_data(problems, options: TrainOptions) -> None:
   for problem in problems:
     if problem.has_data(options.data_dir):
       continue
@@ -126,7 +126,7 @@ def trainer_config(settings: Mapping[str, object]) -> TrainerConfig:
     raise errors.ConfigError(f"--{' / --'.join(changes) or 'gin'}: {e}") from e
 
 
-def train_run(options: RunOptions, stream=sys.stdout) -> Dict[str, Dict[str, float]]:
+def train_run(options: TrainOptions, stream=sys.stdout) -> Dict[str, Dict[str, float]]:
   """Runs the job; returns per-problem eval results and prints a metrics table.
 
   Everything that can be checked is checked before any file is written: settings, that

@@ -1,7 +1,7 @@
 """Compiled decoding of feature batches with DecodeHParams: greedy, sampling or beam search.
 
-    runner = DecodeRunner(model)
-    result = runner.decode(features, problem, DecodeHParams(beam_size=4, alpha=0.6))
+    search = CompiledSearch(model)
+    result = search.decode(features, problem, DecodeHParams(beam_size=4, alpha=0.6))
     result.ids      int32 numpy [B, N, L]: N = beam_size hypotheses (1 for greedy/sampling),
                     best first, each up to and including its end token, PAD after
     result.scores   float32 numpy [B, N]: log P (greedy, sampling) or log P / lp(len) (beam)
@@ -37,7 +37,7 @@ from t2t_mm.utils import tracing
 class DecodeResult:
   ids: np.ndarray
   scores: np.ndarray
-  # decode(..., attention=True) only; see DecodeRunner.decode.
+  # decode(..., attention=True) only; see CompiledSearch.decode.
   attention: Optional[np.ndarray] = None
   source_mask: Optional[np.ndarray] = None
 
@@ -125,13 +125,13 @@ def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None
   return (*out, model.source_mask(state)) if attention else out
 
 
-# model -> its compiled decoding functions, shared by every DecodeRunner of that model (the
+# model -> its compiled decoding functions, shared by every CompiledSearch of that model (the
 # trainer's evaluation and mm-eval's per-problem runners trace a graph once). The functions
 # hold the model weakly, so an entry goes with its model.
 _FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-class DecodeRunner:
+class CompiledSearch:
   """Holds a model and its compiled decoding functions (shared by the runners of one model);
   see the module docstring."""
 
