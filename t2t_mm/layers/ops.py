@@ -93,10 +93,10 @@ def depthwise_conv1d(x, kernel, dilation: int = 1):
 
     x [B, L, C], kernel [K, C] -> [B, L - (K-1)*dilation, C]
 
-  Equal to keras.ops.depthwise_conv with depth multiplier 1. Sliced views and elementwise
-  products fuse into one loop under XLA (whose CPU depthwise convolution is slow) and, with the
-  gradient written out, are fewer and cheaper ops than the conv and its two backprops in the
-  graph executor (docs/STACK.md).
+  Equal to keras.ops.depthwise_conv with depth multiplier 1. With the gradient written out,
+  cheaper in the graph executor than the conv op's dilated path (space-to-batch reshuffles) and
+  than its few-tap kernels, not than its wide undilated ones; under XLA the slices and products
+  fuse into one loop (docs/STACK.md).
   """
   return _depthwise_fn(int(kernel.shape[0]), int(dilation))(x, kernel)
 
