@@ -70,7 +70,7 @@ def test_incremental_steps_equal_the_causal_call():
     ConvStep(6, 3).init_state(2, 7)
 
 
-@pytest.mark.parametrize("kernel,dilation,stride", [(3, 1, 1), (5, 2, 1), (3, 1, 2)])
+@pytest.mark.parametrize("kernel,dilation,stride", [(3, 1, 1), (5, 2, 1), (3, 1, 2), (5, 1, 1)])
 def test_the_matmul_form_equals_the_separable_conv_layer_and_its_gradients(kernel, dilation,
                                                                            stride):
   import tensorflow as tf
@@ -101,3 +101,35 @@ def test_mixed_precision_computes_in_half_and_keeps_float32_variables(policy):
   np.testing.assert_allclose(np.asarray(keras.ops.cast(y, "float32")),
                              np.asarray(reference(_x(c=4), np.ones((2, 9), "float32"))),
                              atol=0.1)
+
+
+@pytest.mark.parametrize("kernel,dilation,causal", [(3, 1, False), (3, 1, True), (5, 2, False),
+                                                    (4, 3, True), (15, 1, True)])
+def test_shifted_multiplies_equal_the_depthwise_conv_op_with_masks_and_gradients(
+    kernel, dilation, causal, monkeypatch):
+  import tensorflow as tf
+  step = ConvStep(6, kernel, dilation=dilation, causal=causal)
+  step.build((None, None, 4))
+  assert step.shifted() == (dilation > 1 or kernel <= 3)
+  x = tf.constant(_x(n=11, c=4, seed=3))
+  mask = tf.constant(np.arange(11)[None, :] < np.array([[11], [6]]), tf.float32)
+  outs = []
+  for shifted in (True, False):  # The same layer, its depthwise part either way.
+    monkeypatch.setattr(step, "shifted", lambda shifted=shifted: shifted)
+
+    # Length-free, as the trainer traces its step.
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 4)), tf.TensorSpec((None, None))])
+    def fn(x, mask):
+      with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = step(x, mask)
+        loss = tf.reduce_sum(y * tf.reshape(tf.range(tf.size(y), dtype=tf.float32),
+                                            tf.shape(y)))
+      return y, tape.gradient(loss, [x] + step.trainable_weights)
+
+    y, grads = fn(x, mask)
+    outs.append((y.numpy(), [g.numpy() for g in grads]))
+  np.testing.assert_allclose(outs[0][0], outs[1][0], atol=1e-5)
+  assert np.all(outs[0][0][1, 6:] == 0)  # Padding stays zero.
+  for a, b in zip(outs[0][1], outs[1][1]):  # Float rounding, relative to each gradient's scale.
+    np.testing.assert_allclose(a, b, atol=2e-5 * np.abs(b).max())

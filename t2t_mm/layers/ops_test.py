@@ -1,6 +1,8 @@
 """Weightless helpers: masking and the flattened matmul, values and gradients."""
 
+import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from t2t_mm.layers import ops as mm_ops
@@ -39,3 +41,29 @@ def test_dense_equals_the_matmul_and_its_gradients():
     results.append([y] + tape.gradient(loss, [x, w, b]))
   for got, want in zip(*results):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("taps,dilation", [(1, 1), (3, 1), (3, 2), (15, 4)])
+def test_depthwise_conv1d_equals_the_depthwise_conv_op_and_its_gradients(taps, dilation):
+  rng = np.random.default_rng(taps + dilation)
+  x = tf.constant(rng.normal(size=(2, (taps - 1) * dilation + 5, 3)).astype("float32"))
+  w = tf.constant(rng.normal(size=(taps, 3)).astype("float32"))
+  results = []
+  for conv in (lambda x, w: mm_ops.depthwise_conv1d(x, w, dilation),
+               lambda x, w: keras.ops.depthwise_conv(x, w[:, :, None], 1, "valid",
+                                                     dilation_rate=dilation)):
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 3)), tf.TensorSpec((taps, 3))])
+    def fn(x, w, conv=conv):
+      with tf.GradientTape() as tape:
+        tape.watch([x, w])
+        y = conv(x, w)
+        loss = tf.reduce_sum(y * tf.reshape(tf.range(tf.size(y), dtype=tf.float32),
+                                            tf.shape(y)))
+      return y, tape.gradient(loss, [x, w])
+
+    y, grads = fn(x, w)
+    results.append([y.numpy()] + [g.numpy() for g in grads])
+  assert results[0][0].shape == (2, 5, 3)
+  for a, b in zip(*results):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
