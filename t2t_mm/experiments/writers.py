@@ -98,7 +98,7 @@ def to_markdown(config: plan_lib.ExperimentConfig, tables: Sequence[Dict],
            "log-perplexity and token accuracy, its 95% interval and two-sided p-value by a "
            f"paired bootstrap over test examples and seeds ({config.bootstrap_samples} "
            f"samples, seed {tables_lib.BOOTSTRAP_SEED}). ↓ lower is better, ↑ higher. "
-           f"{MISSING}: run not finished.", ""]
+           f"{MISSING}: no result (run not finished, or left out by --runs).", ""]
   for table in tables:
     parts += [table_markdown(table), ""]
   parts += ["**The paper's claims on these runs**", ""] + [f"- {c}" for c in claims] + [""]
@@ -116,7 +116,7 @@ def to_markdown(config: plan_lib.ExperimentConfig, tables: Sequence[Dict],
     for r in runs:
       info = collected.get(r.name, {}).get(r.seed)
       seconds = MISSING if not info or info["seconds"] is None else f"{info['seconds']:.0f}"
-      state = "" if info else " (not finished)"
+      state = "" if info else " (no result yet)"
       rows.append([f"{r.folder}{state}", len(r.problems), r.train_steps, seconds])
     parts += markdown.table(["run", "problems", "global steps", "seconds"], rows)
     parts.append("")

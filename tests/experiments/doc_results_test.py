@@ -18,3 +18,18 @@ def test_every_table_in_the_doc_is_rendered_from_the_committed_json():
     assert f"- {claim}" in doc
   for name, run in results["runs"].items():
     assert f"| {name} | {len(run['problems'])} | {run['train_steps']} |" in doc
+
+
+def test_the_three_seed_table3_rerun_is_quoted_from_its_committed_json():
+  results = json.loads((DOCS / "experiments" / "table3_seeds" / "results.json").read_text())
+  doc = (DOCS / "experiments.md").read_text()
+  config = results["config"]
+  assert (config["seeds"], config["steps"], config["small_train_examples"]) == (3, 400, 500)
+  table3 = next(t for t in results["tables"] if t["title"].startswith("Table 3"))
+  assert writers.table_markdown(table3) in doc
+  for claim in results["claims"]:
+    if claim.startswith(("Joint training helps", "Overfitting")):
+      assert f"- {claim}" in doc
+  for name, run in results["runs"].items():
+    if run.get("finished"):
+      assert f"| {name} | {len(run['problems'])} | {run['train_steps']} |" in doc
