@@ -150,6 +150,14 @@ def test_registration_checks_what_is_registered(clean_registry):
     clean_registry.register_modality(NotAProblem, name="not_a_modality")
   with pytest.raises(errors.ConfigError, match="keras.Model subclass"):
     clean_registry.register_model(NotAProblem, name="not_a_model")
+  import keras
+
+  class NoCachedDecoding(keras.Model):
+    def start_decoding(self, features, problem, max_length):
+      return {}
+
+  with pytest.raises(errors.ConfigError, match="NoCachedDecoding lacks decode_step"):
+    clean_registry.register_model(NoCachedDecoding, name="no_cached_decoding")
   clean_registry.register_hparams(lambda: {"hidden_size": 8}, name="dict_set")
   with pytest.raises(errors.ConfigError, match="'dict_set' returned dict, not an HParams"):
     registry.hparams("dict_set")

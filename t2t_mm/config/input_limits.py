@@ -62,4 +62,11 @@ def refuse_in_decode_hparams(overrides: Union[str, Mapping[str, object], None]) 
 
 def resolve(overrides: Union[str, Mapping[str, object], None] = "") -> InputLimits:
   """The default limits with `overrides` ('max_image_bytes=5000000,...' or a dict)."""
+  from t2t_mm.config import hparams  # Here: hparams imports this module for the reverse check.
+  search = {f.name for f in dataclasses.fields(hparams.DecodeHParams)}
+  for key in _keys(overrides):
+    if key in search:
+      raise errors.ConfigError(
+          f"'{key}' is a decode hparam, not an input limit: give it with "
+          f"--decode_hparams='{key}=...' (decode_hparams= in t2t_mm.api).")
   return InputLimits().replace(**typed.parse_overrides(overrides or "", InputLimits))

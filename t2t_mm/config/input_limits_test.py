@@ -34,3 +34,9 @@ def test_a_limit_given_as_a_decode_hparam_says_where_it_goes(given):
 def test_search_settings_and_limits_are_apart():
   assert not set(input_limits.NAMES) & {f for f in DecodeHParams.__dataclass_fields__}
   assert resolve.resolve_decode_hparams("beam_size=2").beam_size == 2
+
+
+def test_a_search_setting_given_as_a_limit_says_where_it_goes():
+  with pytest.raises(errors.ConfigError, match="'beam_size' is a decode hparam, not an input "
+                     "limit: give it with --decode_hparams='beam_size=...'"):
+    input_limits.resolve("max_image_bytes=5,beam_size=4")

@@ -128,8 +128,15 @@ def _depthwise_fn(taps: int, dilation: int):
       parts = [pad_axis(dy * wk, 1, k * dilation, span - k * dilation)
                for k, wk in enumerate(taps_w)]
       dx = tf.add_n(parts) if taps > 1 else parts[0]
-      dw = ops.stack([ops.sum(dy * xk, axis=(0, 1)) for xk in windows])
-      return dx, dw
+      # The windows are sliced again rather than kept from the forward pass: kept, K copies
+      # of x would live until the backward pass in every conv. dw sums over batch and time,
+      # which in float16 must accumulate in float32 (as the conv op's gradient does).
+      wide = ops.dtype(dy) in ("float16", "bfloat16")
+      dy_sum = ops.cast(dy, "float32") if wide else dy
+      dw = ops.stack([
+          ops.sum(dy_sum * (ops.cast(window(x, k), "float32") if wide else window(x, k)),
+                  axis=(0, 1)) for k in range(taps)])
+      return dx, ops.cast(dw, w.dtype) if wide else dw
 
     return y, grad
 

@@ -67,3 +67,22 @@ def test_depthwise_conv1d_equals_the_depthwise_conv_op_and_its_gradients(taps, d
   assert results[0][0].shape == (2, 5, 3)
   for a, b in zip(*results):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_depthwise_conv1d_sums_its_kernel_gradient_in_float32(dtype):
+  # 32 x 256 products of about 0.5 per tap: accumulated in float16 the sum stalls near 2048.
+  rng = np.random.default_rng(0)
+  x = rng.uniform(size=(32, 256 + 4, 4)).astype("float32")
+  w = rng.normal(size=(3, 4)).astype("float32")
+
+  def kernel_gradient(dtype):
+    xs, ws = tf.constant(x, dtype), tf.constant(w, dtype)
+    with tf.GradientTape() as tape:
+      tape.watch(ws)
+      y = mm_ops.depthwise_conv1d(xs, ws, 2)
+    return tape.gradient(y, ws)
+
+  low, exact = kernel_gradient(dtype), kernel_gradient("float32")
+  assert low.dtype == dtype
+  np.testing.assert_allclose(tf.cast(low, tf.float32).numpy(), exact.numpy(), rtol=1e-2)

@@ -126,14 +126,14 @@ def decode_features(model, features, problem: str, dhp: DecodeHParams, seed=None
 
 
 # model -> its compiled decoding functions, shared by every CompiledSearch of that model (the
-# trainer's evaluation and mm-eval's per-problem runners trace a graph once). The functions
+# trainer's evaluation and mm-eval's per-problem searches trace a graph once). The functions
 # hold the model weakly, so an entry goes with its model.
 _FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class CompiledSearch:
-  """Holds a model and its compiled decoding functions (shared by the runners of one model);
-  see the module docstring."""
+  """Holds a model and its compiled decoding functions (shared by every CompiledSearch of
+  one model); see the module docstring."""
 
   def __init__(self, model):
     self.model = model

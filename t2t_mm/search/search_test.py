@@ -108,7 +108,7 @@ def test_cached_greedy_without_attention_equals_uncached():
   np.testing.assert_array_equal(ids[:, :reference.shape[1]], reference)
 
 
-def test_the_runners_of_one_model_share_its_compiled_functions(model):
+def test_the_compiled_searches_of_one_model_share_its_compiled_functions(model):
   """mm-eval makes a CompiledSearch per problem and the trainer's evaluation its own: each settings'
   graph is traced once per model, and one of another model gets its own."""
   fn = compiled_lib.CompiledSearch(model).function("ende", GREEDY)

@@ -34,7 +34,8 @@ def greedy_uncached(model, features, problem: str, max_length: int):
   fns = _FNS.setdefault(model, {})
   key = (problem, int(max_length))
   if key not in fns:
-    fns[key] = tf.function(lambda f: _loop(model, f, problem, int(max_length)),
+    owner = weakref.ref(model)  # A strong reference here would keep the key (and entry) alive.
+    fns[key] = tf.function(lambda f: _loop(owner(), f, problem, int(max_length)),
                            reduce_retracing=True)
   return fns[key](dict(features))
 
