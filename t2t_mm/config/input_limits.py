@@ -51,22 +51,25 @@ def _keys(overrides: Union[str, Mapping[str, object], None]):
   return [item.partition("=")[0].strip() for item in typed.split_top_level(overrides or "")]
 
 
+def _refuse(overrides, names, what: str, belongs: str, flag: str) -> None:
+  """ConfigError naming the first key of `overrides` that is one of `names` (`belongs`), which
+  go with `flag`, not with `what`."""
+  for key in _keys(overrides):
+    if key in names:
+      raise errors.ConfigError(
+          f"'{key}' is {belongs}, not {what}: give it with --{flag}='{key}=...' ({flag}= in "
+          "t2t_mm.api).")
+
+
 def refuse_in_decode_hparams(overrides: Union[str, Mapping[str, object], None]) -> None:
   """ConfigError if decode hparam `overrides` ('a=1,b=2' or a dict) name an input limit."""
-  for key in _keys(overrides):
-    if key in NAMES:
-      raise errors.ConfigError(
-          f"'{key}' is an input limit, not a decode hparam: give it with "
-          f"--input_limits='{key}=...' (input_limits= in t2t_mm.api).")
+  _refuse(overrides, NAMES, "a decode hparam", "an input limit", "input_limits")
 
 
 def resolve(overrides: Union[str, Mapping[str, object], None] = "") -> InputLimits:
-  """The default limits with `overrides` ('max_image_bytes=5000000,...' or a dict)."""
+  """The default limits with `overrides` ('max_image_bytes=5000000,...' or a dict); a decode
+  hparam among them is refused with the flag it goes with."""
   from t2t_mm.config import hparams  # Here: hparams imports this module for the reverse check.
-  search = {f.name for f in dataclasses.fields(hparams.DecodeHParams)}
-  for key in _keys(overrides):
-    if key in search:
-      raise errors.ConfigError(
-          f"'{key}' is a decode hparam, not an input limit: give it with "
-          f"--decode_hparams='{key}=...' (decode_hparams= in t2t_mm.api).")
+  _refuse(overrides, {f.name for f in dataclasses.fields(hparams.DecodeHParams)},
+          "an input limit", "a decode hparam", "decode_hparams")
   return InputLimits().replace(**typed.parse_overrides(overrides or "", InputLimits))

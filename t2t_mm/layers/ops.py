@@ -119,24 +119,22 @@ def _depthwise_fn(taps: int, dilation: int):
   def depthwise(x, w):
     windows = [window(x, k) for k in range(taps)]
     taps_w = ops.unstack(w, taps, axis=0)  # One op, where w[k] would be one per tap.
-    y = tf.add_n([xk * wk for xk, wk in zip(windows, taps_w)]) if taps > 1 else (
-        windows[0] * taps_w[0])
+    y = tf.add_n([xk * wk for xk, wk in zip(windows, taps_w)])  # add_n of one is that one.
 
     def grad(dy, upstream=None):
       del upstream
       # dx: each tap's product shifted back to its window; dw[k]: its window's product summed.
       parts = [pad_axis(dy * wk, 1, k * dilation, span - k * dilation)
                for k, wk in enumerate(taps_w)]
-      dx = tf.add_n(parts) if taps > 1 else parts[0]
+      dx = tf.add_n(parts)
       # The windows are sliced again rather than kept from the forward pass: kept, K copies
       # of x would live until the backward pass in every conv. dw sums over batch and time,
       # which in float16 must accumulate in float32 (as the conv op's gradient does).
-      wide = ops.dtype(dy) in ("float16", "bfloat16")
-      dy_sum = ops.cast(dy, "float32") if wide else dy
-      dw = ops.stack([
-          ops.sum(dy_sum * (ops.cast(window(x, k), "float32") if wide else window(x, k)),
-                  axis=(0, 1)) for k in range(taps)])
-      return dx, ops.cast(dw, w.dtype) if wide else dw
+      acc = "float32" if ops.dtype(dy) in ("float16", "bfloat16") else ops.dtype(dy)
+      dy_acc = ops.cast(dy, acc)
+      dw = ops.stack([ops.sum(dy_acc * ops.cast(window(x, k), acc), axis=(0, 1))
+                      for k in range(taps)])
+      return dx, ops.cast(dw, w.dtype)
 
     return y, grad
 
