@@ -27,7 +27,6 @@ from t2t_mm import errors
 from t2t_mm import plugins
 from t2t_mm import registry
 from t2t_mm.config import paths
-from t2t_mm.config import typed
 from t2t_mm.config.data_config import DataConfig
 from t2t_mm.config import input_limits as input_limits_lib
 from t2t_mm.config.hparams import DecodeHParams
@@ -253,8 +252,7 @@ class Run:
     class-label problem) sets the best hypothesis's `.attention` (a session.Attention: per
     layer and output token, the weights over the input positions, from the cached decode)."""
     self.loaded.check_problem(problem)
-    input_limits_lib.refuse_in_decode_hparams(decode_hparams)
-    dhp = self.session.dhp.replace(**typed.parse_overrides(decode_hparams, DecodeHParams))
+    dhp = self.session.dhp.with_overrides(decode_hparams)
     return self.session.decode_batch([self._encode(problem, value)], problem, dhp,
                                      attention=attention)[0]
 

@@ -224,3 +224,9 @@ class DecodeHParams:
   def replace(self, **changes) -> "DecodeHParams":
     input_limits.refuse_in_decode_hparams(changes)
     return typed.from_dict(DecodeHParams, changes, base=self)
+
+  def with_overrides(self, overrides) -> "DecodeHParams":
+    """A copy with `overrides` ('beam_size=4,...' or a dict); an input limit among them is a
+    ConfigError that names --input_limits (before parsing would call it unknown)."""
+    input_limits.refuse_in_decode_hparams(overrides)
+    return self.replace(**typed.parse_overrides(overrides, DecodeHParams))

@@ -97,7 +97,7 @@ class DecodeSession:
       self.input_limits = self.input_limits.replace(
           **typed.parse_overrides(f"{key}={value}", InputLimits))
       return f"{key}={getattr(self.input_limits, key)}"
-    self.dhp = self.dhp.replace(**typed.parse_overrides(f"{key}={value}", DecodeHParams))
+    self.dhp = self.dhp.with_overrides(f"{key}={value}")
     return f"{key}={getattr(self.dhp, key)}"
 
   def _vocab(self, problem: str, side: str):

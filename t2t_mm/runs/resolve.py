@@ -16,7 +16,6 @@ from typing import Optional, Tuple
 from t2t_mm import errors
 from t2t_mm import registry
 from t2t_mm.config import hparams as hparams_lib
-from t2t_mm.config import input_limits
 from t2t_mm.config import typed
 from t2t_mm.utils import atomic, fs
 
@@ -77,7 +76,5 @@ def save_hparams(output_dir: str, hp: hparams_lib.HParams, set_name: str) -> str
 def resolve_decode_hparams(overrides: str = "") -> hparams_lib.DecodeHParams:
   """The default DecodeHParams with `overrides`; an input limit among them is a ConfigError
   that names --input_limits (config/input_limits.py)."""
-  input_limits.refuse_in_decode_hparams(overrides)
-  return hparams_lib.DecodeHParams().replace(
-      **typed.parse_overrides(overrides, hparams_lib.DecodeHParams))
+  return hparams_lib.DecodeHParams().with_overrides(overrides)
 
