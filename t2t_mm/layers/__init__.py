@@ -7,6 +7,7 @@
     moe.MixtureOfExperts      sparsely-gated MoE with noisy top-k gating
     conv_res.ConvRes          Xception-style ConvRes block (modality nets)
     dense.Dense               keras Dense as one 2-D matmul (same variables)
+    dropout.Dropout           keras Dropout with 16 random bits per element (same seed state)
     layer_norm.LayerNorm      keras LayerNormalization with a closed-form gradient
     decoding_state            the one incremental-decoding protocol (init_state / step)
     ops                       timing signal, masking, padding, dense and layer-norm helpers

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from t2t_mm.layers.decoding_state import make_state
+from t2t_mm.layers.dropout import Dropout
 from t2t_mm.layers.dense import Dense
 
 _NEG = -1e9
@@ -59,7 +60,7 @@ class MultiHeadAttention(keras.layers.Layer):
       self.v.build(memory_shape or query_shape)
     self.o = dense("o")
     self.o.build(tuple(query_shape[:-1]) + (d,))
-    self.drop = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+    self.drop = Dropout(self.dropout_rate, dtype=self.dtype_policy)
 
   def _split(self, x):
     b, n = ops.shape(x)[:2]

@@ -5,6 +5,7 @@ import keras
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.conv_step import ConvStep
 from t2t_mm.layers.decoding_state import make_state
+from t2t_mm.layers.dropout import Dropout
 
 
 @keras.saving.register_keras_serializable(package="t2t_mm")
@@ -46,7 +47,7 @@ class ConvBlock(keras.layers.Layer):
                       dtype=self.dtype_policy)
       step.build(tuple(input_shape[:-1]) + (self.hidden_size,))
       self.steps.append(step)
-    self.drop = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+    self.drop = Dropout(self.dropout_rate, dtype=self.dtype_policy)
 
   def call(self, x, padding_mask=None, training=None):
     s1, s2, s3, s4 = self.steps

@@ -19,11 +19,13 @@ def apply_mask(x, mask):
   """
   if mask is None:
     return x
-  return _masked(x, ops.expand_dims(ops.cast(mask, x.dtype), -1))
+  return times_data(x, ops.expand_dims(ops.cast(mask, x.dtype), -1))
 
 
 @ops.custom_gradient
-def _masked(x, m):
+def times_data(x, m):
+  """x * m where m is data (a mask, a dropout mask's scale), never trained: the gradient is
+  one multiply, dy * m, and m gets none."""
   def grad(dy, upstream=None):
     del upstream  # TensorFlow passes captured variables; there are none.
     return dy * m, None

@@ -6,6 +6,7 @@ from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.attention_block import AttentionBlock
 from t2t_mm.layers.conv_block import ConvBlock
 from t2t_mm.layers.decoding_state import make_state
+from t2t_mm.layers.dropout import Dropout
 from t2t_mm.layers.moe import MixtureOfExperts
 from t2t_mm.layers.moe_step import moe_step
 
@@ -75,7 +76,7 @@ class Decoder(keras.layers.Layer):
       layer.build(shape)
     for layer in self.attentions:
       layer.build(shape, shape)
-    self.drop = keras.layers.Dropout(self.dropout_rate, dtype=pol)
+    self.drop = Dropout(self.dropout_rate, dtype=pol)
 
   def _moe(self, i, x, mask, training):
     if f"moe{i}" not in self.moes:

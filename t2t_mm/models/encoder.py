@@ -4,6 +4,7 @@ import keras
 
 from t2t_mm.layers import ops as mm_ops
 from t2t_mm.layers.conv_block import ConvBlock
+from t2t_mm.layers.dropout import Dropout
 from t2t_mm.layers.moe import MixtureOfExperts
 
 
@@ -55,7 +56,7 @@ class Encoder(keras.layers.Layer):
                  for i in self.moe_layers}
     for layer in [*self.blocks, *self.moes.values()]:
       layer.build(shape)
-    self.drop = keras.layers.Dropout(self.dropout_rate, dtype=pol)
+    self.drop = Dropout(self.dropout_rate, dtype=pol)
 
   def _moe(self, i, x, mask, training):
     if f"moe{i}" not in self.moes:
