@@ -71,28 +71,27 @@ class ConvStep(keras.layers.Layer):
     """The SeparableConv1D `sepconv` on its own variables: depthwise conv, then a 2-D matmul.
 
     Equal to calling the layer, which runs the pointwise part as a 1x1 Conv2D; as a matmul the
-    step trains faster on CPU (docs/STACK.md), and so does the depthwise part as shifted
-    multiplies where `shifted()`. The variables, and so checkpoints, are the same.
+    step trains faster on CPU (docs/STACK.md), and so does the depthwise part as
+    mm_ops.depthwise_conv1d where `folded_depthwise()`. The variables, and so checkpoints, are
+    the same.
     """
     conv = self.conv
     # Cast as the layer would under a mixed policy (the variables stay float32).
     depthwise, pointwise, bias = (ops.cast(w, x.dtype) for w in (
         conv.depthwise_kernel, conv.pointwise_kernel[0], conv.bias))
-    if self.shifted():
+    if self.folded_depthwise():
       y = mm_ops.depthwise_conv1d(x, depthwise[:, :, 0], self.dilation)
     else:
       y = ops.depthwise_conv(x, depthwise, strides=self.stride, padding="valid",
                              dilation_rate=self.dilation)
     return mm_ops.dense(y, pointwise, bias)
 
-  def shifted(self):
-    """Whether the depthwise part runs as shifted multiplies (mm_ops.depthwise_conv1d).
-
-    Where measured faster in the training step (docs/STACK.md): dilated kernels, which the conv
-    op runs through space-to-batch reshuffles, and kernels of 3 taps or fewer. Wide undilated
-    kernels (15 taps) stay on the conv op. Stride > 1 always does.
-    """
-    return self.stride == 1 and (self.dilation > 1 or self.kernel_size <= 3)
+  def folded_depthwise(self):
+    """Whether the depthwise part runs as mm_ops.depthwise_conv1d (the undilated conv op on
+    inputs folded by the dilation, kernel gradient as sums of products): at stride 1, where it
+    was measured faster in training at every kernel size and dilation the MultiModel uses
+    (docs/STACK.md). Stride > 1 runs the conv op."""
+    return self.stride == 1
 
   def cache_length(self):
     return (self.kernel_size - 1) * self.dilation

@@ -105,17 +105,17 @@ def test_mixed_precision_computes_in_half_and_keeps_float32_variables(policy):
 
 @pytest.mark.parametrize("kernel,dilation,causal", [(3, 1, False), (3, 1, True), (5, 2, False),
                                                     (4, 3, True), (15, 1, True)])
-def test_shifted_multiplies_equal_the_depthwise_conv_op_with_masks_and_gradients(
+def test_folded_depthwise_equals_the_depthwise_conv_op_with_masks_and_gradients(
     kernel, dilation, causal, monkeypatch):
   import tensorflow as tf
   step = ConvStep(6, kernel, dilation=dilation, causal=causal)
   step.build((None, None, 4))
-  assert step.shifted() == (dilation > 1 or kernel <= 3)
+  assert step.folded_depthwise()
   x = tf.constant(_x(n=11, c=4, seed=3))
   mask = tf.constant(np.arange(11)[None, :] < np.array([[11], [6]]), tf.float32)
   outs = []
-  for shifted in (True, False):  # The same layer, its depthwise part either way.
-    monkeypatch.setattr(step, "shifted", lambda shifted=shifted: shifted)
+  for folded in (True, False):  # The same layer, its depthwise part either way.
+    monkeypatch.setattr(step, "folded_depthwise", lambda folded=folded: folded)
 
     # Length-free, as the trainer traces its step.
     @tf.function(input_signature=[tf.TensorSpec((None, None, 4)), tf.TensorSpec((None, None))])

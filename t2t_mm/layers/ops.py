@@ -91,14 +91,20 @@ def _layer_norm(x, gamma, beta, epsilon):
 
 
 def depthwise_conv1d(x, kernel, dilation: int = 1):
-  """A "valid" stride-1 depthwise conv as K shifted multiplies: y[:, t] = sum_k x[:, t+kd] w[k].
+  """A "valid" stride-1 depthwise conv: y[:, t] = sum_k x[:, t + k*d] w[k].
 
     x [B, L, C], kernel [K, C] -> [B, L - (K-1)*dilation, C]
 
-  Equal to keras.ops.depthwise_conv with depth multiplier 1. With the gradient written out,
-  cheaper in the graph executor than the conv op's dilated path (space-to-batch reshuffles) and
-  than its few-tap kernels, not than its wide undilated ones; under XLA the slices and products
-  fuse into one loop (docs/STACK.md).
+  Equal to keras.ops.depthwise_conv with depth multiplier 1, run as the undilated conv op on
+  x folded by the dilation d (no space-to-batch reshuffles), with the gradient written out:
+
+    x [B, L, C] -> pad to M*d rows -> [B, M, d*C]     row m holds x[m*d : m*d + d]
+    w [K, C]    -> tiled [K, d*C]                     so tap k steps over whole rows
+    undilated depthwise conv -> [B, M-K+1, d*C] -> [B, (M-K+1)*d, C] -> first L - (K-1)*d
+
+  dx is the conv op's input gradient on the folded dy; dw[k] is sum(window_k(x) * dy), K
+  multiplies and sums, where the conv op's own kernel gradient is several times slower on
+  this CPU (docs/STACK.md).
   """
   return _depthwise_fn(int(kernel.shape[0]), int(dilation))(x, kernel)
 
@@ -112,29 +118,41 @@ def _depthwise_fn(taps: int, dilation: int):
     return _DEPTHWISE_FNS[(taps, dilation)]
   span = (taps - 1) * dilation
 
-  def window(x, k):
-    """x[:, k*d : L - span + k*d], the inputs tap k multiplies (length-free slicing)."""
-    end = span - k * dilation
-    return x[:, k * dilation:-end] if end else x[:, k * dilation:]
+  def fold(t, rows):
+    """[B, N, C] -> [B, 1, rows, d*C]: zero-padded to rows*d positions, d positions a row."""
+    if dilation > 1:
+      t = tf.pad(t, [[0, 0], [0, rows * dilation - tf.shape(t)[1]], [0, 0]])
+    return tf.reshape(t, [tf.shape(t)[0], 1, rows, dilation * t.shape[-1]])
+
+  def unfold(t, length):
+    """[B, 1, rows, d*C] -> [B, length, C] (the first `length` positions)."""
+    t = tf.reshape(t, [tf.shape(t)[0], -1, t.shape[-1] // dilation])
+    return t[:, :length] if dilation > 1 else t
+
+  def window(x, k, length):
+    """x[:, k*d : k*d + length], the inputs tap k multiplies."""
+    return x[:, k * dilation:k * dilation + length]
 
   @ops.custom_gradient
   def depthwise(x, w):
-    windows = [window(x, k) for k in range(taps)]
-    taps_w = ops.unstack(w, taps, axis=0)  # One op, where w[k] would be one per tap.
-    y = tf.add_n([xk * wk for xk, wk in zip(windows, taps_w)])  # add_n of one is that one.
+    length = tf.shape(x)[1]
+    out_length = length - span
+    rows = (length + dilation - 1) // dilation
+    w_folded = tf.tile(w, [1, dilation])[None, :, :, None]  # [1, K, d*C, 1]
+    y = unfold(tf.nn.depthwise_conv2d(fold(x, rows), w_folded, [1, 1, 1, 1], "VALID"),
+               out_length)
 
     def grad(dy, upstream=None):
       del upstream
-      # dx: each tap's product shifted back to its window; dw[k]: its window's product summed.
-      parts = [pad_axis(dy * wk, 1, k * dilation, span - k * dilation)
-               for k, wk in enumerate(taps_w)]
-      dx = tf.add_n(parts)
-      # The windows are sliced again rather than kept from the forward pass: kept, K copies
-      # of x would live until the backward pass in every conv. dw sums over batch and time,
-      # which in float16 must accumulate in float32 (as the conv op's gradient does).
+      folded_shape = tf.stack([tf.shape(x)[0], 1, rows, dilation * w.shape[-1]])
+      dx_folded = tf.nn.depthwise_conv2d_backprop_input(
+          folded_shape, w_folded, fold(dy, rows - taps + 1), [1, 1, 1, 1], "VALID")
+      dx = unfold(dx_folded, length)
+      # dw sums over batch and time, which in float16 must accumulate in float32 (as the conv
+      # op's gradient does); the windows are sliced here, not kept from the forward pass.
       acc = "float32" if ops.dtype(dy) in ("float16", "bfloat16") else ops.dtype(dy)
       dy_acc = ops.cast(dy, acc)
-      dw = ops.stack([ops.sum(dy_acc * ops.cast(window(x, k), acc), axis=(0, 1))
+      dw = ops.stack([ops.sum(dy_acc * ops.cast(window(x, k, out_length), acc), axis=(0, 1))
                       for k in range(taps)])
       return dx, ops.cast(dw, w.dtype)
 

@@ -43,7 +43,7 @@ def test_dense_equals_the_matmul_and_its_gradients():
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("taps,dilation", [(1, 1), (3, 1), (3, 2), (15, 4)])
+@pytest.mark.parametrize("taps,dilation", [(1, 1), (3, 1), (3, 2), (4, 3), (15, 1), (15, 4)])
 def test_depthwise_conv1d_equals_the_depthwise_conv_op_and_its_gradients(taps, dilation):
   rng = np.random.default_rng(taps + dilation)
   x = tf.constant(rng.normal(size=(2, (taps - 1) * dilation + 5, 3)).astype("float32"))
@@ -86,3 +86,23 @@ def test_depthwise_conv1d_sums_its_kernel_gradient_in_float32(dtype):
   low, exact = kernel_gradient(dtype), kernel_gradient("float32")
   assert low.dtype == dtype
   np.testing.assert_allclose(tf.cast(low, tf.float32).numpy(), exact.numpy(), rtol=1e-2)
+
+
+@pytest.mark.parametrize("length", [57, 58, 60, 61])  # Every remainder of the fold by 4.
+def test_depthwise_conv1d_compiles_under_xla_at_every_length(length):
+  rng = np.random.default_rng(length)
+  x = tf.constant(rng.normal(size=(2, length, 3)).astype("float32"))
+  w = tf.constant(rng.normal(size=(15, 3)).astype("float32"))
+
+  def fn(x, w):
+    with tf.GradientTape() as tape:
+      tape.watch([x, w])
+      y = mm_ops.depthwise_conv1d(x, w, 4)
+      loss = tf.reduce_sum(y * y)
+    return [y] + tape.gradient(loss, [x, w])
+
+  graph = tf.function(fn)(x, w)
+  compiled = tf.function(fn, jit_compile=True)(x, w)
+  assert graph[0].shape == (2, length - 56, 3)
+  for a, b in zip(graph, compiled):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
