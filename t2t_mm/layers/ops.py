@@ -124,9 +124,9 @@ def _depthwise_fn(taps: int, dilation: int):
       t = tf.pad(t, [[0, 0], [0, rows * dilation - tf.shape(t)[1]], [0, 0]])
     return tf.reshape(t, [tf.shape(t)[0], 1, rows, dilation * t.shape[-1]])
 
-  def unfold(t, length):
+  def unfold(t, rows, length):
     """[B, 1, rows, d*C] -> [B, length, C] (the first `length` positions)."""
-    t = tf.reshape(t, [tf.shape(t)[0], -1, t.shape[-1] // dilation])
+    t = tf.reshape(t, [tf.shape(t)[0], rows * dilation, t.shape[-1] // dilation])
     return t[:, :length] if dilation > 1 else t
 
   def window(x, k, length):
@@ -135,19 +135,20 @@ def _depthwise_fn(taps: int, dilation: int):
 
   @ops.custom_gradient
   def depthwise(x, w):
-    length = tf.shape(x)[1]
+    # A static length stays static (a decoding cache's window must keep its shape).
+    length = x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]
     out_length = length - span
     rows = (length + dilation - 1) // dilation
     w_folded = tf.tile(w, [1, dilation])[None, :, :, None]  # [1, K, d*C, 1]
     y = unfold(tf.nn.depthwise_conv2d(fold(x, rows), w_folded, [1, 1, 1, 1], "VALID"),
-               out_length)
+               rows - taps + 1, out_length)
 
     def grad(dy, upstream=None):
       del upstream
       folded_shape = tf.stack([tf.shape(x)[0], 1, rows, dilation * w.shape[-1]])
       dx_folded = tf.nn.depthwise_conv2d_backprop_input(
           folded_shape, w_folded, fold(dy, rows - taps + 1), [1, 1, 1, 1], "VALID")
-      dx = unfold(dx_folded, length)
+      dx = unfold(dx_folded, rows, length)
       # dw sums over batch and time, which in float16 must accumulate in float32 (as the conv
       # op's gradient does); the windows are sliced here, not kept from the forward pass.
       acc = "float32" if ops.dtype(dy) in ("float16", "bfloat16") else ops.dtype(dy)

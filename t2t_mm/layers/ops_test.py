@@ -106,3 +106,16 @@ def test_depthwise_conv1d_compiles_under_xla_at_every_length(length):
   assert graph[0].shape == (2, length - 56, 3)
   for a, b in zip(graph, compiled):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_depthwise_conv1d_keeps_a_static_length_static():
+  """A decoding cache's window goes through it inside a while loop, whose state must keep its
+  shape."""
+
+  @tf.function(input_signature=[tf.TensorSpec((None, 13, 3)), tf.TensorSpec((3, 3))])
+  def fn(x, w):
+    y = mm_ops.depthwise_conv1d(x, w, 4)
+    assert y.shape.as_list() == [None, 5, 3], y.shape
+    return y
+
+  assert fn(tf.ones((2, 13, 3)), tf.ones((3, 3))).shape == (2, 5, 3)
