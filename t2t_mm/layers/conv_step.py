@@ -88,9 +88,10 @@ class ConvStep(keras.layers.Layer):
 
   def folded_depthwise(self):
     """Whether the depthwise part runs as mm_ops.depthwise_conv1d (the undilated conv op on
-    inputs folded by the dilation, kernel gradient as sums of products): at stride 1. Measured
-    in training (docs/STACK.md): over twice as fast at 15 taps, dilated or not, and level with
-    the conv op at 3 taps, so one path serves both. Stride > 1 runs the conv op."""
+    inputs folded by the dilation, kernel gradient as sums of products): at stride 1. Its
+    forward and backward pass alone (docs/STACK.md): over twice as fast at 15 taps, dilated or
+    not, and level with the conv op at 3 taps, so one path serves both. Stride > 1 runs the
+    conv op."""
     return self.stride == 1
 
   def cache_length(self):
