@@ -222,14 +222,17 @@ class MixtureOfExperts(keras.layers.Layer):
                                "int32"))
     # Which assignment fills each slot (1-based; 0 = empty; the trash slot's sum is unused).
     filler = ops.scatter(slot[:, None], ops.arange(1, a + 1, dtype="int32"), (trash + 1,))
-    token = ops.where(ops.greater(filler[:trash], 0), ops.floor_divide(filler[:trash] - 1, k), n)
-    rows = ops.take(ops.concatenate([flat, ops.zeros((1, d), flat.dtype)], axis=0), token,
-                    axis=0)  # [E*C, d]; empty slots read the zero row N.
+    # Gathers with clipped indices and a mask, not from a concatenated zero row: the gradient
+    # of a concat fed by a gather splits its IndexedSlices with tf.where, whose size depends
+    # on data (a dynamic shape in the compiled step, and a minute of XLA's value inference).
+    filled = ops.greater(filler[:trash], 0)
+    token = ops.where(filled, ops.floor_divide(filler[:trash] - 1, k), 0)
+    rows = ops.where(filled[:, None], ops.take(flat, token, axis=0), 0.0)  # [E*C, d]
     w1, b1, w2, b2 = (ops.cast(w, rows.dtype) for w in (self.w1, self.b1, self.w2, self.b2))
     hidden = ops.relu(ops.matmul(ops.reshape(rows, (e, cap, d)), w1) + b1[:, None, :])
     out = ops.reshape(ops.matmul(hidden, w2) + b2[:, None, :], (trash, d))
-    picked = ops.take(ops.concatenate([out, ops.zeros((1, d), out.dtype)], axis=0), slot,
-                      axis=0)  # [A, d]; dropped ones read the zero row.
+    # [A, d]; a dropped or padded assignment reads row 0 and takes zeros (as in `rows`).
+    picked = ops.where(keep[:, None], ops.take(out, ops.where(keep, slot, 0), axis=0), 0.0)
     weight = ops.cast(ops.where(keep, ops.reshape(top_gates, (-1,)), 0.0), picked.dtype)
     return ops.sum(ops.reshape(picked * weight[:, None], (n, k, d)), axis=1), dropped
 

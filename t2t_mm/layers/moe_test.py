@@ -1,5 +1,7 @@
 """MixtureOfExperts: gates, balancing loss, gradients, padding, config round trip."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -225,6 +227,21 @@ def test_capacity_dispatch_equals_exact_when_nothing_is_dropped(jit):
   real = mask.sum() * 2
   np.testing.assert_array_equal(np.asarray(drops), [0.0, real])
   np.testing.assert_array_equal(np.asarray(drops_ref), [0.0, real])
+
+
+def test_compiled_capacity_dispatch_and_its_gradient_have_no_dynamic_shapes():
+  # XLA marks a shape known only at run time (bounded by a maximum) as "<=N"; the compiled
+  # forward and backward pass must have none, with the input's shape unknown when traced.
+  moe = _moe(num_experts=6, k=2, capacity_factor=1.0, dispatch="auto")
+  x = tf.constant(_x(b=3, n=7))
+  mask = (np.random.default_rng(2).random((3, 7)) > 0.3).astype("float32")
+  target = tf.zeros((3, 7, 8))
+  run = tf.function(lambda x: _loss_and_grads(moe, x, mask, target)[1:3], jit_compile=True,
+                    input_signature=[tf.TensorSpec([None, None, 8])])
+  hlo = run.experimental_get_compiler_ir(x)(stage="hlo")
+  assert "ENTRY" in hlo and "dot(" in hlo
+  dynamic = sorted(set(re.findall(r"\w+\[[^\]]*<=[^\]]*\]", hlo)))
+  assert not dynamic, dynamic[:5]
 
 
 def _overflowing(**kw):
