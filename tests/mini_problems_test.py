@@ -165,6 +165,34 @@ def test_token_batches_of_sequence_problems_hold_about_batch_tokens(name, tokens
   assert len(rows) > 1  # Short cells take more examples than long ones.
 
 
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_compiled_steps_get_batches_of_a_few_static_shapes(name, data_dir):
+  # jit_compile: each side bucketed by its own length (boundaries 8, 16, 32, ...) and padded
+  # to its bucket's longest, batch_size rows: XLA compiles a step per shape.
+  p = make(name)
+  hp = HP.replace(jit_compile=True)
+  pre_in, pre_out = p.preprocessors(data_dir, hp)
+  sizes = []
+  for pre in (pre_in, pre_out):
+    longest = pipeline.bucket_longest(pre.max_length, step=hp.jit_length_bucket_step)
+    sizes.append({pre.padded_size(n): n for n in longest} if pre.padded_size(1) else None)
+  shapes = set()
+  for batch in p.dataset("train", data_dir, hp, seed=3).take(16):
+    assert {int(v.shape[0]) for v in batch.values()} == {8}
+    shapes.add(tuple(tuple(v.shape) for v in batch.values()))
+    for side, allowed in zip(("inputs", "targets"), sizes):
+      if allowed is None:  # Images and labels: one shape already.
+        continue
+      size = int(batch[side].shape[1])
+      assert size in allowed, (side, size, sorted(allowed))
+      if batch[side].dtype == tf.int32:  # Token ids (never 0 but padding): in this bucket.
+        real = np.count_nonzero(batch[side].numpy(), axis=1)
+        assert real.max() <= size and real.min() > max([n for n in allowed if n < size],
+                                                       default=0)
+  bound = np.prod([len(a) if a else 1 for a in sizes])
+  assert len(shapes) <= bound
+
+
 def test_train_order_is_reproducible_by_seed(data_dir):
   p = make("wmt_enfr_mini")
 

@@ -9,15 +9,16 @@ instead of rewriting hparams.
 """
 
 import dataclasses
+from typing import Optional
 
 from t2t_mm import errors
 from t2t_mm.config import typed
 
 
-def check_bucket_step(step: float, what: str) -> None:
-  """Raises ConfigError unless `step` (length_bucket_step) is above 1."""
+def check_bucket_step(step: float, what: str, name: str = "length_bucket_step") -> None:
+  """Raises ConfigError unless `step` (the setting `name`) is above 1."""
   if not step > 1.0:
-    raise errors.ConfigError(f"{what} 'length_bucket_step' must be > 1 (each length bucket's "
+    raise errors.ConfigError(f"{what} '{name}' must be > 1 (each length bucket's "
                              f"boundary times it gives the next), got {step}.")
 
 
@@ -33,6 +34,10 @@ class DataConfig:
       examples per batch, bucketed by the longer of input and target.
     length_bucket_step: growth of the length buckets' boundaries (8, 9, ..., x * step):
       a larger step makes fewer shapes (fewer XLA compilations) and more padding.
+    static_shapes: train batches take a bounded set of shapes, for XLA and TPUs: each
+      sequence side is bucketed by its own length and padded to its bucket's longest (audio:
+      that many frames' samples), batch_size examples per batch (or the token cell's count).
+      False: a batch is padded to its longest example.
     max_input_length: inputs are cut to this many tokens, or audio frames.
     max_target_length: targets are cut to this many tokens.
     seed: seed of the shuffling of train data.
@@ -45,6 +50,7 @@ class DataConfig:
   batch_size: int = 32
   batch_tokens: int = 0
   length_bucket_step: float = 1.1
+  static_shapes: bool = False
   max_input_length: int = 256
   max_target_length: int = 256
   seed: int = 1234
@@ -58,12 +64,17 @@ class DataConfig:
     check_bucket_step(self.length_bucket_step, "data setting")
 
   @classmethod
-  def from_hparams(cls, hparams) -> "DataConfig":
-    """The DataConfig of a run's HParams (a DataConfig is returned as it is)."""
+  def from_hparams(cls, hparams, compiled: Optional[bool] = None) -> "DataConfig":
+    """The DataConfig of a run's HParams (a DataConfig is returned as it is). `compiled`
+    (default: hparams.jit_compile; the trainer adds TPUs): batches of static shapes, bucketed
+    by jit_length_bucket_step."""
     if isinstance(hparams, DataConfig):
       return hparams
+    compiled = hparams.jit_compile if compiled is None else compiled
     return cls(batch_size=hparams.batch_size, batch_tokens=hparams.batch_tokens,
-               length_bucket_step=hparams.length_bucket_step,
+               length_bucket_step=(hparams.jit_length_bucket_step if compiled
+                                   else hparams.length_bucket_step),
+               static_shapes=compiled,
                max_input_length=hparams.max_input_length,
                max_target_length=hparams.max_target_length, seed=hparams.seed)
 

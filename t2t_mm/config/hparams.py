@@ -83,7 +83,13 @@ class HParams:
                          "its examples). Image and label problems keep batch_size. 0: off.")
   length_bucket_step: float = _f(1.1, "Growth of the length buckets' boundaries (8, 9, ..., "
                                  "x * step, as in Tensor2Tensor): larger makes fewer batch "
-                                 "shapes (fewer XLA compilations) and more padding.")
+                                 "shapes and more padding. Compiled steps use "
+                                 "jit_length_bucket_step.")
+  jit_length_bucket_step: float = _f(
+      2.0, "Under jit_compile or on TPUs: the length buckets' growth (2.0: 8, 16, 32, ...), "
+      "and each train batch is padded to its bucket's longest input and target (each side "
+      "bucketed by its own length), so XLA compiles each problem's step at a few shapes: at "
+      "most (input buckets) x (target buckets). Smaller: less padding, more compilations.")
   max_input_length: int = _f(256, "Longer inputs are truncated (tokens, frames or samples/hop).")
   max_target_length: int = _f(256, "Longer targets are truncated (tokens).")
 
@@ -151,6 +157,7 @@ class HParams:
                          "clip_grad_norm", "label_smoothing", "adam_epsilon", "batch_tokens")
     typed.check_positive(self, "learning_rate", "mixture_temperature")
     data_config.check_bucket_step(self.length_bucket_step, "hparam")
+    data_config.check_bucket_step(self.jit_length_bucket_step, "hparam", "jit_length_bucket_step")
     if self.steps_per_call > 1 and self.accumulate_steps > 1:
       raise errors.ConfigError(
           f"steps_per_call={self.steps_per_call} needs accumulate_steps=1 (an accumulated "

@@ -65,8 +65,9 @@ def add_eos_and_truncate(ids: tf.Tensor, max_length: int) -> tf.Tensor:
 
 def bucket_longest(max_length: int, min_length: int = 8, step: float = 1.1) -> List[int]:
   """The longest length of each bucket up to `max_length`: one less than each boundary of
-  bucket_boundaries(max_length + 1, min_length, step), then max_length. 64 -> [7, 8, ..., 64]."""
-  bounds = bucket_boundaries(max_length + 1, min_length=min_length, step=step)
+  bucket_boundaries(max_length, min_length, step), then max_length. 64 -> [7, 8, ..., 59, 64];
+  step 2: 64 -> [7, 15, 31, 64] (no bucket of the max_length examples alone)."""
+  bounds = bucket_boundaries(max_length, min_length=min_length, step=step)
   return [b - 1 for b in bounds] + [max_length]
 
 
@@ -98,44 +99,55 @@ def batch_by_length(ds: tf.data.Dataset, length_fn: Callable[[dict], tf.Tensor],
       drop_remainder=train)
 
 
-def batch_by_tokens(ds: tf.data.Dataset,
-                    lengths_fn: Callable[[dict], Tuple[tf.Tensor, tf.Tensor]],
-                    batch_tokens: int, max_lengths: Tuple[int, int],
-                    pad_to_bucket: bool = False, min_bucket: int = 8,
-                    bucket_step: float = 1.1) -> tf.data.Dataset:
-  """Train batches of about `batch_tokens` positions, from buckets of (input, target) length.
+def batch_by_cells(ds: tf.data.Dataset,
+                   lengths_fn: Callable[[dict], Tuple[tf.Tensor, tf.Tensor]],
+                   max_lengths: Tuple[int, int], batch_tokens: int = 0, batch_size: int = 0,
+                   pad_sizes: Tuple[Optional[Callable[[int], Optional[int]]],
+                                    Optional[Callable[[int], Optional[int]]]] = (None, None),
+                   min_bucket: int = 8, bucket_step: float = 1.1) -> tf.data.Dataset:
+  """Train batches from buckets of (input, target) length; token batches or fixed-size ones.
 
       example {"inputs": [n], "targets": [m]}
         -> cell (bucket of n, bucket of m)          each side: bucket_longest(max, ...)
-        -> batch of max(1, batch_tokens // max(N, M)) examples of that cell,
+        -> batch of max(1, batch_tokens // max(N, M)) examples of that cell (token batches,
+           as Tensor2Tensor's and fairseq's), or of batch_size examples,
            N, M: the cell's longest input and target length
+        -> "inputs" padded to pad_sizes[0](N) rows, "targets" to pad_sizes[1](M)
 
   Bucketing on both lengths, not on the longer one, keeps the shorter side of a pair from
-  being padded to the longer side's length. With `pad_to_bucket`, "inputs" is padded to N
-  and "targets" to M, so a problem's batches take one shape per cell: a bounded set, at most
-  (input buckets) x (target buckets), for XLA and TPUs; only where length_fn counts every
-  padded dimension, as for tokens. Else each side is padded to its longest example. Other
-  features are padded to their longest. `lengths_fn`: example -> (input length, target length).
+  being padded to the longer side's length. A side whose pad_sizes entry is None, or returns
+  None (a value of fixed shape), is padded to its longest example instead; when both sides
+  are padded by their pad_sizes, a problem's batches take one shape per cell: a bounded set,
+  at most (input buckets) x (target buckets), for XLA and TPUs. Other features are padded
+  to their longest. `lengths_fn`: example -> (input length, target length); exactly one of
+  batch_tokens and batch_size is > 0.
   """
+  if (batch_tokens > 0) == (batch_size > 0):
+    raise ValueError(f"batch_by_cells takes batch_tokens or batch_size, got {batch_tokens} and "
+                     f"{batch_size}.")
   in_longest, out_longest = (bucket_longest(m, min_length=min_bucket, step=bucket_step)
                              for m in max_lengths)
   num_out = len(out_longest)
-  sizes = tf.constant(cell_batch_sizes(in_longest, out_longest, batch_tokens), tf.int64)
-  in_pad, out_pad = tf.constant(in_longest, tf.int64), tf.constant(out_longest, tf.int64)
+  sizes = tf.constant(cell_batch_sizes(in_longest, out_longest, batch_tokens) if batch_tokens
+                      else [batch_size] * (len(in_longest) * num_out), tf.int64)
+  in_pad, out_pad = (
+      tf.constant([-1 if fn is None or fn(n) is None else fn(n) for n in longest], tf.int64)
+      for fn, longest in zip(pad_sizes, (in_longest, out_longest)))
+  in_bound, out_bound = tf.constant(in_longest, tf.int64), tf.constant(out_longest, tf.int64)
 
   def cell(ex):
     n, m = (tf.cast(x, tf.int64) for x in lengths_fn(ex))
     # The first bucket whose longest length is at least the length (past max: the last).
-    i = tf.minimum(tf.reduce_sum(tf.cast(in_pad < n, tf.int64)), len(in_longest) - 1)
-    j = tf.minimum(tf.reduce_sum(tf.cast(out_pad < m, tf.int64)), num_out - 1)
+    i = tf.minimum(tf.reduce_sum(tf.cast(in_bound < n, tf.int64)), len(in_longest) - 1)
+    j = tf.minimum(tf.reduce_sum(tf.cast(out_bound < m, tf.int64)), num_out - 1)
     return i * num_out + j
 
   def padded_shapes(key):
     shapes = {}
     for name, spec in ds.element_spec.items():
       dims = [-1 if d is None else d for d in spec.shape.as_list()]
-      if pad_to_bucket and name in ("inputs", "targets") and dims:
-        dims[0] = (in_pad[key // num_out] if name == "inputs" else out_pad[key % num_out])
+      if name in ("inputs", "targets") and dims and spec.shape[0] is None:
+        dims[0] = in_pad[key // num_out] if name == "inputs" else out_pad[key % num_out]
       shapes[name] = tf.stack([tf.cast(d, tf.int64) for d in dims]) if dims else []
     return shapes
 

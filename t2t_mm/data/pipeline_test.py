@@ -1,6 +1,7 @@
 """Length bucketing: fixed batches and token batches."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from t2t_mm.data import pipeline
@@ -23,6 +24,9 @@ def test_buckets_end_at_max_length_and_token_cells_follow_their_longer_side():
                                                    19, 21, 23, 25, 27, 29, 32, 35, 38, 41, 45,
                                                    49, 54, 59, 64]
   assert pipeline.bucket_longest(20, step=1.5) == [7, 11, 17, 20]
+  # A boundary at max_length would leave a bucket for max_length alone.
+  assert pipeline.bucket_longest(64, step=2.0) == [7, 15, 31, 64]
+  assert pipeline.bucket_longest(60, step=1.1)[-3:] == [49, 54, 60]
   assert pipeline.bucket_longest(5) == [5]
   # Cells (7, 7), (7, 64), (64, 7), (64, 64): 256 tokens over the longer side.
   assert pipeline.cell_batch_sizes([7, 64], [7, 64], 256) == [36, 4, 4, 4]
@@ -46,14 +50,18 @@ def _pair_lengths(ex):
   return tf.shape(ex["inputs"])[0], tf.shape(ex["targets"])[0]
 
 
+def _same(n):
+  return n
+
+
 def _padding(batches) -> float:
   real = sum(int(tf.math.count_nonzero(b[k])) for b in batches for k in ("inputs", "targets"))
   return 1 - real / sum(int(tf.size(b[k])) for b in batches for k in ("inputs", "targets"))
 
 
 def test_token_batches_hold_about_batch_tokens_in_one_shape_per_length_cell():
-  batches = list(pipeline.batch_by_tokens(_pairs(), _pair_lengths, batch_tokens=512,
-                                          max_lengths=(40, 60), pad_to_bucket=True))
+  batches = list(pipeline.batch_by_cells(_pairs(), _pair_lengths, (40, 60), batch_tokens=512,
+                                         pad_sizes=(_same, _same)))
   in_longest, out_longest = pipeline.bucket_longest(40), pipeline.bucket_longest(60)
   shapes = {(b["inputs"].shape[0], b["inputs"].shape[1], b["targets"].shape[1]) for b in batches}
   for rows, n, m in shapes:
@@ -80,13 +88,36 @@ def test_token_batches_hold_about_batch_tokens_in_one_shape_per_length_cell():
 
 
 def test_token_batches_without_pad_to_bucket_pad_each_side_to_its_longest():
-  batches = list(pipeline.batch_by_tokens(_pairs(500), _pair_lengths, batch_tokens=256,
-                                          max_lengths=(40, 60), bucket_step=1.5))
+  batches = list(pipeline.batch_by_cells(_pairs(500), _pair_lengths, (40, 60), batch_tokens=256,
+                                         bucket_step=1.5))
   for b in batches:
     assert b["inputs"].shape[1] == int(tf.reduce_max(tf.math.count_nonzero(b["inputs"], 1)))
     assert b["targets"].shape[1] == int(tf.reduce_max(tf.math.count_nonzero(b["targets"], 1)))
   # A coarser step: fewer, larger buckets, so fewer cells.
   assert len(pipeline.bucket_longest(40, step=1.5)) < len(pipeline.bucket_longest(40))
+
+
+def test_fixed_size_batches_of_static_shape_take_one_shape_per_cell():
+  # Step 2: buckets 8, 16, 32, ...; the targets of fixed shape (here "space", and a side whose
+  # pad size is None) keep their own padding.
+  batches = list(pipeline.batch_by_cells(_pairs(600), _pair_lengths, (40, 60), batch_size=16,
+                                         pad_sizes=(_same, lambda n: n + 1), bucket_step=2.0))
+  in_longest = pipeline.bucket_longest(40, step=2.0)
+  out_longest = pipeline.bucket_longest(60, step=2.0)
+  assert in_longest == [7, 15, 31, 40] and out_longest == [7, 15, 31, 60]
+  shapes = {(b["inputs"].shape[0], b["inputs"].shape[1], b["targets"].shape[1]) for b in batches}
+  assert {rows for rows, _, _ in shapes} == {16}
+  assert all(n in in_longest and m - 1 in out_longest for _, n, m in shapes), shapes
+  assert 1 < len(shapes) <= 16
+  for b in batches:  # Each example in its own side's bucket, not the longer side's.
+    n, m = b["inputs"].shape[1], b["targets"].shape[1] - 1
+    real_in = tf.math.count_nonzero(b["inputs"], axis=1).numpy()
+    real_out = tf.math.count_nonzero(b["targets"], axis=1).numpy()
+    assert real_in.max() <= n and real_out.max() <= m
+    assert real_in.min() > max([x for x in in_longest if x < n], default=0)
+    assert real_out.min() > max([x for x in out_longest if x < m], default=0)
+  with pytest.raises(ValueError, match="batch_tokens or batch_size"):
+    pipeline.batch_by_cells(_pairs(5), _pair_lengths, (40, 60), batch_tokens=64, batch_size=4)
 
 
 def test_with_autotune_switches_tf_data_autotuning_and_keeps_the_elements():

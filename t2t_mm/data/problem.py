@@ -279,8 +279,9 @@ class Problem:
     Train data is shuffled (seeded by `seed`, else config.seed), repeats forever and is
     bucketed by length into batches of exactly config.batch_size, or with config.batch_tokens
     bucketed by input and target length into batches of about that many positions
-    (pipeline.batch_by_tokens). Dev/test data is read once, in order, in batches of up to
-    config.batch_size.
+    (pipeline.batch_by_cells); with config.static_shapes each side is bucketed by its own
+    length and padded to its bucket's longest, so batches take a bounded set of shapes (XLA,
+    TPUs). Dev/test data is read once, in order, in batches of up to config.batch_size.
 
     order: how an evaluation reads dev/test data (check_order): each example carries its
       "index" in the split, in batches of the split's order ("split") or of similar lengths
@@ -294,16 +295,22 @@ class Problem:
     if order:
       ds = with_index(ds)
     batch_size = config.batch_size
-    if pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
-      ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
-            else ds.padded_batch(batch_size, drop_remainder=train))
-    elif train and config.batch_tokens:
+    static = train and config.static_shapes and not (pre_in.fixed_shape and pre_out.fixed_shape)
+    if train and (config.batch_tokens and not pre_in.fixed_shape or static):
       def lengths(ex):
         return pre_in.length(ex["inputs"]), pre_out.length(ex["targets"])
-      # Tokens on both sides are padded to their cell: one shape per (input, target) cell.
-      ds = pipeline.batch_by_tokens(
-          ds, lengths, config.batch_tokens, (pre_in.max_length, pre_out.max_length),
-          pad_to_bucket=self.input_modality == "symbol", bucket_step=config.length_bucket_step)
+      # Token batches of text pad both sides to their cell (one shape per (input, target)
+      # cell), as do batches of static shape for every modality.
+      pads = ((pre_in.padded_size, pre_out.padded_size)
+              if static or self.input_modality == "symbol" else (None, None))
+      ds = pipeline.batch_by_cells(
+          ds, lengths, (pre_in.max_length, pre_out.max_length),
+          batch_tokens=0 if pre_in.fixed_shape else config.batch_tokens,
+          batch_size=batch_size if pre_in.fixed_shape or not config.batch_tokens else 0,
+          pad_sizes=pads, bucket_step=config.length_bucket_step)
+    elif pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
+      ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape
+            else ds.padded_batch(batch_size, drop_remainder=train))
     else:
       def length(ex):
         return tf.maximum(pre_in.length(ex["inputs"]), pre_out.length(ex["targets"]))

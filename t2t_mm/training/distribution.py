@@ -93,15 +93,17 @@ def is_tpu(strategy: tf.distribute.Strategy) -> bool:
 
 
 def check_static_shapes(problems, data_config) -> None:
-  """For TPUs: every batch must have one of a bounded set of static shapes, token batches
-  (batch_tokens > 0) for sequences and a fixed image_size for images. ConfigError naming each
-  problem (name -> ProblemSpec) whose batches would not."""
+  """For TPUs: every batch must have one of a bounded set of static shapes: sequences padded
+  to their length bucket (data_config.static_shapes, which the trainer sets under TPUs) and a
+  fixed image_size for images. ConfigError naming each problem (name -> ProblemSpec) whose
+  batches would not."""
   bad = []
   for name, spec in problems.items():
     if spec.input_modality == "image" and spec.image_size is None:
       bad.append(f"{name} (images of any size: give it an image_size)")
-    elif not data_config.batch_tokens and spec.input_modality != "image":
-      bad.append(f"{name} (batches padded to their longest example: set batch_tokens)")
+    elif not data_config.static_shapes and spec.input_modality != "image":
+      bad.append(f"{name} (batches padded to their longest example: DataConfig.static_shapes "
+                 "pads them to their length bucket)")
   if bad:
     raise errors.ConfigError("Under TPUStrategy each batch needs a static shape; these problems "
                              f"would not have one: {'; '.join(bad)}.")

@@ -169,7 +169,7 @@ def train_run(options: TrainOptions, stream=sys.stdout) -> Dict[str, Dict[str, f
   memory.check_fits(registry.model(hparams.model), hparams, specs.values(), training=True,
                     what="The hparams of this run")
   if distribution.is_tpu(strategy):
-    distribution.check_static_shapes(specs, data_config)
+    distribution.check_static_shapes(specs, DataConfig.from_hparams(hparams, compiled=True))
   chief = distribution.is_chief(strategy)
   with run_lock.RunLock(options.output_dir) if chief else contextlib.nullcontext():
     trainer = Trainer(problems, hparams, options.data_dir, options.output_dir, strategy, config)

@@ -48,8 +48,10 @@ class Trainer:
                config: Optional[TrainerConfig] = None):
     self.hparams, self.data_dir, self.output_dir = hparams, data_dir, output_dir
     self.config = config or TrainerConfig()
-    self.data_config = DataConfig.from_hparams(hparams)  # What the input pipelines see.
     self.strategy = strategy or tf.distribute.get_strategy()
+    # What the input pipelines see; compiled steps (jit_compile, TPUs) get static shapes.
+    self.data_config = DataConfig.from_hparams(
+        hparams, compiled=hparams.jit_compile or distribution.is_tpu(self.strategy))
     self.chief = distribution.is_chief(self.strategy)
     self.problems = {p.name: p for p in problems}
     self.specs = {name: p.spec(data_dir) for name, p in self.problems.items()}

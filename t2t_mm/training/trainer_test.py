@@ -240,14 +240,18 @@ def test_tpu_batches_must_have_static_shapes():
            "image": ProblemSpec("image", "image", "class_label", TargetSpace.TO_LABEL, "labels",
                                 3, image_size=(8, 8))}
   with pytest.raises(errors.ConfigError) as info:
-    distribution.check_static_shapes(specs, DataConfig(batch_tokens=0))
+    distribution.check_static_shapes(specs, DataConfig(batch_tokens=256))
   message = str(info.value)
   assert "text (batches padded" in message and "any_image (images of any size" in message
   assert "image (" not in message.replace("any_image (", "")
   with pytest.raises(errors.ConfigError, match="any_image"):
-    distribution.check_static_shapes(specs, DataConfig(batch_tokens=256))
+    distribution.check_static_shapes(specs, DataConfig(static_shapes=True))
   distribution.check_static_shapes({"text": specs["text"], "image": specs["image"]},
-                                   DataConfig(batch_tokens=256))
+                                   DataConfig(static_shapes=True))
+  # Under TPUs the job checks the trainer's data settings: compiled ones have static shapes.
+  compiled = DataConfig.from_hparams(HParams(), compiled=True)
+  assert compiled.static_shapes and compiled.length_bucket_step == 2.0
+  assert not DataConfig.from_hparams(HParams()).static_shapes
 
 
 def _multimodel_trainer(output_dir, steps_per_call, **config):

@@ -70,6 +70,10 @@ class AudioPreprocessor(Preprocessor):
   def length(self, x: "tf.Tensor") -> "tf.Tensor":
     return tf.shape(x)[0] // self.config.frame_step
 
+  def padded_size(self, longest: int) -> int:
+    # length() rounds down: `longest` frames hold up to one sample less than longest + 1.
+    return min((longest + 1) * self.config.frame_step - 1, self.max_samples)
+
   def _wav(self, data: "tf.Tensor") -> "tf.Tensor":
     # decode_wav's output is bounded by the bytes (max_audio_bytes); what resampling makes
     # is bounded by the rate's range and by computing at most max_samples positions.

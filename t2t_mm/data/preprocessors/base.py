@@ -108,6 +108,13 @@ class Preprocessor:
     """What batching buckets by (tokens, frames); 0 for values without a length."""
     return tf.constant(0, tf.int32)
 
+  def padded_size(self, longest: int) -> Optional[int]:
+    """The first axis of a value whose length() is at most `longest`, padded: what batches of
+    static shape pad this side to (DataConfig.static_shapes). None: values of fixed shape, or
+    without a length, are not padded by length."""
+    del longest
+    return None
+
   # --- Decoding and serving ---
 
   def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":

@@ -61,6 +61,9 @@ class SymbolPreprocessor(Preprocessor):
   def length(self, x: "tf.Tensor") -> "tf.Tensor":
     return tf.shape(x)[0]
 
+  def padded_size(self, longest: int) -> int:
+    return longest
+
   def from_request_tf(self, data: "tf.Tensor") -> "tf.Tensor":
     # Characters, as the decoder counts a line's.
     check = self._at_most(tf.strings.length(data, unit="UTF8_CHAR"), "max_input_chars",
