@@ -16,7 +16,11 @@ Both train with t2t_mm's loss (label-smoothed token cross-entropy), schedule and
     the thread count the tools pick for that batch (1 thread at batch 1, every core above,
     docs/STACK.md); a child process per thread count, both models in each. The peer also runs
     its whole generate function under XLA (jit_compile) at batch 1.
-Needs keras-hub: pip install -e '.[bench]'. --train_only runs the training child alone. The
+Training runs in two children: one with the thread pools mm-trainer picks on this machine
+(t2t_mm.training.threads: one thread per op and every core across ops without a GPU), one with
+TensorFlow's default pools; each ratio divides t2t_mm's figure at mm-trainer's pools by the
+peer's better figure of the two, so the peer keeps whichever pools suit it.
+Needs keras-hub: pip install -e '.[bench]'. --train_only runs the training children alone. The
 last line is
   train_vs_peer_same_optimizer=<r> train_fixed_vs_peer_same_optimizer=<r>
   decode_b1_vs_peer=<r> decode_b32_vs_peer=<r> decode_b1_vs_peer_xla=<r> mfu=<f> peer_mfu=<f>
@@ -311,18 +315,35 @@ def main():
   parser.add_argument("--batch", type=int, default=1)
   parser.add_argument("--train_only", action="store_true",
                       help="Only the training comparison (no decoding children).")
+  parser.add_argument("--pools", default="trainer", choices=["trainer", "default"],
+                      help="A training child's thread pools: mm-trainer's or TensorFlow's.")
   args = parser.parse_args()
   if args.child:
+    if args.child == "train" and args.pools == "trainer":
+      from t2t_mm.training import threads  # Before TensorFlow starts, as mm-trainer does.
+      threads.configure(*threads.train_threads())
     print(json.dumps(_train(args) if args.child == "train" else _decode(args)))
     return
   cores = os.cpu_count() or 1
-  train = _child(args, "train")
+  train = _child(args, "train", pools="trainer")
+  tf_pools = _child(args, "train", pools="default")
+  print(f"TensorFlow's default thread pools: target tokens/s real {tf_pools['t2t_real']:,.0f} "
+        f"vs {tf_pools['peer_real']:,.0f}, fixed {tf_pools['t2t_fixed']:,.0f} vs "
+        f"{tf_pools['peer_fixed']:,.0f}", flush=True)
+  for key in ("peer_real", "peer_fixed"):  # The peer keeps its better pools.
+    train[key] = max(train[key], tf_pools[key])
+  # MFU over the whole machine's peak: the default pools' matmul uses every core, one thread
+  # per op measures one core's.
+  scale = train["peak"] / tf_pools["peak"]
+  train["mfu"] *= scale
+  train["peer_mfu"] = max(train["peer_mfu"] * scale, tf_pools["peer_mfu"])
   same = (f"train_vs_peer_same_optimizer={train['t2t_real'] / train['peer_real']:.3f} "
           f"train_fixed_vs_peer_same_optimizer={train['t2t_fixed'] / train['peer_fixed']:.3f}")
   if args.train_only:
     print(f"t2t_mm {train['params']:,} parameters, peer {train['peer_params']:,}; target "
           f"tokens/s real {train['t2t_real']:,.0f} vs {train['peer_real']:,.0f}, fixed "
-          f"{train['t2t_fixed']:,.0f} vs {train['peer_fixed']:,.0f}")
+          f"{train['t2t_fixed']:,.0f} vs {train['peer_fixed']:,.0f} (t2t_mm at mm-trainer's "
+          "thread pools, the peer at its better pools)")
     print(f"{same} mfu={train['mfu']:.3f} peer_mfu={train['peer_mfu']:.3f}")
     return
   b1 = _child(args, "decode", threads=1, batch=1)

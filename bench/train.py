@@ -36,9 +36,11 @@ import child  # bench/child.py
 
 def _measure(args) -> dict:
   """Runs in a child process: {"trainer_s": per-step s, "bare_s": per-step s}."""
-  # The tools' TensorFlow runtime defaults (BFC allocator), as mm-trainer runs.
+  # The tools' TensorFlow runtime defaults (BFC allocator) and thread pools, as mm-trainer runs.
   import t2t_mm.bin  # noqa: F401
   from t2t_mm.training import distribution
+  from t2t_mm.training import threads
+  threads.configure(*threads.train_threads())
   strategy = distribution.make_strategy(args.distribution, cpu_devices=args.cpu_devices)
   from t2t_mm import registry
   from t2t_mm.training import trainer as trainer_lib
@@ -100,6 +102,8 @@ def _positions(batch) -> tuple:
 def _token_batches(args) -> dict:
   """Runs in a child process: fixed vs token batches on wmt_ende_mini."""
   import t2t_mm.bin  # noqa: F401
+  from t2t_mm.training import threads
+  threads.configure(*threads.train_threads())  # mm-trainer's pools.
   from t2t_mm import registry
   from t2t_mm.training import trainer as trainer_lib
 
@@ -157,6 +161,8 @@ def _token_batches(args) -> dict:
 def _xla_vs_graph(args) -> dict:
   """Runs in a child process: target tokens/s of the XLA step over the graph step."""
   import t2t_mm.bin  # noqa: F401
+  from t2t_mm.training import threads
+  threads.configure(*threads.train_threads())  # mm-trainer's pools.
   from t2t_mm import registry
   from t2t_mm.training import trainer as trainer_lib
 

@@ -25,6 +25,11 @@ flags.DEFINE_string("tpu", None, "The TPU to train on: 'local' on a Cloud TPU VM
                     "name, or grpc://HOST:8470; implies --distribution=tpu.")
 flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into this many logical devices (for "
                      "mirrored runs without GPUs).")
+flags.DEFINE_integer("intra_op_threads", 0, "Threads each TensorFlow op may use; 0: chosen "
+                     "(1 on a machine without a GPU, where a step's ops are small; TensorFlow's "
+                     "default with a GPU).")
+flags.DEFINE_integer("inter_op_threads", 0, "Ops TensorFlow runs side by side; 0: chosen (every "
+                     "core without a GPU; TensorFlow's default with one).")
 flags.DEFINE_bool("generate_data", False, "Generate missing data in --data_dir first.")
 
 FLAGS = flags.FLAGS
@@ -44,6 +49,7 @@ def main() -> int:
       train_steps=FLAGS.train_steps, gin_files=FLAGS.gin_file, gin_params=FLAGS.gin_param,
       distribution="tpu" if FLAGS.tpu else FLAGS.distribution,
       cpu_devices=FLAGS.cpu_devices, tpu=FLAGS.tpu, generate_data=FLAGS.generate_data,
+      intra_op_threads=FLAGS.intra_op_threads, inter_op_threads=FLAGS.inter_op_threads,
       **common.trainer_settings())
   return 0
 

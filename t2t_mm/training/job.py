@@ -28,6 +28,7 @@ from t2t_mm.runs import checkpoints
 from t2t_mm.runs import gin_config
 from t2t_mm.runs import resolve
 from t2t_mm.training import distribution
+from t2t_mm.training import threads
 from t2t_mm.runs import outputs
 from t2t_mm.runs import resume
 from t2t_mm.runs import warm_start
@@ -54,6 +55,9 @@ class TrainOptions:
   gin_params: Sequence[str] = ()
   distribution: str = "default"
   cpu_devices: int = 1
+  # CPU thread pools (threads.py); 0: chosen (1 per op and every core across ops without a GPU).
+  intra_op_threads: int = 0
+  inter_op_threads: int = 0
   tpu: Optional[str] = None  # With distribution="tpu": "local", a Cloud TPU name, grpc://...
   generate_data: bool = False
   tmp_dir: str = paths.DEFAULT_TMP_DIR
@@ -148,7 +152,9 @@ def train_run(options: TrainOptions, stream=sys.stdout) -> Dict[str, Dict[str, f
           "nothing to do (raise --train_steps to train on).", file=sys.stderr)
     return {}
   _check_writable(options.output_dir)
-  # The strategy comes first: splitting the CPU must precede any other TensorFlow work.
+  # Thread pools and the strategy come first: they must precede any other TensorFlow work.
+  threads.configure(*threads.train_threads(options.intra_op_threads, options.inter_op_threads),
+                    requested=bool(options.intra_op_threads or options.inter_op_threads))
   strategy = distribution.make_strategy(options.distribution, options.cpu_devices,
                                         options.tpu)
   gin_config.setup(options.output_dir, options.gin_files, options.gin_params)
