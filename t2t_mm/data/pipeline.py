@@ -130,9 +130,9 @@ def batch_by_cells(ds: tf.data.Dataset,
   num_out = len(out_longest)
   sizes = tf.constant(cell_batch_sizes(in_longest, out_longest, batch_tokens) if batch_tokens
                       else [batch_size] * (len(in_longest) * num_out), tf.int64)
-  in_pad, out_pad = (
-      tf.constant([-1 if fn is None or fn(n) is None else fn(n) for n in longest], tf.int64)
-      for fn, longest in zip(pad_sizes, (in_longest, out_longest)))
+  # -1: padded to the batch's longest.
+  in_pad, out_pad = (tf.constant([(fn and fn(n)) or -1 for n in longest], tf.int64)
+                     for fn, longest in zip(pad_sizes, (in_longest, out_longest)))
   in_bound, out_bound = tf.constant(in_longest, tf.int64), tf.constant(out_longest, tf.int64)
 
   def cell(ex):

@@ -296,7 +296,8 @@ class Problem:
       ds = with_index(ds)
     batch_size = config.batch_size
     static = train and config.static_shapes and not (pre_in.fixed_shape and pre_out.fixed_shape)
-    if train and (config.batch_tokens and not pre_in.fixed_shape or static):
+    tokens = 0 if pre_in.fixed_shape else config.batch_tokens  # Images keep batch_size.
+    if train and (tokens or static):
       def lengths(ex):
         return pre_in.length(ex["inputs"]), pre_out.length(ex["targets"])
       # Token batches of text pad both sides to their cell (one shape per (input, target)
@@ -305,8 +306,7 @@ class Problem:
               if static or self.input_modality == "symbol" else (None, None))
       ds = pipeline.batch_by_cells(
           ds, lengths, (pre_in.max_length, pre_out.max_length),
-          batch_tokens=0 if pre_in.fixed_shape else config.batch_tokens,
-          batch_size=batch_size if pre_in.fixed_shape or not config.batch_tokens else 0,
+          batch_tokens=tokens, batch_size=0 if tokens else batch_size,
           pad_sizes=pads, bucket_step=config.length_bucket_step)
     elif pre_in.fixed_shape:  # Images: stacked; variable targets (captions) padded.
       ds = (ds.batch(batch_size, drop_remainder=train) if pre_out.fixed_shape

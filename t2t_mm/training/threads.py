@@ -6,8 +6,9 @@
 A MultiModel training step is thousands of small ops (multimodel_tiny: ~7,500). On a machine
 without a GPU one thread per op, with every core running independent ops side by side, trains
 faster than TensorFlow's default of splitting each op over every core: the hand-offs of a split
-cost more than they save on ops this small (docs/STACK.md, "Thread pools for training"). With
-a GPU the host threads only launch kernels, so TensorFlow's own defaults stay.
+cost more than they save on ops this small (docs/STACK.md, "XLA compile time, static batch
+shapes and thread pools for training"). With a GPU the host threads only launch kernels, so
+TensorFlow's own defaults stay.
 """
 
 import os
