@@ -151,10 +151,11 @@ def train_run(options: TrainOptions, stream=sys.stdout) -> Dict[str, Dict[str, f
     print(f"{options.output_dir} is at step {step}, and --train_steps={options.train_steps}: "
           "nothing to do (raise --train_steps to train on).", file=sys.stderr)
     return {}
+  # Checked before the output folder is touched: a bad count changes no file.
+  pools = threads.train_threads(options.intra_op_threads, options.inter_op_threads)
   _check_writable(options.output_dir)
   # Thread pools and the strategy come first: they must precede any other TensorFlow work.
-  threads.configure(*threads.train_threads(options.intra_op_threads, options.inter_op_threads),
-                    requested=bool(options.intra_op_threads or options.inter_op_threads))
+  threads.configure(*pools, requested=bool(options.intra_op_threads or options.inter_op_threads))
   strategy = distribution.make_strategy(options.distribution, options.cpu_devices,
                                         options.tpu)
   gin_config.setup(options.output_dir, options.gin_files, options.gin_params)

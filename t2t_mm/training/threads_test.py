@@ -65,3 +65,13 @@ def test_a_training_job_runs_with_the_chosen_pools(tmp_path):
       "trainer={'eval_every': 0, 'decode_examples': 0}))\n"
       "print(sorted(set(seen)))")
   assert _run(code).strip().splitlines()[-1] == "[(1, 2)]"
+
+
+def test_a_bad_thread_count_fails_the_job_before_its_folder_is_touched(tmp_path):
+  from t2t_mm.training import job
+  with pytest.raises(errors.ConfigError, match="intra_op_threads"):
+    job.train_run(job.TrainOptions(problems="wmt_ende_mini", hparams_set="multimodel_tiny",
+                                   data_dir=str(tmp_path / "data"),
+                                   output_dir=str(tmp_path / "run"), train_steps=1,
+                                   intra_op_threads=-1))
+  assert not (tmp_path / "run").exists()
